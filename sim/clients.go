@@ -1,0 +1,117 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// ResourceClient calls payments, inventory or shipping: the three
+// downstream services share one API shape over different resources.
+type ResourceClient struct{ c caller }
+
+// Payments is this node's client for the payments service (charges).
+func (n *Node) Payments() ResourceClient { return ResourceClient{caller{n: n, service: Payments}} }
+
+// Inventory is this node's client for the inventory service (reservations).
+func (n *Node) Inventory() ResourceClient { return ResourceClient{caller{n: n, service: Inventory}} }
+
+// Shipping is this node's client for the shipping service (shipments).
+func (n *Node) Shipping() ResourceClient { return ResourceClient{caller{n: n, service: Shipping}} }
+
+// Service is the name of the service this client calls.
+func (c ResourceClient) Service() string { return c.c.service }
+
+// Create asks for a charge, a reservation or a shipment.
+func (c ResourceClient) Create(ctx context.Context, r ResourceRequest) (Resource, error) {
+	var out Resource
+	err := c.c.do(ctx, http.MethodPost, "/resources", nil, r, &out)
+	return out, err
+}
+
+// Cancel refunds, releases or cancels, by key or by id.
+func (c ResourceClient) Cancel(ctx context.Context, r CancelRequest) (Resource, error) {
+	var out Resource
+	err := c.c.do(ctx, http.MethodPost, "/resources/cancel", nil, r, &out)
+	return out, err
+}
+
+// Get reads one resource by its caller-assigned key (idempotent level only).
+func (c ResourceClient) Get(ctx context.Context, key string) (Resource, error) {
+	var out Resource
+	err := c.c.do(ctx, http.MethodGet, "/resources/"+url.PathEscape(key), nil, nil, &out)
+	return out, err
+}
+
+// ByOrder lists the resources held for an order (readable and idempotent
+// levels; opaque services refuse with 405).
+func (c ResourceClient) ByOrder(ctx context.Context, order string) ([]Resource, error) {
+	var out []Resource
+	err := c.c.do(ctx, http.MethodGet, "/resources?order="+url.QueryEscape(order), nil, nil, &out)
+	return out, err
+}
+
+// BrokerClient publishes to and consumes from the event broker.
+type BrokerClient struct{ c caller }
+
+// Broker is this node's client for the event broker.
+func (n *Node) Broker() BrokerClient { return BrokerClient{caller{n: n, service: Broker}} }
+
+// Publish appends e to its topic and returns its offset. A publish whose
+// answer is lost may have been appended: retrying can duplicate it.
+func (c BrokerClient) Publish(ctx context.Context, e Event) (int64, error) {
+	var out Event
+	err := c.c.do(ctx, http.MethodPost, "/publish", nil, e, &out)
+	return out.Offset, err
+}
+
+// Poll returns up to max events of topic after group's committed offset.
+// Events stay deliverable until acknowledged: delivery is at-least-once.
+func (c BrokerClient) Poll(ctx context.Context, topic, group string, max int) ([]Event, error) {
+	var out []Event
+	path := fmt.Sprintf("/poll?topic=%s&group=%s&max=%d", url.QueryEscape(topic), url.QueryEscape(group), max)
+	err := c.c.do(ctx, http.MethodGet, path, nil, nil, &out)
+	return out, err
+}
+
+// Ack commits group's offset in topic: events up to offset are consumed.
+func (c BrokerClient) Ack(ctx context.Context, a Ack) error {
+	return c.c.do(ctx, http.MethodPost, "/ack", nil, a, nil)
+}
+
+// OrdersClient is the client-facing API of the orders service.
+type OrdersClient struct{ c caller }
+
+// Orders is this node's client for the orders service.
+func (n *Node) Orders() OrdersClient { return OrdersClient{caller{n: n, service: Orders}} }
+
+// Checkout places an order under key (sent as the Idempotency-Key header).
+// A business rejection comes back as *Rejected; an answer that never
+// arrived as *Unavailable, and then the outcome is unknown.
+func (c OrdersClient) Checkout(ctx context.Context, key string, co Checkout) (Order, error) {
+	var out Order
+	h := http.Header{"Idempotency-Key": []string{key}}
+	err := c.c.do(ctx, http.MethodPost, "/checkout", h, co, &out)
+	return out, err
+}
+
+// Get reads an order by key.
+func (c OrdersClient) Get(ctx context.Context, key string) (Order, error) {
+	var out Order
+	err := c.c.do(ctx, http.MethodGet, "/orders/"+url.PathEscape(key), nil, nil, &out)
+	return out, err
+}
+
+// RewardsClient reads the rewards service.
+type RewardsClient struct{ c caller }
+
+// Rewards is this node's client for the rewards service.
+func (n *Node) Rewards() RewardsClient { return RewardsClient{caller{n: n, service: Rewards}} }
+
+// Balance reads a customer's points.
+func (c RewardsClient) Balance(ctx context.Context, customer string) (Balance, error) {
+	var out Balance
+	err := c.c.do(ctx, http.MethodGet, "/balance/"+url.PathEscape(customer), nil, nil, &out)
+	return out, err
+}
