@@ -1,0 +1,161 @@
+package faults
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+func TestParse(t *testing.T) {
+	ops := sim.Link{From: "orders", To: "payments"}
+	tests := []struct {
+		in   string
+		want Profile
+	}{
+		{"", nil},
+		{"none", nil},
+		{"lost-response=0.1", Profile{{Kind: "lost-response", Rate: 0.1}}},
+		{"drop-request=orders-payments:0.5", Profile{{Kind: "drop-request", Link: &ops, Rate: 0.5}}},
+		{"drop-request=orders->payments:0.5", Profile{{Kind: "drop-request", Link: &ops, Rate: 0.5}}},
+		{"latency=50ms", Profile{{Kind: "latency", Duration: 50 * time.Millisecond}}},
+		{"partition=orders-payments:1s", Profile{{Kind: "partition", Link: &ops, Duration: time.Second}}},
+		{"crash=orders:0.02, error=payments:0.1", Profile{{Kind: "crash", Node: "orders", Rate: 0.02}, {Kind: "error", Node: "payments", Rate: 0.1}}},
+		{"crashpoint=after-local-commit:1", Profile{{Kind: "crashpoint", Point: "after-local-commit", Rate: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Parse(tt.in)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+			again, err := Parse(got.String())
+			require.NoError(t, err, "String() must parse back")
+			require.Equal(t, got, again)
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ in, wantErr string }{
+		{"lost-response", `fault "lost-response": want NAME=ARG`},
+		{"lost-respons=0.1", `unknown fault "lost-respons" (faults: crash, crashpoint, drop-request, error, latency, lost-response, partition)`},
+		{"lost-response=1.5", `rate "1.5" is not a number between 0 and 1 (syntax: lost-response=[LINK:]RATE)`},
+		{"lost-response=abc", `rate "abc" is not a number between 0 and 1`},
+		{"latency=fast", `duration "fast" is not a positive duration`},
+		{"latency=-5ms", `duration "-5ms" is not a positive duration`},
+		{"crash=0.1", `names no node: want NODE:RATE`},
+		{"drop-request=orders:0.1", `link "orders" is not FROM-TO`},
+		{"crashpoint=0.5", `names no crash point`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := Parse(tt.in)
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	links := sim.StandardLinks
+	nodes := []string{"orders", "payments"}
+	points := []string{"after-local-commit"}
+	for _, tt := range []struct{ in, wantErr string }{
+		{"lost-response=orders-payments:0.1,crash=payments:0.1,crashpoint=after-local-commit:0.5", ""},
+		{"lost-response=payments-orders:0.1", "link payments->orders is not in this world (links: client-orders, orders-payments"},
+		{"crash=bank:0.1", `node "bank" is not in this world (nodes: orders, payments)`},
+		{"crashpoint=before-lunch:0.1", `crash point "before-lunch" is not one of this pattern's: after-local-commit`},
+	} {
+		p, err := Parse(tt.in)
+		require.NoError(t, err)
+		err = p.Validate(links, nodes, points)
+		if tt.wantErr == "" {
+			require.NoError(t, err)
+		} else {
+			require.ErrorContains(t, err, tt.wantErr)
+		}
+	}
+}
+
+// recorder is a sim.Controller that remembers the last faults set.
+type recorder struct {
+	mu    sync.Mutex
+	links map[sim.Link]sim.LinkFaults
+	nodes map[string]sim.NodeFaults
+	heals int
+	downs int // how many times some link was set down
+}
+
+func (r *recorder) SetLinkFaults(l sim.Link, f sim.LinkFaults) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.links[l] = f
+	if f.Down {
+		r.downs++
+	}
+	return nil
+}
+func (r *recorder) SetNodeFaults(n string, f sim.NodeFaults) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nodes[n] = f
+	return nil
+}
+func (r *recorder) Crash(string, time.Duration) error     { return nil }
+func (r *recorder) Restart(context.Context, string) error { return nil }
+func (r *recorder) Heal(context.Context) error            { r.heals++; return nil }
+func (r *recorder) Applied() []sim.Applied                { return nil }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestNemesis(t *testing.T) {
+	p, err := Parse("lost-response=orders-payments:0.2,partition=10ms,crash=payments:0.05,crashpoint=after-local-commit:1")
+	require.NoError(t, err)
+	rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
+	nodes := []string{"orders", "payments"}
+	nem := NewNemesis(p, sim.StandardLinks, nodes, rec, realClock{}, 7)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.NoError(t, nem.Run(ctx))
+
+	ops := sim.Link{From: "orders", To: "payments"}
+	require.Equal(t, 0.2, rec.links[ops].LostResponse)
+	require.Zero(t, rec.links[sim.Link{From: "orders", To: "broker"}].LostResponse, "a targeted fault stays on its link")
+	require.Equal(t, 0.05, rec.nodes["payments"].CrashRate)
+	require.Equal(t, 1.0, rec.nodes["orders"].CrashPoints["after-local-commit"])
+	require.Positive(t, rec.downs, "partition windows opened")
+	for l, f := range rec.links {
+		require.False(t, f.Down, "window on %s closed when the run ended", l)
+	}
+
+	require.NoError(t, nem.Heal(context.Background()))
+	require.Equal(t, 1, rec.heals)
+	steps := nem.Steps()
+	require.Equal(t, "heal", steps[len(steps)-1].Action)
+	var starts, stops int
+	for _, s := range steps {
+		if s.Fault == "partition=10ms" {
+			if s.Action == "start" {
+				starts++
+				require.NotEmpty(t, s.Link, "a window records the link it picked")
+			} else {
+				stops++
+			}
+		}
+	}
+	require.Positive(t, starts)
+	require.Equal(t, starts, stops)
+}

@@ -1,0 +1,168 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Clock is the runtime's clock, which the nemesis keeps its schedule on.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Step is one change the nemesis made to the world.
+type Step struct {
+	// At is the time since the nemesis started.
+	At time.Duration `json:"at"`
+	// Action is "start", "stop" or "heal".
+	Action string `json:"action"`
+	// Fault is the profile entry started or stopped ("" for heal).
+	Fault string `json:"fault,omitempty"`
+	// Link is the link a windowed fault picked, if it picked one.
+	Link string `json:"link,omitempty"`
+}
+
+// Nemesis applies a profile to a world over a run: steady faults from the
+// start until Heal, windowed ones (partitions) in windows placed by the seed.
+// It records every step it takes.
+type Nemesis struct {
+	profile Profile
+	links   []sim.Link
+	nodes   []string
+	ctl     sim.Controller
+	clock   Clock
+	rng     *rand.Rand
+
+	mu     sync.Mutex
+	start  time.Time
+	active map[int]*sim.Link // windowed faults currently on, by profile index
+	steps  []Step
+}
+
+// NewNemesis prepares p for a world with the given links and nodes.
+func NewNemesis(p Profile, links []sim.Link, nodes []string, ctl sim.Controller, clock Clock, seed int64) *Nemesis {
+	return &Nemesis{
+		profile: p, links: links, nodes: nodes, ctl: ctl, clock: clock,
+		rng:    rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973)),
+		active: map[int]*sim.Link{},
+	}
+}
+
+// Run applies the steady faults, then opens and closes windowed faults until
+// ctx is done. It returns when ctx is done; call Heal after it.
+func (n *Nemesis) Run(ctx context.Context) error {
+	n.mu.Lock()
+	n.start = n.clock.Now()
+	for _, f := range n.profile {
+		if !kinds[f.Kind].Windowed {
+			n.steps = append(n.steps, Step{At: 0, Action: "start", Fault: f.String()})
+		}
+	}
+	err := n.applyLocked()
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(n.profile))
+	for i, f := range n.profile {
+		if !kinds[f.Kind].Windowed {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.windows(ctx, i, f); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// windows alternates calm and faulty windows of f.Duration until ctx is done.
+func (n *Nemesis) windows(ctx context.Context, i int, f Fault) error {
+	for {
+		if n.clock.Sleep(ctx, f.Duration) != nil {
+			return nil
+		}
+		n.mu.Lock()
+		l := f.Link
+		if l == nil {
+			l = &n.links[n.rng.IntN(len(n.links))]
+		}
+		n.active[i] = l
+		n.steps = append(n.steps, Step{At: n.since(), Action: "start", Fault: f.String(), Link: l.String()})
+		err := n.applyLocked()
+		n.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		stopped := n.clock.Sleep(ctx, f.Duration) != nil
+		n.mu.Lock()
+		delete(n.active, i)
+		n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: f.String(), Link: l.String()})
+		err = n.applyLocked()
+		n.mu.Unlock()
+		if err != nil || stopped {
+			return err
+		}
+	}
+}
+
+func (n *Nemesis) since() time.Duration { return n.clock.Now().Sub(n.start) }
+
+// applyLocked sets every link's and node's faults to what the steady
+// faults and the open windows add up to.
+func (n *Nemesis) applyLocked() error {
+	e := newEffect(n.links)
+	for i, f := range n.profile {
+		k := kinds[f.Kind]
+		if k.Windowed {
+			l, on := n.active[i]
+			if !on {
+				continue
+			}
+			f.Link = l
+		}
+		k.Effect(f, e)
+	}
+	for _, l := range n.links {
+		if err := n.ctl.SetLinkFaults(l, e.Links[l]); err != nil {
+			return fmt.Errorf("nemesis: link %s: %w", l, err)
+		}
+	}
+	for _, node := range n.nodes {
+		if err := n.ctl.SetNodeFaults(node, e.Nodes[node]); err != nil {
+			return fmt.Errorf("nemesis: node %s: %w", node, err)
+		}
+	}
+	return nil
+}
+
+// Heal removes every fault and restarts every crashed node.
+func (n *Nemesis) Heal(ctx context.Context) error {
+	n.mu.Lock()
+	n.active = map[int]*sim.Link{}
+	n.steps = append(n.steps, Step{At: n.since(), Action: "heal"})
+	n.mu.Unlock()
+	return n.ctl.Heal(ctx)
+}
+
+// Steps returns what the nemesis did, in order.
+func (n *Nemesis) Steps() []Step {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := append([]Step(nil), n.steps...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
