@@ -1,0 +1,390 @@
+// Package results is the on-disk record of one txchaos run: a single
+// versioned JSON document written atomically, read back with its schema
+// version checked.
+//
+// The parts produced by other packages (the run's configuration, the faults
+// applied, the metrics, the checker's findings, the history and the final
+// state) are carried as json.RawMessage, so results imports none of them.
+//
+// Everything that depends on the machine or the wall clock lives under the
+// "host" key. Record.Comparable leaves it out: two runs of the
+// deterministic runtime with the same seed and configuration give the same
+// Comparable bytes.
+//
+// # Exit codes
+//
+// A run's verdict maps to the process exit code as Maelstrom (and Jepsen)
+// do, see ExitCode:
+//
+//	0  clean      no anomaly found
+//	1  anomalies  at least one anomaly found
+//	2  unknown    the checker could not decide (and any unrecognised verdict)
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the record this package writes. It
+// changes whenever a field changes meaning or a required field is added.
+const SchemaVersion = 1
+
+// SupportedVersions are the schema versions Read accepts.
+var SupportedVersions = []int{SchemaVersion}
+
+// Tool is the value of Record.Tool.
+const Tool = "txchaos"
+
+// Runtimes.
+const (
+	RuntimeLive = "live"
+	RuntimeDet  = "det"
+)
+
+// Verdicts.
+const (
+	VerdictClean     = "clean"
+	VerdictAnomalies = "anomalies"
+	VerdictUnknown   = "unknown"
+)
+
+// Record is one run's result.
+type Record struct {
+	SchemaVersion int    `json:"schema_version"`
+	Tool          string `json:"tool"` // "txchaos"
+	Scenario      string `json:"scenario,omitempty"`
+	Pattern       string `json:"pattern"`
+	Runtime       string `json:"runtime"` // "live" or "det"
+	Seed          int64  `json:"seed"`
+	// Config is the run's full configuration (workload, world, fault
+	// profile) as the runner gives it: enough to run it again.
+	Config json.RawMessage `json:"config"`
+	// FaultsApplied is what the nemesis and the runtime actually applied.
+	FaultsApplied json.RawMessage `json:"faults_applied"`
+	Metrics       json.RawMessage `json:"metrics"`
+	// Anomalies counts every anomaly class the checker knows, zeros
+	// included, so that a missing class never reads as a zero.
+	Anomalies map[string]int `json:"anomalies"`
+	// Findings holds per-class examples.
+	Findings      json.RawMessage `json:"findings,omitempty"`
+	Verdict       string          `json:"verdict"` // "clean" | "anomalies" | "unknown"
+	VerdictReason string          `json:"verdict_reason,omitempty"`
+	History       json.RawMessage `json:"history,omitempty"`
+	State         json.RawMessage `json:"state,omitempty"`
+	// Host is everything host-dependent, so that two runs compare without
+	// it.
+	Host Host `json:"host"`
+}
+
+// Host is what depends on the machine and the wall clock.
+type Host struct {
+	Started     time.Time `json:"started"`
+	WallSeconds float64   `json:"wall_seconds"`
+	Hostname    string    `json:"hostname"`
+	GOOS        string    `json:"goos"`
+	GOARCH      string    `json:"goarch"`
+	GoVersion   string    `json:"go_version"`
+	CPUs        int       `json:"cpus"`
+	// Extra holds wall-clock derived metrics the runner measured (latency
+	// percentiles and throughput of a live run, time to converge, ...).
+	Extra map[string]float64 `json:"extra,omitempty"`
+}
+
+// NewHost describes this machine for a run that started at started.
+// WallSeconds is the wall time since started, so call it when the run ends
+// (or set WallSeconds yourself).
+func NewHost(started time.Time) Host {
+	name, _ := os.Hostname()
+	h := Host{
+		Started:   started.Round(0), // no monotonic reading
+		Hostname:  name,
+		GOOS:      runtime.GOOS,
+		GOARCH:    runtime.GOARCH,
+		GoVersion: runtime.Version(),
+		CPUs:      runtime.NumCPU(),
+	}
+	if !started.IsZero() {
+		h.WallSeconds = time.Since(started).Seconds()
+	}
+	return h
+}
+
+// ExitCode maps a verdict to the process exit code, Maelstrom's convention:
+// 0 for "clean", 1 for "anomalies", 2 for "unknown". Any other string is
+// treated as unknown (2): a verdict nobody recognises must not pass as
+// clean.
+func ExitCode(verdict string) int {
+	switch verdict {
+	case VerdictClean:
+		return 0
+	case VerdictAnomalies:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// requiredKeys are the keys every record has (the fields without
+// omitempty).
+var requiredKeys = []string{
+	"schema_version", "tool", "pattern", "runtime", "seed", "config",
+	"faults_applied", "metrics", "anomalies", "verdict", "host",
+}
+
+// Validate checks the record's required fields and their values: the schema
+// version, the tool, a pattern, a known runtime and verdict, a
+// configuration, the anomaly counts (present, none negative) and that the
+// verdict agrees with them ("clean" has no anomaly, "anomalies" has one).
+func (r *Record) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if r.SchemaVersion != SchemaVersion {
+		bad("schema_version: %d, want %d", r.SchemaVersion, SchemaVersion)
+	}
+	if r.Tool != Tool {
+		bad("tool: %q, want %q", r.Tool, Tool)
+	}
+	if r.Pattern == "" {
+		bad("pattern: missing")
+	}
+	if r.Runtime != RuntimeLive && r.Runtime != RuntimeDet {
+		bad("runtime: %q is not one of %q, %q", r.Runtime, RuntimeLive, RuntimeDet)
+	}
+	if isNull(r.Config) {
+		bad("config: missing")
+	}
+	for name, raw := range map[string]json.RawMessage{
+		"config": r.Config, "faults_applied": r.FaultsApplied, "metrics": r.Metrics,
+		"findings": r.Findings, "history": r.History, "state": r.State,
+	} {
+		if len(raw) > 0 && !json.Valid(raw) {
+			bad("%s: not valid JSON", name)
+		}
+	}
+	if r.Anomalies == nil {
+		bad("anomalies: missing (list every class, zeros included)")
+	}
+	var found []string
+	for class, n := range r.Anomalies {
+		if n < 0 {
+			bad("anomalies.%s: %d is negative", class, n)
+		}
+		if n > 0 {
+			found = append(found, class)
+		}
+	}
+	slices.Sort(found)
+	switch r.Verdict {
+	case VerdictClean:
+		if len(found) > 0 {
+			bad("verdict: %q, but anomalies were found: %s", r.Verdict, strings.Join(found, ", "))
+		}
+	case VerdictAnomalies:
+		if r.Anomalies != nil && len(found) == 0 {
+			bad("verdict: %q, but every anomaly count is zero", r.Verdict)
+		}
+	case VerdictUnknown:
+	default:
+		bad("verdict: %q is not one of %q, %q, %q", r.Verdict, VerdictClean, VerdictAnomalies, VerdictUnknown)
+	}
+	return errors.Join(errs...)
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// withDefaults returns a shallow copy of r with SchemaVersion and Tool
+// filled in when they are zero.
+func (r *Record) withDefaults() *Record {
+	c := *r
+	if c.SchemaVersion == 0 {
+		c.SchemaVersion = SchemaVersion
+	}
+	if c.Tool == "" {
+		c.Tool = Tool
+	}
+	return &c
+}
+
+// Marshal is the record as Write writes it: indented JSON and a final
+// newline. Zero SchemaVersion and Tool are filled in; the record must then
+// pass Validate.
+func Marshal(r *Record) ([]byte, error) {
+	c := r.withDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid record: %w", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "orders->payments" readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil { // ends with a newline
+		return nil, fmt.Errorf("encoding the record: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// hook, when set by a test, runs on the temporary file's name just before
+// the rename; an error from it fails the Write there.
+var hook func(tmp string) error
+
+// Write writes r to path atomically: to a temporary file in path's
+// directory, synced, then renamed over path, and the directory synced. A
+// Write that fails, or a process killed midway, leaves path as it was
+// (the previous record, or no file). A failed Write removes its temporary
+// file; only a killed process can leave one behind, named
+// ".<base>.tmp-<random>", which never ends in ".json".
+//
+// SchemaVersion and Tool are filled in when zero (on a copy: r is not
+// modified), and the record must pass Validate. The directory must exist.
+func Write(path string, r *Record) (err error) {
+	data, err := Marshal(r)
+	if err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close() // may already be closed
+			os.Remove(tmp)
+			err = fmt.Errorf("results: writing %s: %w", path, err)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if hook != nil {
+		if err := hook(tmp); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable. Not every platform can sync a
+	// directory; the record is in place either way, so this is best effort.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Read reads the record at path. It checks the schema version before
+// anything else (an error names the file, the version found and the
+// versions supported), then that every required key is present and the
+// record passes Validate.
+func Read(path string) (*Record, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	r, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Parse decodes and checks a record, as Read does.
+func Parse(data []byte) (*Record, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return nil, fmt.Errorf("not a txchaos result record: %w", err)
+	}
+	rawVersion, ok := keys["schema_version"]
+	if !ok {
+		return nil, fmt.Errorf("not a txchaos result record: no schema_version (this txchaos reads schema versions %s)", versions())
+	}
+	var version int
+	if err := json.Unmarshal(rawVersion, &version); err != nil {
+		return nil, fmt.Errorf("schema_version %s is not a number (this txchaos reads schema versions %s)", rawVersion, versions())
+	}
+	if !slices.Contains(SupportedVersions, version) {
+		return nil, fmt.Errorf("schema_version %d is not supported (this txchaos reads schema versions %s)", version, versions())
+	}
+	var missing []string
+	for _, k := range requiredKeys {
+		if _, ok := keys[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing required fields: %s", strings.Join(missing, ", "))
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decoding the record: %w", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid record: %w", err)
+	}
+	return &r, nil
+}
+
+func versions() string {
+	s := make([]string, len(SupportedVersions))
+	for i, v := range SupportedVersions {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Comparable is the record as canonical JSON without the "host" key:
+// compact, object keys sorted at every depth (inside the raw parts too),
+// numbers as written. Two runs compare byte for byte on it. SchemaVersion
+// and Tool are filled in when zero, as Write does.
+//
+// Whatever the raw parts hold is compared: a live run's history carries
+// wall-clock times and differs from run to run; a deterministic run's does
+// not.
+func (r *Record) Comparable() ([]byte, error) {
+	c := r.withDefaults()
+	c.Host = Host{}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("results: encoding the record: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("results: canonicalising the record: %w", err)
+	}
+	delete(doc, "host")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil { // maps encode with sorted keys
+		return nil, fmt.Errorf("results: canonicalising the record: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
