@@ -1,0 +1,7 @@
+// Package all registers every pattern txchaos ships: import it for its side
+// effect. Adding a pattern is one package and one line here.
+package all
+
+import (
+	_ "github.com/txchaos/txchaos/patterns/naive" // naive-dual-write
+)

@@ -1,0 +1,137 @@
+package patterns
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// ReadCheckout reads and validates a POST /checkout request. On a bad
+// request it answers 400 and returns ok false.
+func ReadCheckout(w http.ResponseWriter, r *http.Request) (key string, co sim.Checkout, ok bool) {
+	key = r.Header.Get("Idempotency-Key")
+	if key == "" {
+		sim.WriteError(w, http.StatusBadRequest, "bad_request", "the Idempotency-Key header is required")
+		return "", co, false
+	}
+	if !sim.ReadJSON(w, r, &co) {
+		return "", co, false
+	}
+	var problem string
+	switch {
+	case co.Customer == "":
+		problem = "customer is required"
+	case !validSKU(co.SKU):
+		problem = fmt.Sprintf("sku %q is not one of %v", co.SKU, sim.SKUs)
+	case co.Qty < 1:
+		problem = fmt.Sprintf("qty %d must be at least 1", co.Qty)
+	case co.Amount < 1:
+		problem = fmt.Sprintf("amount %d must be at least 1", co.Amount)
+	}
+	if problem != "" {
+		sim.WriteError(w, http.StatusBadRequest, "bad_request", problem)
+		return "", co, false
+	}
+	return key, co, true
+}
+
+func validSKU(s string) bool {
+	for _, x := range sim.SKUs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Migrate creates the orders table and the pattern's own tables.
+func Migrate(n *sim.Node, stmts ...string) error {
+	return sim.Migrate(n.Context(), n.DB(), append([]string{sim.OrdersSchema}, stmts...)...)
+}
+
+// UpsertOrder writes the order in state, inserting it or overwriting it.
+func UpsertOrder(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, now int64, key string, co sim.Checkout, state string) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO orders(key, customer, sku, qty, amount, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(key) DO UPDATE SET customer = excluded.customer, sku = excluded.sku, qty = excluded.qty,
+			amount = excluded.amount, state = excluded.state, reason = '', updated_at = excluded.updated_at`,
+		key, co.Customer, co.SKU, co.Qty, co.Amount, state, now)
+	return err
+}
+
+// SetOrderState moves an order to state, with a reason for failures.
+func SetOrderState(ctx context.Context, n *sim.Node, key, state, reason string) error {
+	_, err := n.DB().ExecContext(ctx, `UPDATE orders SET state = ?, reason = ?, updated_at = ? WHERE key = ?`,
+		state, reason, n.Now().UnixNano(), key)
+	return err
+}
+
+// LoadOrder reads an order; found is false when there is none.
+func LoadOrder(ctx context.Context, db *sql.DB, key string) (o sim.Order, found bool, err error) {
+	err = db.QueryRowContext(ctx, `SELECT key, customer, sku, qty, amount, state, reason FROM orders WHERE key = ?`, key).
+		Scan(&o.Key, &o.Customer, &o.SKU, &o.Qty, &o.Amount, &o.State, &o.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, false, nil
+	}
+	return o, err == nil, err
+}
+
+// GetOrder serves GET /orders/{key} from the orders table.
+func GetOrder(n *sim.Node) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, found, err := LoadOrder(r.Context(), n.DB(), r.PathValue("key"))
+		switch {
+		case err != nil:
+			sim.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		case !found:
+			sim.WriteError(w, http.StatusNotFound, "not_found", "no order "+r.PathValue("key"))
+		default:
+			sim.WriteJSON(w, http.StatusOK, o)
+		}
+	}
+}
+
+// Answer tells the client the outcome of a checkout: 200 with the order
+// when it is confirmed, 422 with the reason when it failed for good, 503
+// when the outcome is not decided yet (the client may retry with the same
+// key).
+func Answer(w http.ResponseWriter, o sim.Order) {
+	switch o.State {
+	case sim.OrderConfirmed:
+		sim.WriteJSON(w, http.StatusOK, o)
+	case sim.OrderFailed:
+		sim.WriteError(w, http.StatusUnprocessableEntity, o.Reason, "order "+o.Key+" failed: "+o.Reason)
+	default:
+		sim.WriteError(w, http.StatusServiceUnavailable, "in_progress", "order "+o.Key+" is "+o.State+"; retry with the same key")
+	}
+}
+
+// Unavailable answers 503: the outcome is not known yet, the client may
+// retry with the same key.
+func Unavailable(w http.ResponseWriter, err error) {
+	sim.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+}
+
+// Reason is the short reason a failed call gives: the service's rejection
+// code, or "<service>_unavailable".
+func Reason(err error) string {
+	var r *sim.Rejected
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	var u *sim.Unavailable
+	if errors.As(err, &u) {
+		return u.Service + "_unavailable"
+	}
+	return "internal_error"
+}
+
+// NewKey returns a fresh random key from the node's seeded source.
+func NewKey(n *sim.Node, prefix string) string {
+	return fmt.Sprintf("%s-%013x", prefix, uint64(n.Rand()*(1<<52)))
+}

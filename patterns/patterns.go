@@ -1,0 +1,86 @@
+// Package patterns is the registry of distributed-transaction patterns
+// txchaos runs, and the small helpers their code shares. Each pattern is
+// one subpackage that registers itself; patterns/all imports every one.
+//
+// A pattern is the orders service: it serves the client API
+// (POST /checkout with an Idempotency-Key, GET /orders/{key}), keeps the
+// orders table (sim.OrdersSchema), calls payments, inventory, shipping and
+// the broker through its sim.Node, and runs its own recovery processes. It
+// takes everything nondeterministic from the node — clock, sleep,
+// randomness, HTTP clients, processes — so both runtimes run it unchanged.
+package patterns
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Spec describes a registered pattern.
+type Spec struct {
+	// Name is the pattern's registry name: naive-dual-write, outbox, ...
+	Name string
+	// Summary is one line for `txchaos list`.
+	Summary string
+	// Source names the seed document and section it comes from.
+	Source string
+	// CrashPoints are the named points in its code where a crashpoint fault
+	// can kill the coordinator.
+	CrashPoints []string
+	// Pending are queries over the orders database that return the keys of
+	// unfinished work (unsent outbox rows, unfinished sagas); after healing
+	// every key they return is stuck.
+	Pending []Pending
+	// New returns the orders service running the pattern.
+	New func() sim.Service
+}
+
+// Pending is a named query returning one TEXT column of keys.
+type Pending struct {
+	Name string
+	SQL  string
+}
+
+var registry = map[string]Spec{}
+
+// Register adds a pattern. It panics on a duplicate or incomplete spec:
+// that is a programming error, found at start-up.
+func Register(s Spec) {
+	if s.Name == "" || s.New == nil || s.Summary == "" {
+		panic("patterns: Register needs a Name, a Summary and New")
+	}
+	if _, dup := registry[s.Name]; dup {
+		panic("patterns: " + s.Name + " registered twice")
+	}
+	registry[s.Name] = s
+}
+
+// Lookup finds a registered pattern by name.
+func Lookup(name string) (Spec, error) {
+	s, ok := registry[name]
+	if !ok {
+		return Spec{}, fmt.Errorf("pattern %q is not registered (patterns: %s)", name, strings.Join(Names(), ", "))
+	}
+	return s, nil
+}
+
+// All lists the registered patterns by name.
+func All() []Spec {
+	var out []Spec
+	for _, s := range registry {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the registered patterns' names.
+func Names() []string {
+	var out []string
+	for _, s := range All() {
+		out = append(out, s.Name)
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+// Package scenarios composes a run: the world, a pattern, the nemesis, the
+// client workload and the checker. Execute runs one configuration and
+// returns its verdict and the record to store.
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Workload is the clients' part of a run.
+type Workload struct {
+	// Txns is how many checkouts (distinct order keys) the clients place.
+	Txns int `json:"txns" yaml:"txns"`
+	// Concurrency is how many clients place them at once.
+	Concurrency int `json:"concurrency" yaml:"concurrency"`
+	// Attempts is how many times a client tries one order while the outcome
+	// stays unknown (a timeout, a 5xx), always with the same key.
+	Attempts int `json:"attempts" yaml:"attempts"`
+	// Customers is how many distinct customers the orders spread over.
+	Customers int `json:"customers" yaml:"customers"`
+}
+
+// Config is everything a run depends on. Two runs of the same Config on the
+// deterministic runtime are the same run.
+type Config struct {
+	Scenario string     `json:"scenario,omitempty"`
+	Pattern  string     `json:"pattern"`
+	Runtime  string     `json:"runtime"`
+	Seed     int64      `json:"seed"`
+	Workload Workload   `json:"workload"`
+	World    sim.Config `json:"world"`
+	// Faults is the fault profile (see package faults).
+	Faults string `json:"faults"`
+	// Quiet bounds the fault-free period after healing in which recovery
+	// must bring the world to rest; what is not at rest then is stuck.
+	Quiet time.Duration `json:"quiet"`
+	// CallTimeout bounds one client request.
+	CallTimeout time.Duration `json:"call_timeout"`
+}
+
+// Runtimes are the runtimes a run can use.
+var Runtimes = []string{"live"}
+
+// Default is the configuration of `txchaos run` without flags.
+func Default() Config {
+	return Config{
+		Pattern:     "naive-dual-write",
+		Runtime:     "live",
+		Seed:        1,
+		Workload:    Workload{Txns: 200, Concurrency: 8, Attempts: 3, Customers: 20},
+		World:       sim.DefaultConfig(),
+		Quiet:       10 * time.Second,
+		CallTimeout: sim.DefaultCallTimeout,
+	}
+}
+
+// Validate checks every field and names the first bad one, its value and
+// what is allowed.
+func (c Config) Validate() error {
+	spec, err := patterns.Lookup(c.Pattern)
+	if err != nil {
+		return fmt.Errorf("pattern: %w", err)
+	}
+	if !contains(Runtimes, c.Runtime) {
+		return fmt.Errorf("runtime: %q is not one of %v", c.Runtime, Runtimes)
+	}
+	w := c.Workload
+	switch {
+	case w.Txns < 1 || w.Txns > 1_000_000:
+		return fmt.Errorf("txns: %d is not between 1 and 1000000", w.Txns)
+	case w.Concurrency < 1 || w.Concurrency > 1024:
+		return fmt.Errorf("concurrency: %d is not between 1 and 1024", w.Concurrency)
+	case w.Attempts < 1 || w.Attempts > 100:
+		return fmt.Errorf("attempts: %d is not between 1 and 100", w.Attempts)
+	case w.Customers < 1:
+		return fmt.Errorf("customers: %d must be at least 1", w.Customers)
+	case c.Quiet <= 0:
+		return fmt.Errorf("quiet: %s must be positive", c.Quiet)
+	case c.CallTimeout <= 0:
+		return fmt.Errorf("call_timeout: %s must be positive", c.CallTimeout)
+	}
+	if err := c.World.Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
+	p, err := faults.Parse(c.Faults)
+	if err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	world := sim.NewWorld(c.World, spec.New())
+	if err := p.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,225 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
+)
+
+// Result is what a run produced.
+type Result struct {
+	Config  Config
+	Report  checker.Report
+	History []checker.Op
+	State   *checker.State
+	// Steps is what the nemesis did; Applied is every fault the runtime
+	// actually applied, request by request.
+	Steps   []faults.Step
+	Applied []sim.Applied
+	// Converged reports whether the world came to rest after healing, and
+	// Converge how long that took on the runtime's clock.
+	Converged bool
+	Converge  time.Duration
+	// Duration is the run's length on the runtime's clock, from the first
+	// request to rest.
+	Duration time.Duration
+	Started  time.Time
+}
+
+// Execute runs cfg: it starts the world with the pattern on orders, runs
+// the nemesis while the clients place their orders, heals the world, lets
+// recovery run until the world is at rest or cfg.Quiet passes, stops the
+// world and checks it. dir holds the nodes' databases; when empty a
+// temporary directory is used and removed.
+func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	spec, _ := patterns.Lookup(cfg.Pattern)
+	profile, _ := faults.Parse(cfg.Faults)
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "txchaos-run-")
+		if err != nil {
+			return nil, fmt.Errorf("run directory: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	wcfg := cfg.World
+	wcfg.Seed = cfg.Seed
+	world := sim.NewWorld(wcfg, spec.New())
+
+	res := &Result{Config: cfg, Started: time.Now()}
+	rt, err := live.Start(ctx, world, live.Options{Dir: dir, Seed: cfg.Seed})
+	if err != nil {
+		return nil, fmt.Errorf("start the world: %w", err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			rt.Stop()
+		}
+	}()
+
+	start := rt.Now()
+	nem := faults.NewNemesis(profile, world.Links, world.Nodes(), rt, rt, cfg.Seed)
+	nemCtx, stopNemesis := context.WithCancel(ctx)
+	nemDone := make(chan error, 1)
+	go func() { nemDone <- nem.Run(nemCtx) }()
+
+	var history checker.History
+	runWorkload(ctx, rt, cfg, start, &history)
+
+	stopNemesis()
+	if err := <-nemDone; err != nil {
+		return nil, err
+	}
+	if err := nem.Heal(ctx); err != nil {
+		return nil, fmt.Errorf("heal: %w", err)
+	}
+	healed := rt.Now()
+
+	paths := map[string]string{}
+	for _, node := range world.Nodes() {
+		paths[node] = rt.DBPath(node)
+	}
+	pending := checkerPending(spec.Pending)
+	res.Converged, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
+	if err != nil {
+		return nil, err
+	}
+	res.Converge = rt.Now().Sub(healed)
+	res.Duration = rt.Now().Sub(start)
+	res.Applied = rt.Applied()
+	res.Steps = nem.Steps()
+	stopped = true
+	if err := rt.Stop(); err != nil {
+		return nil, fmt.Errorf("stop the world: %w", err)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("run interrupted: %w", ctx.Err())
+	}
+
+	res.State, err = checker.ReadState(context.WithoutCancel(ctx), paths, pending)
+	if err != nil {
+		return nil, fmt.Errorf("read the final state: %w", err)
+	}
+	res.History = history.Ops()
+	res.Report = checker.Check(res.History, res.State)
+	return res, nil
+}
+
+func checkerPending(ps []patterns.Pending) []checker.Pending {
+	var out []checker.Pending
+	for _, p := range ps {
+		out = append(out, checker.Pending{Name: p.Name, SQL: p.SQL})
+	}
+	return out
+}
+
+// awaitRest polls the world's databases until nothing is stuck (every
+// order terminal, no pending work, the consumer caught up) or quiet passes.
+func awaitRest(ctx context.Context, rt sim.Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, error) {
+	deadline := rt.Now().Add(quiet)
+	for {
+		s, err := checker.ReadState(ctx, paths, pending)
+		if err != nil {
+			return false, fmt.Errorf("read the state while waiting for rest: %w", err)
+		}
+		if checker.Check(nil, s).Anomalies[checker.Stuck].Count == 0 {
+			return true, nil
+		}
+		if !rt.Now().Before(deadline) {
+			return false, nil
+		}
+		if err := rt.Sleep(ctx, 50*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
+}
+
+// order is one checkout the workload places.
+type order struct {
+	key string
+	co  sim.Checkout
+}
+
+// orders derives the workload's checkouts from the seed.
+func orders(cfg Config) []order {
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f726b6c6f6164))
+	out := make([]order, cfg.Workload.Txns)
+	for i := range out {
+		out[i] = order{
+			key: fmt.Sprintf("o%06d", i+1),
+			co: sim.Checkout{
+				Customer: fmt.Sprintf("c%03d", rng.IntN(cfg.Workload.Customers)+1),
+				SKU:      sim.SKUs[rng.IntN(len(sim.SKUs))],
+				Qty:      int64(rng.IntN(3) + 1),
+				Amount:   int64(rng.IntN(20)+1) * 5,
+			},
+		}
+	}
+	return out
+}
+
+// runWorkload has cfg.Workload.Concurrency clients place every order,
+// retrying an order with the same key while its outcome is unknown.
+func runWorkload(ctx context.Context, rt *live.Runtime, cfg Config, start time.Time, h *checker.History) {
+	all := orders(cfg)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	client := rt.Node(sim.Client)
+	for c := 0; c < cfg.Workload.Concurrency; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(all) || ctx.Err() != nil {
+					return
+				}
+				place(ctx, client, cfg, c, all[i], start, h)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// place runs one order's attempts.
+func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) {
+	for attempt := 1; attempt <= cfg.Workload.Attempts; attempt++ {
+		op := checker.Op{Client: client, Kind: "checkout", Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
+		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
+		got, err := n.Orders().Checkout(callCtx, o.key, o.co)
+		cancel()
+		op.Return = n.Now().Sub(start)
+		switch {
+		case err == nil:
+			op.Outcome, op.State = checker.OK, got.State
+		case sim.IsRejected(err):
+			var rej *sim.Rejected
+			errors.As(err, &rej)
+			op.Outcome, op.State, op.Reason = checker.Rejected, sim.OrderFailed, rej.Reason
+		default:
+			op.Outcome, op.Reason = checker.Unknown, err.Error()
+		}
+		h.Add(op)
+		if op.Outcome != checker.Unknown || ctx.Err() != nil {
+			return
+		}
+		if n.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond) != nil {
+			return
+		}
+	}
+}
