@@ -1,0 +1,5 @@
+package bad
+
+import . "time" // want "dot import of time"
+
+var _ = Second

@@ -1,0 +1,5 @@
+package p
+
+func ftree__hidden() {
+	go ftree__hidden()
+}

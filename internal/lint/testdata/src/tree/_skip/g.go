@@ -1,0 +1,5 @@
+package p
+
+func ftree__skip() {
+	go ftree__skip()
+}

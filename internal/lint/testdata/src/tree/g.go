@@ -1,0 +1,5 @@
+package p
+
+func ftree() {
+	go ftree()
+}

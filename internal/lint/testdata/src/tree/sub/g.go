@@ -1,0 +1,5 @@
+package p
+
+func ftree_sub() {
+	go ftree_sub()
+}

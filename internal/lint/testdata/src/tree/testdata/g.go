@@ -1,0 +1,5 @@
+package p
+
+func ftree_testdata() {
+	go ftree_testdata()
+}

@@ -1,0 +1,5 @@
+package p
+
+func ftree_vendor() {
+	go ftree_vendor()
+}
