@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -134,4 +135,56 @@ func Reason(err error) string {
 // NewKey returns a fresh random key from the node's seeded source.
 func NewKey(n *sim.Node, prefix string) string {
 	return fmt.Sprintf("%s-%013x", prefix, uint64(n.Rand()*(1<<52)))
+}
+
+// Same reports whether a stored order was placed with co: a key reused with
+// other parameters is a client bug the orders service refuses (422).
+func Same(o sim.Order, co sim.Checkout) bool {
+	return o.Customer == co.Customer && o.SKU == co.SKU && o.Qty == co.Qty && o.Amount == co.Amount
+}
+
+// KeyConflict answers 422 for a key reused with other parameters.
+func KeyConflict(w http.ResponseWriter, key string) {
+	sim.WriteError(w, http.StatusUnprocessableEntity, "key_conflict", "Idempotency-Key "+key+" was used with other parameters")
+}
+
+// CheckoutOf is the checkout a stored order was placed with, for
+// re-driving it.
+func CheckoutOf(o sim.Order) sim.Checkout {
+	return sim.Checkout{Customer: o.Customer, SKU: o.SKU, Qty: o.Qty, Amount: o.Amount}
+}
+
+// InsertOrder records a new order as pending; it does nothing if the key
+// is already there.
+func InsertOrder(ctx context.Context, n *sim.Node, key string, co sim.Checkout) error {
+	_, err := n.DB().ExecContext(ctx, `INSERT OR IGNORE INTO orders(key, customer, sku, qty, amount, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		key, co.Customer, co.SKU, co.Qty, co.Amount, sim.OrderPending, n.Now().UnixNano())
+	return err
+}
+
+// FinishOrder moves a pending order to a terminal state; an order some
+// other driver already finished is left alone.
+func FinishOrder(ctx context.Context, n *sim.Node, key, state, reason string) error {
+	_, err := n.DB().ExecContext(ctx, `UPDATE orders SET state = ?, reason = ?, updated_at = ? WHERE key = ? AND state = ?`,
+		state, reason, n.Now().UnixNano(), key, sim.OrderPending)
+	return err
+}
+
+// PendingOrders lists orders still pending that were last touched more
+// than age ago: work a request abandoned, for a recovery process.
+func PendingOrders(ctx context.Context, n *sim.Node, age time.Duration) []sim.Order {
+	rows, err := n.DB().QueryContext(ctx, `SELECT key, customer, sku, qty, amount, state, reason FROM orders WHERE state = ? AND updated_at < ? ORDER BY key LIMIT 100`,
+		sim.OrderPending, n.Now().Add(-age).UnixNano())
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []sim.Order
+	for rows.Next() {
+		var o sim.Order
+		if rows.Scan(&o.Key, &o.Customer, &o.SKU, &o.Qty, &o.Amount, &o.State, &o.Reason) == nil {
+			out = append(out, o)
+		}
+	}
+	return out
 }

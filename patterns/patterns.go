@@ -35,12 +35,29 @@ type Spec struct {
 	Pending []Pending
 	// New returns the orders service running the pattern.
 	New func() sim.Service
+	// Services are extra nodes the pattern needs (a fallback queue), by
+	// name, and Links the extra links to and from them.
+	Services map[string]func() sim.Service
+	Links    []sim.Link
 }
 
-// Pending is a named query returning one TEXT column of keys.
+// Pending is a named query returning one TEXT column of keys of
+// unfinished work, run on Node's database (sim.Orders when empty).
 type Pending struct {
+	Node string
 	Name string
 	SQL  string
+}
+
+// World is the checkout world with this pattern on orders and its extra
+// services and links.
+func (s Spec) World(cfg sim.Config) sim.World {
+	w := sim.NewWorld(cfg, s.New())
+	for name, svc := range s.Services {
+		w.Services[name] = svc()
+	}
+	w.Links = append(w.Links, s.Links...)
+	return w
 }
 
 var registry = map[string]Spec{}

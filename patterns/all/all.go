@@ -3,5 +3,6 @@
 package all
 
 import (
-	_ "github.com/txchaos/txchaos/patterns/naive" // naive-dual-write
+	_ "github.com/txchaos/txchaos/patterns/naive"  // naive-dual-write
+	_ "github.com/txchaos/txchaos/patterns/outbox" // outbox
 )
