@@ -1,0 +1,35 @@
+# txchaos — everyday targets. `make test` is what CI and the README run.
+
+GO        ?= go
+BENCHTIME ?= 500ms
+# The runtime-discipline check: patterns (recursively) and the services of
+# sim (non-recursively: sim/live is the runtime itself).
+LINT_PATHS ?= ./patterns/... ./sim
+
+.PHONY: all build test demo bench lint fmt clean
+
+all: lint test build
+
+build:
+	$(GO) build -o bin/txchaos ./cmd/txchaos
+
+test:
+	$(GO) test -race -count=1 ./...
+
+demo:
+	$(GO) run ./cmd/txchaos demo
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./...
+
+lint:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then \
+		echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run ./internal/lint/cmd/runtimelint $(LINT_PATHS)
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin
