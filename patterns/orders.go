@@ -188,3 +188,10 @@ func PendingOrders(ctx context.Context, n *sim.Node, age time.Duration) []sim.Or
 	}
 	return out
 }
+
+// Abandoned is how long an order must have been pending before recovery
+// takes it over: longer than any request could still be driving it (its
+// retries of three downstream calls, each up to the call timeout).
+func Abandoned(n *sim.Node) time.Duration {
+	return time.Duration(3*DefaultBackoff.Attempts) * n.CallTimeout()
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 )
 
 // Rejected is a non-transient answer (4xx): card declined, out of stock, a
@@ -58,14 +57,10 @@ func NotFound(err error) bool {
 	return errors.As(err, &r) && r.Status == http.StatusNotFound
 }
 
-// DefaultCallTimeout bounds one request from a node to a service.
-const DefaultCallTimeout = 2 * time.Second
-
 // caller makes JSON requests from one node to one service.
 type caller struct {
 	n       *Node
 	service string
-	timeout time.Duration
 }
 
 // do sends method path with body (nil for none) and decodes a 2xx answer
@@ -79,11 +74,7 @@ func (c caller) do(ctx context.Context, method, path string, header http.Header,
 		}
 		rd = bytes.NewReader(b)
 	}
-	timeout := c.timeout
-	if timeout == 0 {
-		timeout = DefaultCallTimeout
-	}
-	ctx, cancel := c.n.WithTimeout(ctx, timeout)
+	ctx, cancel := c.n.WithTimeout(ctx, c.n.CallTimeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.n.URL(c.service)+path, rd)
 	if err != nil {

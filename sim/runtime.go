@@ -50,6 +50,8 @@ type Node struct {
 	rt   Runtime
 	ctx  context.Context
 	url  func(service string) string
+
+	callTimeout time.Duration
 }
 
 // NewNode is called by a runtime to give a started node its view of the
@@ -57,6 +59,20 @@ type Node struct {
 // name to the base URL this node reaches it at.
 func NewNode(name string, db *sql.DB, rt Runtime, ctx context.Context, url func(service string) string) *Node {
 	return &Node{name: name, db: db, rt: rt, ctx: ctx, url: url}
+}
+
+// SetCallTimeout sets how long this node waits for one request to another
+// service (DefaultCallTimeout when zero). Runtimes call it from the world's
+// configuration.
+func (n *Node) SetCallTimeout(d time.Duration) { n.callTimeout = d }
+
+// CallTimeout is how long this node waits for one request to another
+// service before the outcome is unknown.
+func (n *Node) CallTimeout() time.Duration {
+	if n.callTimeout > 0 {
+		return n.callTimeout
+	}
+	return DefaultCallTimeout
 }
 
 // Name is the node's service name.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Service is the code of one node.
@@ -79,7 +80,13 @@ type Config struct {
 	// RewardsDedupe makes the rewards consumer keep an inbox of event IDs
 	// and apply each event once; without it every delivery is applied.
 	RewardsDedupe bool `json:"rewards_dedupe"`
+	// CallTimeout is how long a node waits for one request to another
+	// service (DefaultCallTimeout when zero).
+	CallTimeout time.Duration `json:"call_timeout"`
 }
+
+// DefaultCallTimeout bounds one request from a node to a service.
+const DefaultCallTimeout = 2 * time.Second
 
 // DefaultConfig is the world of the README's demo: idempotent downstream
 // services, a 5% business rejection rate at payments, a de-duplicating
@@ -106,6 +113,9 @@ func (c Config) Validate() error {
 		if s.rc.RejectRate < 0 || s.rc.RejectRate > 1 {
 			return fmt.Errorf("%s.reject_rate: %v is not between 0 and 1", s.name, s.rc.RejectRate)
 		}
+	}
+	if c.CallTimeout < 0 {
+		return fmt.Errorf("call_timeout: %s is negative", c.CallTimeout)
 	}
 	if c.InitialStock < 0 {
 		return fmt.Errorf("initial_stock: %d is negative", c.InitialStock)

@@ -174,9 +174,10 @@ func relay(ctx context.Context, n *sim.Node) {
 	}
 }
 
-// redrive re-drives orders left pending longer than abandonedAfter.
+// redrive re-drives orders left pending longer than a request could still
+// be working on them.
 func redrive(ctx context.Context, n *sim.Node) {
-	for _, o := range patterns.PendingOrders(ctx, n, abandonedAfter) {
+	for _, o := range patterns.PendingOrders(ctx, n, patterns.Abandoned(n)) {
 		drive(ctx, n, o.Key, patterns.CheckoutOf(o))
 	}
 }
