@@ -91,7 +91,7 @@ func (c Config) Validate() error {
 	if err != nil {
 		return fmt.Errorf("faults: %w", err)
 	}
-	world := sim.NewWorld(c.World, spec.New())
+	world := spec.World(c.World)
 	if err := p.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
 		return fmt.Errorf("faults: %w", err)
 	}

@@ -58,7 +58,7 @@ func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 	}
 	wcfg := cfg.World
 	wcfg.Seed = cfg.Seed
-	world := sim.NewWorld(wcfg, spec.New())
+	world := spec.World(wcfg)
 
 	res := &Result{Config: cfg, Started: time.Now()}
 	rt, err := live.Start(ctx, world, live.Options{Dir: dir, Seed: cfg.Seed})
@@ -199,23 +199,23 @@ func runWorkload(ctx context.Context, rt *live.Runtime, cfg Config, start time.T
 // place runs one order's attempts.
 func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) {
 	for attempt := 1; attempt <= cfg.Workload.Attempts; attempt++ {
-		op := checker.Op{Client: client, Kind: "checkout", Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
+		op := checker.Op{Client: client, Kind: checker.KindCheckout, Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
 		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
 		got, err := n.Orders().Checkout(callCtx, o.key, o.co)
 		cancel()
 		op.Return = n.Now().Sub(start)
 		switch {
 		case err == nil:
-			op.Outcome, op.State = checker.OK, got.State
+			op.Outcome, op.State = checker.OutcomeOK, got.State
 		case sim.IsRejected(err):
 			var rej *sim.Rejected
 			errors.As(err, &rej)
-			op.Outcome, op.State, op.Reason = checker.Rejected, sim.OrderFailed, rej.Reason
+			op.Outcome, op.State, op.Reason = checker.OutcomeRejected, sim.OrderFailed, rej.Reason
 		default:
-			op.Outcome, op.Reason = checker.Unknown, err.Error()
+			op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
 		}
 		h.Add(op)
-		if op.Outcome != checker.Unknown || ctx.Err() != nil {
+		if op.Outcome != checker.OutcomeUnknown || ctx.Err() != nil {
 			return
 		}
 		if n.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond) != nil {
