@@ -180,7 +180,13 @@ func chance(seed int64, parts ...string) float64 {
 		h.Write([]byte{0})
 		h.Write([]byte(p))
 	}
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	x := h.Sum64() // FNV's high bits barely move with the last byte: mix them (murmur3's finalizer)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return float64(x>>11) / float64(1<<53)
 }
 
 // SKUs are the products inventory stocks.

@@ -1,0 +1,66 @@
+package scenarios
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+	_ "github.com/txchaos/txchaos/patterns/all"
+)
+
+// quick is a small, fast run configuration for tests.
+func quick(pattern, faults string) Config {
+	cfg := Default()
+	cfg.Pattern = pattern
+	cfg.Faults = faults
+	cfg.Workload = Workload{Txns: 60, Concurrency: 6, Attempts: 3, Customers: 10}
+	cfg.World.CallTimeout = 300 * time.Millisecond
+	cfg.CallTimeout = 1500 * time.Millisecond
+	cfg.Quiet = 5 * time.Second
+	return cfg
+}
+
+func execute(t *testing.T, cfg Config) *Result {
+	t.Helper()
+	res, err := Execute(context.Background(), cfg, t.TempDir())
+	require.NoError(t, err)
+	t.Logf("%s under %q: %s; faults applied: %v", cfg.Pattern, cfg.Faults, res.Report, res.Faults().FaultCounts())
+	return res
+}
+
+func TestNaiveDualWrite(t *testing.T) {
+	t.Run("no faults is clean", func(t *testing.T) {
+		cfg := quick("naive-dual-write", "")
+		cfg.World.Payments.RejectRate = 0.2
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
+		require.Positive(t, res.Report.Metrics.Rejected, "the business rejected some orders")
+		require.Positive(t, res.Report.Metrics.Confirmed)
+		require.Empty(t, res.Applied)
+	})
+	t.Run("a lost charge answer leaks the charge", func(t *testing.T) {
+		cfg := quick("naive-dual-write", "lost-response=orders-payments:0.3")
+		cfg.Workload.Attempts = 1 // the client gives up: the order stays failed
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		require.Positive(t, res.Report.Anomalies[checker.LeakedResource].Count, res.Report.String())
+		require.Positive(t, res.Faults().Counts["lost-response orders->payments"])
+	})
+	t.Run("a lost checkout answer double-charges on the client's retry", func(t *testing.T) {
+		res := execute(t, quick("naive-dual-write", "lost-response=client-orders:0.3"))
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		require.Positive(t, res.Report.Anomalies[checker.DuplicateEffect].Count, res.Report.String())
+		require.Positive(t, res.Report.Anomalies[checker.DuplicateConsumerEffect].Count, res.Report.String())
+		require.Positive(t, res.Faults().Counts["lost-response client->orders"])
+	})
+	t.Run("a crash after the local commit loses events and commits partially", func(t *testing.T) {
+		res := execute(t, quick("naive-dual-write", "crashpoint=after-local-commit:0.2"))
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		require.Positive(t, res.Report.Anomalies[checker.LostEvent].Count, res.Report.String())
+		require.Positive(t, res.Report.Anomalies[checker.PartialCommit].Count, res.Report.String())
+		require.Positive(t, res.Faults().Counts["crash-point orders"])
+	})
+}

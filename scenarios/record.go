@@ -1,0 +1,123 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Metrics are the run's figures that do not depend on the host: counts of
+// outcomes and faults. Timings of a live run are wall-clock figures and sit
+// under the record's host key.
+type Metrics struct {
+	Checkouts    int     `json:"checkouts"`
+	Attempts     int     `json:"attempts"`
+	Confirmed    int     `json:"confirmed"`
+	Rejected     int     `json:"rejected"`
+	Unknown      int     `json:"unknown"`
+	Availability float64 `json:"availability"`
+	Converged    bool    `json:"converged"`
+	Faults       int     `json:"faults_applied"`
+}
+
+// FaultsApplied is the record of what the nemesis and the runtime did.
+type FaultsApplied struct {
+	Profile string `json:"profile"`
+	// Counts tallies applied faults by "fault target", e.g.
+	// "lost-response orders->payments".
+	Counts map[string]int `json:"counts"`
+	Steps  []faults.Step  `json:"steps"`
+	Events []sim.Applied  `json:"events"`
+}
+
+// Faults summarises what was applied.
+func (r *Result) Faults() FaultsApplied {
+	fa := FaultsApplied{Profile: r.Config.Faults, Counts: map[string]int{}, Steps: r.Steps, Events: r.Applied}
+	for _, a := range r.Applied {
+		fa.Counts[a.Fault+" "+a.Target]++
+	}
+	if fa.Steps == nil {
+		fa.Steps = []faults.Step{}
+	}
+	if fa.Events == nil {
+		fa.Events = []sim.Applied{}
+	}
+	return fa
+}
+
+// Metrics are the host-independent figures of the run.
+func (r *Result) Metrics() Metrics {
+	m := r.Report.Metrics
+	return Metrics{
+		Checkouts: m.Checkouts, Attempts: m.Attempts, Confirmed: m.Confirmed,
+		Rejected: m.Rejected, Unknown: m.Unknown, Availability: m.Availability,
+		Converged: r.Converged, Faults: len(r.Applied),
+	}
+}
+
+// Timings are the run's figures on the runtime's clock (wall-clock on the
+// live runtime), in milliseconds and per second.
+func (r *Result) Timings() map[string]float64 {
+	m := r.Report.Metrics
+	return map[string]float64{
+		"latency_p50_ms":   float64(m.LatencyP50.Microseconds()) / 1000,
+		"latency_p99_ms":   float64(m.LatencyP99.Microseconds()) / 1000,
+		"throughput_per_s": m.Throughput,
+		"converge_ms":      float64(r.Converge.Microseconds()) / 1000,
+		"duration_s":       r.Duration.Seconds(),
+	}
+}
+
+// Record is the result as a versioned record for results.Write.
+func (r *Result) Record() (*results.Record, error) {
+	anomalies := map[string]int{}
+	for _, c := range checker.Classes {
+		anomalies[string(c)] = r.Report.Anomalies[c].Count
+	}
+	rec := &results.Record{
+		SchemaVersion: results.SchemaVersion,
+		Tool:          "txchaos",
+		Scenario:      r.Config.Scenario,
+		Pattern:       r.Config.Pattern,
+		Runtime:       r.Config.Runtime,
+		Seed:          r.Config.Seed,
+		Anomalies:     anomalies,
+		Verdict:       string(r.Report.Verdict),
+		VerdictReason: r.Report.Reason,
+		Host:          results.NewHost(r.Started),
+	}
+	rec.Host.Extra = r.Timings()
+	for _, f := range []struct {
+		dst *json.RawMessage
+		v   any
+	}{
+		{&rec.Config, r.Config},
+		{&rec.FaultsApplied, r.Faults()},
+		{&rec.Metrics, r.Metrics()},
+		{&rec.Findings, r.Report.Anomalies},
+		{&rec.History, r.History},
+		{&rec.State, r.State},
+	} {
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		*f.dst = b
+	}
+	return rec, nil
+}
+
+// FaultCounts lists applied-fault tallies sorted by name, for display.
+func (fa FaultsApplied) FaultCounts() []string {
+	var out []string
+	for k, v := range fa.Counts {
+		out = append(out, fmt.Sprintf("%s ×%d", k, v))
+	}
+	sort.Strings(out)
+	return out
+}
