@@ -229,8 +229,8 @@ func TestReadStateWhileServicesRun(t *testing.T) {
 
 func TestReadStateCallerMistakes(t *testing.T) {
 	ctx := context.Background()
-	_, err := checker.ReadState(ctx, map[string]string{"ledger": "x.db"}, nil)
-	require.ErrorContains(t, err, `unknown node "ledger"`)
+	_, err := checker.ReadState(ctx, nil, []checker.Pending{{Node: "ledger", Name: "open", SQL: "SELECT 1"}})
+	require.ErrorContains(t, err, `node "ledger" has no database`)
 	_, err = checker.ReadState(ctx, nil, []checker.Pending{{Name: "outbox"}})
 	require.ErrorContains(t, err, "name and SQL are required")
 	_, err = checker.ReadState(ctx, nil, []checker.Pending{outboxPending, outboxPending})

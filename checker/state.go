@@ -124,8 +124,18 @@ type CreditRow struct {
 // returns one column: the keys of the unfinished items. After healing,
 // every key it returns is stuck.
 type Pending struct {
+	// Node is the database the query runs on; empty means sim.Orders.
+	Node string `json:"node,omitempty"`
 	Name string `json:"name"`
 	SQL  string `json:"sql"`
+}
+
+// node is the database p runs on.
+func (p Pending) node() string {
+	if p.Node == "" {
+		return sim.Orders
+	}
+	return p.Node
 }
 
 // nodes are the databases ReadState reads, in the order it reads them.
@@ -133,8 +143,10 @@ var nodes = []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping, sim.
 
 // ReadState reads the final state of a world. dbs maps a node name
 // (sim.Orders, sim.Payments, sim.Inventory, sim.Shipping, sim.Broker,
-// sim.Rewards) to its SQLite file; each is opened read-only and read in one
-// transaction. pending are the pattern's queries over the orders database.
+// sim.Rewards, and any extra node a pattern adds) to its SQLite file; each
+// is opened read-only and read in one transaction. pending are the
+// pattern's queries for unfinished work; an extra node's database is read
+// only for the pending queries that name it.
 //
 // A node absent from dbs, a database that does not exist or cannot be read
 // and a Pending query that fails do not make ReadState fail: they are
@@ -143,15 +155,13 @@ var nodes = []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping, sim.
 // mistake (an unknown node name, a Pending without a name or SQL, or two
 // with one name) or when ctx is done.
 func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*State, error) {
-	for name := range dbs {
-		if !isNode(name) {
-			return nil, fmt.Errorf("checker: unknown node %q (want one of %s)", name, strings.Join(nodes, ", "))
-		}
-	}
 	seen := map[string]bool{}
 	for _, p := range pending {
 		if p.Name == "" || strings.TrimSpace(p.SQL) == "" {
 			return nil, fmt.Errorf("checker: pending query %q: name and SQL are required", p.Name)
+		}
+		if _, ok := dbs[p.node()]; !ok && !isNode(p.node()) {
+			return nil, fmt.Errorf("checker: pending query %q: node %q has no database", p.Name, p.node())
 		}
 		if seen[p.Name] {
 			return nil, fmt.Errorf("checker: pending query %q given twice", p.Name)
@@ -189,18 +199,7 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 				if err := readOrders(ctx, tx, s); err != nil {
 					return err
 				}
-				for _, p := range pending {
-					keys, err := readPending(ctx, tx, p)
-					if err != nil {
-						if ctx.Err() != nil {
-							return err
-						}
-						missing("pending "+p.Name, err)
-						continue
-					}
-					s.Pending[p.Name] = keys
-				}
-				return nil
+				return readPendings(ctx, tx, s, pending, node, missing)
 			case sim.Payments, sim.Inventory, sim.Shipping:
 				return readResources(ctx, tx, node, s)
 			case sim.Broker:
@@ -216,7 +215,42 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 			missing(node, err)
 		}
 	}
+	extra := map[string]bool{}
+	for _, p := range pending {
+		if !isNode(p.node()) && !extra[p.node()] {
+			extra[p.node()] = true
+			node := p.node()
+			err := readNode(ctx, dbs[node], func(tx *sql.Tx) error {
+				return readPendings(ctx, tx, s, pending, node, missing)
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				missing(node, err)
+			}
+		}
+	}
 	return s, nil
+}
+
+// readPendings runs the pending queries that run on node.
+func readPendings(ctx context.Context, tx *sql.Tx, s *State, pending []Pending, node string, missing func(string, error)) error {
+	for _, p := range pending {
+		if p.node() != node {
+			continue
+		}
+		keys, err := readPending(ctx, tx, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			missing("pending "+p.Name, err)
+			continue
+		}
+		s.Pending[p.Name] = keys
+	}
+	return nil
 }
 
 func isNode(name string) bool {

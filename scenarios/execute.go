@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +124,7 @@ func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 func checkerPending(ps []patterns.Pending) []checker.Pending {
 	var out []checker.Pending
 	for _, p := range ps {
-		out = append(out, checker.Pending{Name: p.Name, SQL: p.SQL})
+		out = append(out, checker.Pending{Node: p.Node, Name: p.Name, SQL: p.SQL})
 	}
 	return out
 }
@@ -137,7 +138,7 @@ func awaitRest(ctx context.Context, rt sim.Runtime, quiet time.Duration, paths m
 		if err != nil {
 			return false, fmt.Errorf("read the state while waiting for rest: %w", err)
 		}
-		if checker.Check(nil, s).Anomalies[checker.Stuck].Count == 0 {
+		if r := checker.Check(nil, s); r.Anomalies[checker.Stuck].Count == 0 && !slices.Contains(r.Unchecked, checker.Stuck) {
 			return true, nil
 		}
 		if !rt.Now().Before(deadline) {

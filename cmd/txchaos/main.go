@@ -1,0 +1,86 @@
+// Command txchaos runs distributed-transaction patterns against a world of
+// simulated services under injected faults and scores what happened.
+//
+// Exit status, as Maelstrom's: 0 when the run is judged clean, 1 when
+// anomalies were found, 2 when the verdict is unknown; 3 for bad flags or
+// values, 4 when the harness itself failed.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/txchaos/txchaos/patterns/all"
+)
+
+// Exit codes besides the verdicts' 0, 1 and 2.
+const (
+	exitUsage   = 3
+	exitHarness = 4
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func harnessError(err error) error { return &exitError{code: exitHarness, err: err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(execute(ctx, os.Args[1:]))
+}
+
+func execute(ctx context.Context, args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "txchaos:", ee.err)
+		}
+		return ee.code
+	default: // cobra's own flag and argument errors
+		fmt.Fprintln(os.Stderr, "txchaos:", err)
+		return exitUsage
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "txchaos",
+		Short: "Chaos tests for distributed-transaction patterns",
+		Long: `txchaos runs distributed-transaction patterns (outbox, saga, idempotency keys,
+...) against simulated services, injects faults through Toxiproxy, crashes
+services and coordinators, and checks what happened.
+
+Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harness failure.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRun(), newList(), newDemo())
+	return root
+}

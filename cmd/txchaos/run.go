@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/scenarios"
+	"github.com/txchaos/txchaos/sim"
+)
+
+// runFlags are the flags of `txchaos run`, bound to a scenarios.Config.
+type runFlags struct {
+	cfg       scenarios.Config
+	payments  string
+	inventory string
+	shipping  string
+	output    string
+	out       string
+}
+
+func (f *runFlags) bind(fs *pflag.FlagSet) {
+	d := scenarios.Default()
+	f.cfg = d
+	fs.StringVar(&f.cfg.Pattern, "pattern", d.Pattern, "the pattern to run (see txchaos list)")
+	fs.StringVar(&f.cfg.Faults, "faults", d.Faults, "fault profile: NAME=ARG,... e.g. lost-response=0.1,crash=orders:0.02 (see txchaos list)")
+	fs.IntVar(&f.cfg.Workload.Txns, "txns", d.Workload.Txns, "checkouts to place")
+	fs.IntVar(&f.cfg.Workload.Concurrency, "concurrency", d.Workload.Concurrency, "clients placing them at once")
+	fs.IntVar(&f.cfg.Workload.Attempts, "attempts", d.Workload.Attempts, "tries per checkout while its outcome is unknown (same key)")
+	fs.IntVar(&f.cfg.Workload.Customers, "customers", d.Workload.Customers, "distinct customers")
+	fs.Int64Var(&f.cfg.Seed, "seed", d.Seed, "seed of every random decision (workload, faults, rejections)")
+	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy)")
+	fs.DurationVar(&f.cfg.Quiet, "quiet", d.Quiet, "longest fault-free period after healing for recovery to bring the world to rest")
+	fs.DurationVar(&f.cfg.CallTimeout, "call-timeout", d.CallTimeout, "client request timeout")
+	fs.StringVar(&f.payments, "payments", string(d.World.Payments.Maturity), "payments API maturity: idempotent, readable or opaque")
+	fs.StringVar(&f.inventory, "inventory", string(d.World.Inventory.Maturity), "inventory API maturity: idempotent, readable or opaque")
+	fs.StringVar(&f.shipping, "shipping", string(d.World.Shipping.Maturity), "shipping API maturity: idempotent, readable or opaque")
+	fs.Float64Var(&f.cfg.World.Payments.RejectRate, "reject-rate", d.World.Payments.RejectRate, "share of orders payments declines (business rejections, 4xx)")
+	fs.BoolVar(&f.cfg.World.RewardsDedupe, "dedupe", d.World.RewardsDedupe, "the rewards consumer de-duplicates events by id (an inbox)")
+	fs.StringVar(&f.output, "output", "table", "what to print: table (the scorecard) or json (the record)")
+	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
+}
+
+// config validates the flags and returns the run's configuration. Errors
+// name the flag, the value and what is allowed.
+func (f *runFlags) config() (scenarios.Config, error) {
+	cfg := f.cfg
+	for _, m := range []struct {
+		flag, value string
+		dst         *sim.Maturity
+	}{{"payments", f.payments, &cfg.World.Payments.Maturity}, {"inventory", f.inventory, &cfg.World.Inventory.Maturity}, {"shipping", f.shipping, &cfg.World.Shipping.Maturity}} {
+		mat, err := sim.ParseMaturity(m.value)
+		if err != nil {
+			return cfg, usageError("--%s: %v", m.flag, err)
+		}
+		*m.dst = mat
+	}
+	if f.output != "table" && f.output != "json" {
+		return cfg, usageError("--output: %q is not one of table, json", f.output)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError("--%s", flagError(err))
+	}
+	return cfg, nil
+}
+
+// flagError turns a Config field error ("txns: ...", "world: payments.reject_rate: ...")
+// into one that names the flag.
+func flagError(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "world: ")
+	s = strings.Replace(s, "payments.reject_rate", "reject-rate", 1)
+	s = strings.Replace(s, "call_timeout", "call-timeout", 1)
+	return s
+}
+
+func newRun() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run one pattern under a fault profile and print its scorecard",
+		Example: `  txchaos run --pattern naive-dual-write --faults lost-response=0.1 --txns 200
+  txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.1 --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			res, rec, path, err := runOne(cmd, cfg, f.out)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				b, err := results.Marshal(rec)
+				if err != nil {
+					return harnessError(err)
+				}
+				cmd.OutOrStdout().Write(b)
+			} else {
+				writeScorecard(cmd.OutOrStdout(), res, path)
+			}
+			return verdictExit(rec.Verdict)
+		},
+	}
+	f.bind(cmd.Flags())
+	return cmd
+}
+
+// runOne executes cfg and writes its record under outDir (unless empty).
+func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios.Result, *results.Record, string, error) {
+	res, err := scenarios.Execute(cmd.Context(), cfg, "")
+	if err != nil {
+		return nil, nil, "", harnessError(err)
+	}
+	rec, err := res.Record()
+	if err != nil {
+		return nil, nil, "", harnessError(err)
+	}
+	path := ""
+	if outDir != "" {
+		name := fmt.Sprintf("%s-seed%d-%s", cfg.Pattern, cfg.Seed, res.Started.UTC().Format("20060102T150405.000"))
+		path = filepath.Join(outDir, name, "record.json")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, nil, "", harnessError(fmt.Errorf("results directory: %w", err))
+		}
+		if err := results.Write(path, rec); err != nil {
+			return nil, nil, "", harnessError(err)
+		}
+	}
+	return res, rec, path, nil
+}
+
+// verdictExit turns a verdict into the command's exit status.
+func verdictExit(verdict string) error {
+	if code := results.ExitCode(verdict); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+// writeScorecard prints a run's scorecard: what ran, the anomalies by class
+// with examples, the figures, the faults applied and the verdict.
+func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
+	c := r.Config
+	faults := c.Faults
+	if faults == "" {
+		faults = "none"
+	}
+	fmt.Fprintf(w, "pattern %s · runtime %s · seed %d · faults %s\n", c.Pattern, c.Runtime, c.Seed, faults)
+	fmt.Fprintf(w, "%d checkouts by %d clients, up to %d attempts each · payments %s, inventory %s, shipping %s\n\n",
+		c.Workload.Txns, c.Workload.Concurrency, c.Workload.Attempts, c.World.Payments.Maturity, c.World.Inventory.Maturity, c.World.Shipping.Maturity)
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ANOMALY\tCOUNT\tEXAMPLE")
+	for _, cl := range checker.Classes {
+		f := r.Report.Anomalies[cl]
+		ex := ""
+		if len(f.Examples) > 0 {
+			ex = f.Examples[0]
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", cl, f.Count, ex)
+	}
+	tw.Flush()
+
+	m := r.Report.Metrics
+	fmt.Fprintf(w, "\noutcomes: %d confirmed, %d rejected, %d pending, %d unknown of %d checkouts (%d attempts)\n", m.Confirmed, m.Rejected, m.Pending, m.Unknown, m.Checkouts, m.Attempts)
+	conv := fmt.Sprintf("converged in %s", r.Converge.Round(1e6))
+	if !r.Converged {
+		conv = fmt.Sprintf("did NOT converge within %s", c.Quiet)
+	}
+	fmt.Fprintf(w, "availability %.1f%% · latency p50 %s p99 %s · throughput %.0f checkouts/s · %s\n",
+		100*m.Availability, m.LatencyP50.Round(1e5), m.LatencyP99.Round(1e5), m.Throughput, conv)
+	if counts := r.Faults().FaultCounts(); len(counts) > 0 {
+		fmt.Fprintf(w, "faults applied: %s\n", strings.Join(counts, ", "))
+	} else {
+		fmt.Fprintln(w, "faults applied: none")
+	}
+	verdict := strings.ToUpper(string(r.Report.Verdict))
+	if r.Report.Reason != "" {
+		verdict += " (" + r.Report.Reason + ")"
+	}
+	fmt.Fprintf(w, "\nverdict: %s\n", verdict)
+	if path != "" {
+		fmt.Fprintf(w, "record: %s\n", path)
+	}
+}
