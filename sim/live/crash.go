@@ -1,0 +1,233 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// DefaultDowntime is how long a node crashed by its sim.NodeFaults (a crash
+// rate or a crash point) stays down when the faults give no Downtime.
+const DefaultDowntime = 200 * time.Millisecond
+
+// crash stops inc hard and records fault (crash, crash-point) with detail.
+// A restart follows after downtime, or never if downtime is zero (until
+// Restart or Heal). With wait, crash returns once inc's handlers and
+// processes have ended and its database is closed; without, that happens
+// on a runtime goroutine, so that a handler or process of the node may
+// crash it.
+func (n *node) crash(inc *incarnation, fault, detail string, downtime time.Duration, wait bool) {
+	if !n.markDown(inc) {
+		return
+	}
+	n.rt.log.add(fault, n.name, detail) // before anyone can see the crash
+	inc.stop()
+	if downtime > 0 {
+		n.scheduleRestart(downtime)
+	}
+	switch {
+	case wait:
+		inc.teardown()
+	case !n.rt.spawn(inc.teardown):
+		go inc.teardown() // Stop has begun and waits for inc.done
+	}
+}
+
+// scheduleRestart restarts the node after d on a runtime goroutine,
+// replacing any restart already pending.
+func (n *node) scheduleRestart(d time.Duration) {
+	n.mu.Lock()
+	n.cancelRestartLocked()
+	cancel := make(chan struct{})
+	n.pending = cancel
+	n.mu.Unlock()
+	n.rt.spawn(func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-cancel:
+			return
+		case <-n.rt.quit:
+			return
+		}
+		n.mu.Lock()
+		if n.pending != cancel {
+			n.mu.Unlock()
+			return
+		}
+		n.pending = nil
+		n.mu.Unlock()
+		if err := n.start(n.rt.root); err != nil && !n.rt.isStopped() {
+			n.rt.log.add("restart", n.name, "failed: "+err.Error())
+		}
+	})
+}
+
+// cancelRestartLocked cancels the pending delayed restart, if any.
+func (n *node) cancelRestartLocked() {
+	if n.pending != nil {
+		close(n.pending)
+		n.pending = nil
+	}
+}
+
+// downtimeLocked is how long a crash caused by the node's faults lasts.
+func (n *node) downtimeLocked() time.Duration {
+	if n.faults.Downtime > 0 {
+		return n.faults.Downtime
+	}
+	return DefaultDowntime
+}
+
+// CrashPoint implements sim.Runtime. With probability CrashPoints[point] of
+// the node's faults it crashes the node (recorded as crash-point), schedules
+// its restart after the faults' Downtime and reports true; the caller then
+// aborts. It also reports true, without a roll, to code still running on a
+// node that is down: a crashed node's code must not go on.
+func (r *Runtime) CrashPoint(node, point string) bool {
+	n := r.nodes[node]
+	if n == nil {
+		return false
+	}
+	n.mu.Lock()
+	inc := n.cur
+	if inc == nil {
+		n.mu.Unlock()
+		return false
+	}
+	if inc.down {
+		n.mu.Unlock()
+		return true
+	}
+	p := n.faults.CrashPoints[point]
+	hit := p > 0 && n.rng.Float64() < p
+	downtime := n.downtimeLocked()
+	n.mu.Unlock()
+	if !hit {
+		return false
+	}
+	n.crash(inc, "crash-point", point, downtime, false)
+	return true
+}
+
+// fate is what the node's faults do to one request.
+type fate int
+
+const (
+	serve       fate = iota // no fault
+	failFast                // a transient 503 before the service acts
+	crashBefore             // crash before the service acts
+	crashAfter              // crash after the service acted, before the answer leaves
+)
+
+// roll decides the fate of one request from the node's faults.
+func (n *node) roll() (fate, time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f := n.faults
+	switch {
+	case f.ErrorRate > 0 && n.rng.Float64() < f.ErrorRate:
+		return failFast, 0
+	case f.CrashRate > 0 && n.rng.Float64() < f.CrashRate:
+		if n.rng.Float64() < 0.5 {
+			return crashBefore, n.downtimeLocked()
+		}
+		return crashAfter, n.downtimeLocked()
+	}
+	return serve, 0
+}
+
+// guard is the runtime's middleware around a service's handler, one per
+// incarnation: it admits requests only while the incarnation is up, tracks
+// them so that a crash waits for them to end, and applies the node's
+// request faults.
+type guard struct {
+	n   *node
+	inc *incarnation
+	h   http.Handler // the service's; set before the server starts
+}
+
+func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.n.enter(g.inc) == nil {
+		panic(http.ErrAbortHandler) // crashed: cut the connection, no answer
+	}
+	defer g.inc.wg.Done()
+	req := r.Method + " " + r.URL.Path
+	f, downtime := g.n.roll()
+	switch f {
+	case failFast:
+		g.n.rt.log.add("error", g.n.name, req)
+		sim.WriteError(w, http.StatusServiceUnavailable, "injected_error", g.n.name+" failed transiently before acting (injected fault)")
+	case crashBefore:
+		g.n.crash(g.inc, "crash", "before "+req, downtime, false)
+		panic(http.ErrAbortHandler)
+	case crashAfter:
+		g.h.ServeHTTP(&heldWriter{header: http.Header{}}, r)
+		g.n.crash(g.inc, "crash", "after "+req, downtime, false)
+		panic(http.ErrAbortHandler)
+	default:
+		g.h.ServeHTTP(w, r)
+	}
+}
+
+// heldWriter keeps an answer in memory: it never reaches the connection.
+type heldWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *heldWriter) Header() http.Header { return w.header }
+
+func (w *heldWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *heldWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// Crash implements sim.Controller: it stops node hard now (recorded as
+// crash) and returns once the node's handlers and processes have ended and
+// its database is closed. The node restarts after downtime, or never if
+// downtime is zero, until Restart or Heal. Crashing a node that is down
+// does nothing. Crash must not be called by the node's own code, which
+// would wait for itself: node code crashes itself with a crash point.
+func (r *Runtime) Crash(node string, downtime time.Duration) error {
+	n, err := r.serviceNode(node)
+	if err != nil {
+		return err
+	}
+	if r.isStopped() {
+		return errStopped
+	}
+	n.mu.Lock()
+	inc := n.cur
+	n.mu.Unlock()
+	if inc != nil {
+		n.crash(inc, "crash", "", downtime, true)
+	}
+	return nil
+}
+
+// Restart implements sim.Controller: it starts a crashed node again on its
+// own files now, cancelling its pending delayed restart. Restarting a node
+// that is up does nothing. ctx bounds the wait for the crashed instance to
+// wind down.
+func (r *Runtime) Restart(ctx context.Context, node string) error {
+	n, err := r.serviceNode(node)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cancelRestartLocked()
+	n.mu.Unlock()
+	return n.start(ctx)
+}

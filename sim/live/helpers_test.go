@@ -1,0 +1,163 @@
+package live_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
+)
+
+// callTimeout bounds the tests' calls: short, so that faulted calls fail
+// fast.
+const callTimeout = 300 * time.Millisecond
+
+// start runs w until the test ends.
+func start(t *testing.T, w sim.World) *live.Runtime {
+	t.Helper()
+	r, err := live.Start(context.Background(), w, live.Options{Dir: t.TempDir(), Seed: 42})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, r.Stop()) })
+	return r
+}
+
+// paymentsWorld is orders (a service that does nothing itself: the tests
+// call from its node) and a real idempotent payments service.
+func paymentsWorld() sim.World {
+	return sim.World{
+		Services: map[string]sim.Service{
+			sim.Orders:   sim.ServiceFunc(func(n *sim.Node) (http.Handler, error) { return http.NewServeMux(), nil }),
+			sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
+		},
+		Links: []sim.Link{{From: sim.Orders, To: sim.Payments}},
+	}
+}
+
+// store is a test service on the orders node over a table of named rows.
+type store struct {
+	starts atomic.Int32
+	ticks  atomic.Int64  // its process's ticks
+	held   chan struct{} // a hold request has written its row and waits
+}
+
+func newStore() *store { return &store{held: make(chan struct{}, 1)} }
+
+func (s *store) world() sim.World {
+	return sim.World{
+		Services: map[string]sim.Service{sim.Orders: s},
+		Links:    []sim.Link{{From: sim.Client, To: sim.Orders}},
+	}
+}
+
+func insertRow(ctx context.Context, db *sql.DB, name string) error {
+	_, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO rows(name) VALUES (?)`, name)
+	return err
+}
+
+// Start implements sim.Service.
+func (s *store) Start(n *sim.Node) (http.Handler, error) {
+	s.starts.Add(1)
+	if err := sim.Migrate(n.Context(), n.DB(), `CREATE TABLE IF NOT EXISTS rows (name TEXT PRIMARY KEY)`); err != nil {
+		return nil, err
+	}
+	n.Go("ticker", func(ctx context.Context) {
+		for n.Sleep(ctx, 2*time.Millisecond) == nil {
+			s.ticks.Add(1)
+		}
+	})
+	mux := http.NewServeMux()
+	// Commit a row.
+	mux.HandleFunc("POST /rows/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := insertRow(r.Context(), n.DB(), r.PathValue("name")); err != nil {
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	// Write a row in a transaction left open until the node's end.
+	mux.HandleFunc("POST /hold/{name}", func(w http.ResponseWriter, r *http.Request) {
+		tx, err := n.DB().BeginTx(r.Context(), nil)
+		if err != nil {
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+			return
+		}
+		if _, err := tx.ExecContext(r.Context(), `INSERT INTO rows(name) VALUES (?)`, r.PathValue("name")); err != nil {
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+			return
+		}
+		s.held <- struct{}{}
+		<-r.Context().Done() // neither commit nor rollback: a crash ends it
+	})
+	// Commit a row, then reach a crash point.
+	mux.HandleFunc("POST /point/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := insertRow(r.Context(), n.DB(), r.PathValue("name")); err != nil {
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+			return
+		}
+		n.CrashPoint("after-commit")
+		w.WriteHeader(http.StatusCreated)
+	})
+	mux.HandleFunc("GET /rows/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var name string
+		err := n.DB().QueryRowContext(r.Context(), `SELECT name FROM rows WHERE name = ?`, r.PathValue("name")).Scan(&name)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			w.WriteHeader(http.StatusNotFound)
+		case err != nil:
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+		}
+	})
+	return mux, nil
+}
+
+// call sends method path from node from to service and returns the status.
+func call(ctx context.Context, from *sim.Node, service, method, path string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, from.URL(service)+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := from.HTTP(service).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// rowsIn reads which of names the database file at path holds, as the
+// checker would.
+func rowsIn(t *testing.T, path string, names ...string) map[string]bool {
+	t.Helper()
+	db, err := sim.OpenReadOnly(path)
+	require.NoError(t, err)
+	defer db.Close()
+	out := map[string]bool{}
+	for _, name := range names {
+		var k int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM rows WHERE name = ?`, name).Scan(&k))
+		out[name] = k == 1
+	}
+	return out
+}
+
+// applied lists the faults of r matching fault, as "target detail".
+func applied(r *live.Runtime, fault string) []string {
+	var out []string
+	for _, a := range r.Applied() {
+		if a.Fault == fault {
+			out = append(out, a.Target+" "+a.Detail)
+		}
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// lane is one of a link's proxies, each with a permanent toxic.
+type lane int
+
+const (
+	clean lane = iota // no toxic
+	drop              // the request never reaches the service
+	lost              // the service acts, its answer never comes back
+	numLanes
+)
+
+var laneNames = [numLanes]string{clean: "clean", drop: "drop", lost: "lost"}
+
+// laneToxics are the lanes' toxics. A timeout toxic with timeout 0 holds
+// the bytes of its stream forever and never closes the connection on its
+// own: the caller waits until its deadline.
+var laneToxics = [numLanes]string{
+	drop: `{"name":"drop","type":"timeout","stream":"upstream","toxicity":1,"attributes":{"timeout":0}}`,
+	lost: `{"name":"lost","type":"timeout","stream":"downstream","toxicity":1,"attributes":{"timeout":0}}`,
+}
+
+// dialTimeout bounds opening a connection to a proxy on 127.0.0.1.
+const dialTimeout = 2 * time.Second
+
+// link is a directed link of the world: its lanes, its faults, and the
+// seeded source that decides each request's fate. It is the link's
+// http.RoundTripper.
+type link struct {
+	l       sim.Link
+	log     *faultLog
+	proxies [numLanes]*toxiproxy.Proxy
+	addrs   [numLanes]string // the proxies' listen addresses, fixed
+	hops    [numLanes]*http.Transport
+
+	mu     sync.Mutex
+	faults sim.LinkFaults
+	rng    *rand.Rand
+}
+
+// newLink starts the lanes of l, each a proxy to upstream.
+func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, seed int64, log *faultLog) (*link, error) {
+	k := &link{l: l, log: log, rng: newRand(seed, "link/"+l.String())}
+	for ln := range numLanes {
+		p := toxiproxy.NewProxy(tox, l.String()+"/"+laneNames[ln], "127.0.0.1:0", upstream)
+		if js := laneToxics[ln]; js != "" {
+			// Added before the proxy starts: no connection ever sees the
+			// toxic change, and Toxiproxy never re-rolls it.
+			if _, err := p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
+				k.close()
+				return nil, fmt.Errorf("link %s: %s lane toxic: %w", l, laneNames[ln], err)
+			}
+		}
+		if err := p.Start(); err != nil {
+			k.close()
+			return nil, fmt.Errorf("link %s: start the %s lane proxy: %w", l, laneNames[ln], err)
+		}
+		k.proxies[ln], k.addrs[ln] = p, p.Listen
+		k.hops[ln] = laneTransport(p.Listen)
+	}
+	return k, nil
+}
+
+// laneTransport carries requests to one lane's proxy, a new connection for
+// each request. MaxIdleConnsPerHost < 0 keeps no connection for reuse, so a
+// connection is never reused and Go never silently re-sends a request (it
+// only retries on reused connections). DisableKeepAlives would do the same
+// but sends "Connection: close": the service would then close the
+// connection after answering, and Toxiproxy passes that close through a
+// lane that swallows the answer, so a lost response would fail at once
+// instead of timing out.
+func laneTransport(addr string) *http.Transport {
+	d := &net.Dialer{Timeout: dialTimeout}
+	return &http.Transport{
+		Proxy: nil, // never an HTTP proxy from the environment
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		},
+		MaxIdleConnsPerHost: -1,
+		DisableCompression:  true,
+	}
+}
+
+// addr is the clean lane's address: the host of the link's URLs.
+func (k *link) addr() string { return k.addrs[clean] }
+
+// set replaces the link's faults.
+func (k *link) set(f sim.LinkFaults) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.faults = f
+}
+
+// decide rolls the fate of one request: its lane and its delay. It records
+// every fault it decides.
+func (k *link) decide(req *http.Request) (lane, time.Duration) {
+	k.mu.Lock()
+	f := k.faults
+	ln, fault := clean, ""
+	var delay time.Duration
+	switch {
+	case f.Down:
+		ln, fault = drop, "partition"
+	case f.DropRequest > 0 || f.LostResponse > 0:
+		switch u := k.rng.Float64(); {
+		case u < f.DropRequest:
+			ln, fault = drop, "drop-request"
+		case u < f.DropRequest+f.LostResponse:
+			ln, fault = lost, "lost-response"
+		}
+	}
+	if !f.Down && (f.Latency > 0 || f.Jitter > 0) {
+		delay = f.Latency
+		if f.Jitter > 0 {
+			delay += time.Duration(k.rng.Int64N(2*int64(f.Jitter)+1)) - f.Jitter
+		}
+		delay = max(delay, 0)
+	}
+	k.mu.Unlock()
+	detail := req.Method + " " + req.URL.Path
+	if delay > 0 {
+		k.log.add("latency", k.l.String(), detail)
+	}
+	if fault != "" {
+		k.log.add(fault, k.l.String(), detail)
+	}
+	return ln, delay
+}
+
+// RoundTrip sends req over the lane its roll picks, after its delay, on a
+// new connection. It never retries.
+func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
+	ln, delay := k.decide(req)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			t.Stop()
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, req.Context().Err())
+		}
+	}
+	return k.hops[ln].RoundTrip(req)
+}
+
+// retarget points every lane to a new upstream address.
+func (k *link) retarget(upstream string) error {
+	var errs []error
+	for ln, p := range k.proxies {
+		if err := p.Update(&toxiproxy.Proxy{Listen: k.addrs[ln], Upstream: upstream, Enabled: true}); err != nil {
+			errs = append(errs, fmt.Errorf("link %s: %s lane: %w", k.l, laneNames[ln], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close stops the lanes' proxies, which closes their connections.
+func (k *link) close() {
+	for ln, p := range k.proxies {
+		if p != nil {
+			p.Stop()
+		}
+		if t := k.hops[ln]; t != nil {
+			t.CloseIdleConnections()
+		}
+	}
+}
+
+// noLink is the transport between two nodes the world does not link.
+type noLink struct{ l sim.Link }
+
+func (n noLink) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, fmt.Errorf("no link %s in the world: add it to World.Links", n.l)
+}

@@ -1,0 +1,269 @@
+package live
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// node is one service (or the client) across its incarnations.
+type node struct {
+	rt   *Runtime
+	name string
+	svc  sim.Service // nil for the client
+	path string      // database file; "" for the client
+
+	startMu sync.Mutex   // serializes starts
+	first   net.Listener // the listener reserved by Start for the first start; guarded by startMu
+
+	mu      sync.Mutex
+	addr    string       // where the node listens; kept across restarts if the port is free
+	cur     *incarnation // the running or last incarnation; nil before the first start
+	faults  sim.NodeFaults
+	rng     *rand.Rand    // the node's fault rolls
+	pending chan struct{} // closed to cancel the pending delayed restart; nil if none
+}
+
+// incarnation is one run of a node, from a start to a crash or Stop.
+type incarnation struct {
+	ctx    context.Context // cancelled by the crash
+	cancel context.CancelFunc
+	node   *sim.Node
+	db     *sql.DB      // nil for the client
+	ln     net.Listener // nil for the client
+	srv    *http.Server // nil for the client
+
+	down bool           // crashed or stopped; guarded by node.mu
+	wg   sync.WaitGroup // handlers, processes and the serve loop
+	err  error          // closing the database; set before done is closed
+	done chan struct{}  // closed when the incarnation has wound down
+}
+
+func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
+	return &node{rt: rt, name: name, svc: svc, path: path, rng: newRand(rt.opt.Seed, "faults/"+name)}
+}
+
+// errCrashedStarting reports that the node crashed while its service was
+// starting (a crash point, or Crash during the start).
+var errCrashedStarting = errors.New("crashed while starting")
+
+// start starts a new incarnation of the node unless one is running: it
+// waits for the last one to wind down, opens the database, calls the
+// service's Start and serves its handler. It records a restart unless this
+// is the first start.
+func (n *node) start(ctx context.Context) error {
+	n.startMu.Lock()
+	defer n.startMu.Unlock()
+	if n.rt.isStopped() {
+		return fmt.Errorf("start %s: %w", n.name, errStopped)
+	}
+	n.mu.Lock()
+	prev := n.cur
+	n.mu.Unlock()
+	if prev != nil {
+		if !n.isDown(prev) {
+			return nil
+		}
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+			return fmt.Errorf("restart %s: the crashed instance has not wound down yet (its handlers or processes ignore their context): %w", n.name, ctx.Err())
+		}
+	}
+	inc := &incarnation{done: make(chan struct{})}
+	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
+	url := func(service string) string { return n.rt.url(n.name, service) }
+	if n.svc == nil { // the client: no service, no database
+		inc.node = sim.NewNode(n.name, nil, n.rt, inc.ctx, url)
+		n.mu.Lock()
+		n.cur = inc
+		n.mu.Unlock()
+		return nil
+	}
+	ln, err := n.listen()
+	if err != nil {
+		inc.cancel()
+		return err
+	}
+	db, err := sim.OpenDB(n.path)
+	if err != nil {
+		ln.Close()
+		inc.cancel()
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	g := &guard{n: n, inc: inc}
+	inc.db, inc.ln = db, ln
+	inc.srv = &http.Server{
+		Handler:           g,
+		BaseContext:       func(net.Listener) context.Context { return inc.ctx },
+		ReadHeaderTimeout: time.Minute,
+	}
+	inc.node = sim.NewNode(n.name, db, n.rt, inc.ctx, url)
+	n.mu.Lock()
+	n.cur = inc // processes started by the service's Start belong to inc
+	n.mu.Unlock()
+
+	h, err := n.startService(inc.node)
+	if err == nil && h == nil {
+		err = errors.New("the service returned no handler")
+	}
+	if err != nil {
+		if n.halt(inc) {
+			inc.teardown()
+		}
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	g.h = h
+	n.mu.Lock()
+	if inc.down {
+		n.mu.Unlock()
+		return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
+	}
+	inc.wg.Add(1)
+	n.mu.Unlock()
+	if prev != nil {
+		n.rt.log.add("restart", n.name, "") // before anyone can see it up
+	}
+	go func() {
+		defer inc.wg.Done()
+		inc.srv.Serve(ln) // returns when the server is closed
+	}()
+	return nil
+}
+
+// startService calls the service's Start; a crash point hit during it
+// (a panic with http.ErrAbortHandler) is an error.
+func (n *node) startService(sn *sim.Node) (h http.Handler, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			err = errCrashedStarting
+		}
+	}()
+	return n.svc.Start(sn)
+}
+
+// listen listens on the node's address again, so that the proxies keep
+// working. If the port stays taken, it moves to a new port and points the
+// proxies of every link to the node there.
+func (n *node) listen() (net.Listener, error) {
+	if ln := n.first; ln != nil {
+		n.first = nil
+		return ln, nil
+	}
+	n.mu.Lock()
+	addr := n.addr
+	n.mu.Unlock()
+	var err error
+	for range 20 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, fmt.Errorf("start %s: listen on %s: %w; on a new port: %w", n.name, addr, err, err2)
+	}
+	n.mu.Lock()
+	n.addr = ln.Addr().String()
+	n.mu.Unlock()
+	for l, k := range n.rt.links {
+		if l.To != n.name {
+			continue
+		}
+		if err := k.retarget(ln.Addr().String()); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("start %s: port %s was taken, moving to %s: %w", n.name, addr, ln.Addr(), err)
+		}
+	}
+	return ln, nil
+}
+
+// enter registers a handler or process with inc (or, if inc is nil, with
+// the current incarnation) and returns it; it returns nil if that
+// incarnation is down. The caller must call wg.Done on the result.
+func (n *node) enter(inc *incarnation) *incarnation {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if inc == nil {
+		inc = n.cur
+	}
+	if inc == nil || inc.down {
+		return nil
+	}
+	inc.wg.Add(1)
+	return inc
+}
+
+// isDown reports whether inc has crashed or stopped.
+func (n *node) isDown(inc *incarnation) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return inc.down
+}
+
+// halt stops inc hard: see markDown and stop. It reports false if inc was
+// down already.
+func (n *node) halt(inc *incarnation) bool {
+	if !n.markDown(inc) {
+		return false
+	}
+	inc.stop()
+	return true
+}
+
+// markDown marks inc down: no new request or process is admitted. It
+// reports false if inc was down already.
+func (n *node) markDown(inc *incarnation) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if inc.down {
+		return false
+	}
+	inc.down = true
+	return true
+}
+
+// stop closes inc's listener and every open connection at once and cancels
+// its context, which aborts in-flight requests and makes database/sql roll
+// back their open transactions. It does not wait for anything, so code of
+// the node may call it.
+func (inc *incarnation) stop() {
+	if inc.srv != nil {
+		inc.srv.Close() // the listener and every connection; does not wait for handlers
+	}
+	if inc.ln != nil {
+		inc.ln.Close() // in case Serve has not started
+	}
+	inc.cancel()
+}
+
+// teardown waits for inc's handlers and processes to end, then closes its
+// database. It must not run on one of those goroutines.
+func (inc *incarnation) teardown() {
+	inc.wg.Wait()
+	if inc.db != nil {
+		inc.err = inc.db.Close()
+	}
+	close(inc.done)
+}
+
+// recoverAbort ends a process quietly when it was aborted at a crash point.
+// Any other panic goes on.
+func recoverAbort() {
+	if v := recover(); v != nil && v != http.ErrAbortHandler {
+		panic(v)
+	}
+}

@@ -1,0 +1,384 @@
+// Package live is the live runtime of txchaos: every service of a sim.World
+// runs on a real http.Server on 127.0.0.1 over its own SQLite file, every
+// directed link goes through Toxiproxy proxies embedded in the process, and
+// a crash stops a node hard (listener and connections closed, contexts
+// cancelled, database handle dropped) and restarts it later on the same
+// files.
+//
+// # Per-request faults
+//
+// Toxiproxy decides whether a toxic applies once per connection, and with
+// HTTP keep-alive one decision would hit many requests. live never reuses a
+// connection: each request opens its own, so Go's transport can never
+// silently re-send a request either. Each link has three proxies ("lanes")
+// to the same service, each with a permanent toxic:
+//
+//   - clean: no toxic;
+//   - drop: a timeout toxic (timeout 0) on the upstream stream: the request
+//     never reaches the service and the caller waits until its deadline;
+//   - lost: a timeout toxic (timeout 0) on the downstream stream: the service
+//     receives and handles the request, its answer is swallowed and the
+//     caller waits until its deadline.
+//
+// The link's transport rolls the runtime's seeded source for every request,
+// picks the lane from the link's sim.LinkFaults and records every non-clean
+// decision as a sim.Applied. A partition (Down) sends every request to the
+// drop lane. Latency is not a toxic: Toxiproxy's latency toxic cannot vary
+// per request, so the transport waits the chosen delay (Latency ± Jitter)
+// before it sends the request.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Options configures a live run.
+type Options struct {
+	// Dir holds the nodes' SQLite files, one per node: Dir/<node>.db. It is
+	// created if missing.
+	Dir string
+	// Seed seeds every random decision of the runtime: fault rolls and each
+	// node's Rand.
+	Seed int64
+}
+
+// Runtime runs a sim.World on real sockets. It implements sim.Runtime and
+// sim.Controller.
+type Runtime struct {
+	world sim.World
+	opt   Options
+	tox   *toxiproxy.ApiServer
+	log   *faultLog
+	nodes map[string]*node   // every service and the client; fixed after Start
+	links map[sim.Link]*link // fixed after Start
+
+	root   context.Context // parent of every node's context
+	cancel context.CancelFunc
+
+	randMu sync.Mutex
+	rands  map[string]*rand.Rand // each node's Rand source
+
+	mu      sync.Mutex // guards stopped and bg.Add
+	stopped bool
+	quit    chan struct{}  // closed by Stop: pending restarts give up
+	bg      sync.WaitGroup // runtime-owned goroutines: delayed restarts, teardowns
+}
+
+var (
+	_ sim.Runtime    = (*Runtime)(nil)
+	_ sim.Controller = (*Runtime)(nil)
+)
+
+// errStopped is returned by operations on a stopped runtime.
+var errStopped = errors.New("live runtime is stopped")
+
+// Start starts every service of w, each on its own http.Server, and a set of
+// Toxiproxy proxies for every link of w. The client node (sim.Client) has
+// no service and no database: it is the workload's view of the world. ctx
+// bounds the start only; the runtime runs until Stop.
+func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
+	if opt.Dir == "" {
+		return nil, errors.New("live: Options.Dir is empty: the nodes need a directory for their databases")
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("live: create the database directory: %w", err)
+	}
+	root, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Runtime{
+		world:  w,
+		opt:    opt,
+		tox:    newToxServer(),
+		log:    &faultLog{start: time.Now()},
+		nodes:  map[string]*node{},
+		links:  map[sim.Link]*link{},
+		root:   root,
+		cancel: cancel,
+		rands:  map[string]*rand.Rand{},
+		quit:   make(chan struct{}),
+	}
+	if err := r.build(ctx); err != nil {
+		return nil, errors.Join(err, r.Stop())
+	}
+	return r, nil
+}
+
+// build creates the nodes, reserves their addresses, creates the links'
+// proxies and starts every node.
+func (r *Runtime) build(ctx context.Context) error {
+	for _, name := range r.world.Nodes() {
+		svc := r.world.Services[name]
+		if svc == nil {
+			return fmt.Errorf("live: service %q is nil", name)
+		}
+		if name == sim.Client {
+			return fmt.Errorf("live: %q is the workload's node and cannot run a service", sim.Client)
+		}
+		n := newNode(r, name, svc, r.DBPath(name))
+		r.nodes[name] = n
+		// Reserve the address now so that the proxies know their upstream
+		// before any node starts calling others.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("live: listen for %s: %w", name, err)
+		}
+		n.addr, n.first = ln.Addr().String(), ln
+	}
+	r.nodes[sim.Client] = newNode(r, sim.Client, nil, "")
+	for name := range r.nodes {
+		r.rands[name] = newRand(r.opt.Seed, "rand/"+name)
+	}
+	for _, l := range r.world.Links {
+		to := r.nodes[l.To]
+		switch {
+		case r.nodes[l.From] == nil:
+			return fmt.Errorf("live: link %s: no node %q in the world", l, l.From)
+		case to == nil || to.svc == nil:
+			return fmt.Errorf("live: link %s: no service %q in the world", l, l.To)
+		case r.links[l] != nil:
+			return fmt.Errorf("live: link %s is listed twice", l)
+		}
+		k, err := newLink(r.tox, l, to.addr, r.opt.Seed, r.log)
+		if err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+		r.links[l] = k
+	}
+	for _, name := range r.nodeNames() {
+		if err := r.nodes[name].start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeNames lists every node, the client included, in a stable order.
+func (r *Runtime) nodeNames() []string {
+	names := make([]string, 0, len(r.nodes))
+	for name := range r.nodes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Node is name's view of the world in its current (or last) incarnation:
+// its database, its clients for the other services, its clock. The client
+// node (sim.Client) has no database; its clients are the workload's, over
+// the client's links (client->orders). Node returns nil for an unknown name.
+func (r *Runtime) Node(name string) *sim.Node {
+	n := r.nodes[name]
+	if n == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cur == nil {
+		return nil
+	}
+	return n.cur.node
+}
+
+// DBPath is the file of node's database, or "" for a node without one (the
+// client, an unknown name).
+func (r *Runtime) DBPath(node string) string {
+	if node == sim.Client || r.world.Services[node] == nil {
+		return ""
+	}
+	return filepath.Join(r.opt.Dir, node+".db")
+}
+
+// Now implements sim.Runtime: real time.
+func (r *Runtime) Now() time.Time { return time.Now() }
+
+// Sleep implements sim.Runtime: it waits d of real time or until ctx is done.
+func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WithTimeout implements sim.Runtime: context.WithTimeout on real time.
+func (r *Runtime) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+// Rand implements sim.Runtime: a number in [0,1) from node's own source,
+// seeded by Options.Seed and the node's name.
+func (r *Runtime) Rand(node string) float64 {
+	r.randMu.Lock()
+	defer r.randMu.Unlock()
+	src := r.rands[node]
+	if src == nil {
+		src = newRand(r.opt.Seed, "rand/"+node)
+		r.rands[node] = src
+	}
+	return src.Float64()
+}
+
+// Go implements sim.Runtime: it starts fn as a process of node's current
+// incarnation. fn gets the node's context, cancelled when the node crashes
+// or stops, and a crash or Stop waits for fn to return. A panic with
+// http.ErrAbortHandler (a crash point was hit) ends the process quietly. If
+// the node is down, fn is not started: a crashed node runs nothing.
+func (r *Runtime) Go(node, name string, fn func(ctx context.Context)) {
+	n := r.nodes[node]
+	if n == nil {
+		panic(fmt.Sprintf("live: Go(%q, %q): no node %q in the world", node, name, node))
+	}
+	inc := n.enter(nil)
+	if inc == nil {
+		return
+	}
+	go func() {
+		defer inc.wg.Done()
+		defer recoverAbort()
+		fn(inc.ctx)
+	}()
+}
+
+// Transport implements sim.Runtime: the round tripper of the link from → to.
+// A pair that is not a link of the world gets a transport that fails every
+// request.
+func (r *Runtime) Transport(from, to string) http.RoundTripper {
+	if k := r.links[sim.Link{From: from, To: to}]; k != nil {
+		return k
+	}
+	return noLink{sim.Link{From: from, To: to}}
+}
+
+// url is the base URL at which from reaches service: its link's clean lane.
+func (r *Runtime) url(from, service string) string {
+	if k := r.links[sim.Link{From: from, To: service}]; k != nil {
+		return "http://" + k.addr()
+	}
+	return "http://" + service + ".no-link.invalid"
+}
+
+// isStopped reports whether Stop has begun.
+func (r *Runtime) isStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
+}
+
+// spawn runs fn on a runtime-owned goroutine that Stop waits for; it
+// reports false, without running fn, once Stop has begun.
+func (r *Runtime) spawn(fn func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return false
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+// Stop stops every node (their processes and handlers end, their databases
+// are closed), every proxy and every runtime goroutine. It reports the
+// errors of closing the databases. Stop is idempotent.
+func (r *Runtime) Stop() error {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	close(r.quit)
+	r.mu.Unlock()
+
+	// Halt every node at once, then wait for them: a node's handlers may be
+	// waiting on another node.
+	type halted struct {
+		inc  *incarnation
+		ours bool // halted here: tear it down here
+	}
+	var all []halted
+	for _, name := range r.nodeNames() {
+		n := r.nodes[name]
+		n.startMu.Lock() // let a start in progress finish; no other begins
+		if n.first != nil {
+			n.first.Close()
+			n.first = nil
+		}
+		n.mu.Lock()
+		inc := n.cur
+		n.mu.Unlock()
+		n.startMu.Unlock()
+		if inc != nil {
+			all = append(all, halted{inc, n.halt(inc)})
+		}
+	}
+	var errs []error
+	for _, h := range all {
+		if h.ours {
+			h.inc.teardown()
+		}
+		<-h.inc.done
+		errs = append(errs, h.inc.err)
+	}
+	r.bg.Wait()
+	for _, k := range r.links {
+		k.close()
+	}
+	r.cancel()
+	return errors.Join(errs...)
+}
+
+// newToxServer is an embedded Toxiproxy server: it owns no listener, only
+// the proxies created on it.
+func newToxServer() *toxiproxy.ApiServer {
+	return toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+}
+
+// faultLog records the faults as they happen.
+type faultLog struct {
+	start time.Time
+	mu    sync.Mutex
+	list  []sim.Applied
+}
+
+func (l *faultLog) add(fault, target, detail string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail})
+}
+
+func (l *faultLog) all() []sim.Applied {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]sim.Applied(nil), l.list...)
+}
+
+// newRand is a source seeded by seed and a stream name, so that each link
+// and node draws its own sequence whatever the others do.
+func newRand(seed int64, stream string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(stream))
+	return rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+}

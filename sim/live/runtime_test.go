@@ -1,0 +1,262 @@
+package live_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
+)
+
+// TestLinkFaults sends a charge from orders to payments under each link
+// fault and checks what the caller saw against what the payments database
+// holds, then heals the link.
+func TestLinkFaults(t *testing.T) {
+	link := sim.Link{From: sim.Orders, To: sim.Payments}
+	tests := []struct {
+		name       string
+		faults     sim.LinkFaults
+		wantErr    bool
+		wantCharge bool          // the payments database holds the charge
+		minElapsed time.Duration // the caller waited at least this long
+		fault      string        // the Applied record
+	}{
+		{"lost response: charged, caller times out", sim.LinkFaults{LostResponse: 1}, true, true, callTimeout - 20*time.Millisecond, "lost-response"},
+		{"dropped request: not charged, caller times out", sim.LinkFaults{DropRequest: 1}, true, false, callTimeout - 20*time.Millisecond, "drop-request"},
+		{"partition: not charged, caller times out", sim.LinkFaults{Down: true}, true, false, callTimeout - 20*time.Millisecond, "partition"},
+		{"latency: charged, late", sim.LinkFaults{Latency: 80 * time.Millisecond, Jitter: 10 * time.Millisecond}, false, true, 70 * time.Millisecond, "latency"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := start(t, paymentsWorld())
+			orders := r.Node(sim.Orders)
+			require.NoError(t, r.SetLinkFaults(link, tc.faults))
+
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel()
+			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
+			began := time.Now()
+			_, err := orders.Payments().Create(ctx, req)
+			elapsed := time.Since(began)
+			if tc.wantErr {
+				require.Error(t, err)
+				require.True(t, sim.IsTransient(err), "want *sim.Unavailable, got %T: %v", err, err)
+			} else {
+				require.NoError(t, err)
+			}
+			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
+			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
+
+			// The god's-eye view: the payments database itself.
+			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
+			require.NoError(t, err)
+			defer db.Close()
+			var charges, arrived int
+			require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM resources WHERE key = ?`, req.Key).Scan(&charges))
+			require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM log WHERE key = ?`, req.Key).Scan(&arrived))
+			if tc.wantCharge {
+				require.Equal(t, 1, charges, "the service must have handled the request")
+				require.Equal(t, 1, arrived, "the request reached the service once")
+			} else {
+				require.Zero(t, charges, "the request must never have reached the service")
+				require.Zero(t, arrived, "the request must never have reached the service")
+			}
+
+			require.NoError(t, r.Heal(context.Background()))
+			require.NoError(t, r.Heal(context.Background()), "Heal is idempotent")
+			ctx2, cancel2 := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel2()
+			res, err := orders.Payments().Create(ctx2, req)
+			require.NoError(t, err, "after Heal the link works")
+			require.Equal(t, sim.ResourceActive, res.State)
+		})
+	}
+}
+
+// TestCrashLosesUncommittedWork crashes a node while a handler holds an
+// open transaction: after the restart, the committed row is there and the
+// uncommitted one is not; the node's process stopped with the crash and
+// runs again after the restart.
+func TestCrashLosesUncommittedWork(t *testing.T) {
+	s := newStore()
+	r := start(t, s.world())
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+
+	status, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/A")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, status)
+
+	held := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, client.URL(sim.Orders)+"/hold/B", nil)
+		resp, err := client.HTTP(sim.Orders).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-s.held // B is written, not committed
+
+	require.NoError(t, r.Crash(sim.Orders, 0))
+	select {
+	case err := <-held:
+		require.Error(t, err, "the crash cuts the connection of the request in flight")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the request in flight did not fail when its node crashed")
+	}
+	ticks := s.ticks.Load()
+	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/A")
+	require.Error(t, err, "a crashed node answers nothing")
+	require.Equal(t, ticks, s.ticks.Load(), "the node's process ended with the crash")
+
+	require.NoError(t, r.Restart(ctx, sim.Orders))
+	require.Equal(t, int32(2), s.starts.Load(), "Start runs again on restart")
+	for name, want := range map[string]int{"A": http.StatusOK, "B": http.StatusNotFound} {
+		status, err := call(ctx, client, sim.Orders, http.MethodGet, "/rows/"+name)
+		require.NoError(t, err)
+		require.Equal(t, want, status, "row %s after the restart", name)
+	}
+	require.Eventually(t, func() bool { return s.ticks.Load() > ticks }, time.Second, 5*time.Millisecond, "the process runs again")
+	require.Equal(t, []string{"orders ", "orders "}, append(applied(r, "crash"), applied(r, "restart")...))
+}
+
+// TestCrashPoint crashes a node at a crash point after a commit: the
+// caller fails, requests fail while the node is down, and it restarts on
+// its own after the downtime with the commit kept.
+func TestCrashPoint(t *testing.T) {
+	s := newStore()
+	r := start(t, s.world())
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+	const downtime = 300 * time.Millisecond
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashPoints: map[string]float64{"after-commit": 1}, Downtime: downtime}))
+
+	crashed := time.Now()
+	_, err := call(ctx, client, sim.Orders, http.MethodPost, "/point/X")
+	require.Error(t, err, "the node crashed while handling the request")
+	require.Equal(t, []string{"orders after-commit"}, applied(r, "crash-point"))
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
+
+	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/X")
+	require.Error(t, err, "the node is down")
+	require.Eventually(t, func() bool {
+		status, err := call(ctx, client, sim.Orders, http.MethodGet, "/rows/X")
+		return err == nil && status == http.StatusOK
+	}, 3*time.Second, 10*time.Millisecond, "the node restarts after its downtime, with the commit made before the crash point")
+	require.GreaterOrEqual(t, time.Since(crashed), downtime)
+	require.Equal(t, []string{"orders "}, applied(r, "restart"))
+	require.Equal(t, int32(2), s.starts.Load())
+}
+
+// TestCrashRate crashes the node on every request, before or after the
+// handler ran: the caller always fails, and the row is there exactly when
+// the crash came after the handler.
+func TestCrashRate(t *testing.T) {
+	s := newStore()
+	r := start(t, s.world())
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+	names := []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"}
+	for _, name := range names {
+		require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 1, Downtime: time.Hour}))
+		_, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/"+name)
+		require.Error(t, err, "the node crashed with the request in flight")
+		require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
+		require.NoError(t, r.Restart(ctx, sim.Orders), "Restart cancels the pending restart and starts now")
+	}
+	require.NoError(t, r.Stop())
+	rows := rowsIn(t, r.DBPath(sim.Orders), names...)
+	seen := map[string]int{}
+	for _, c := range applied(r, "crash") {
+		when, req, ok := strings.Cut(strings.TrimPrefix(c, "orders "), " ")
+		require.True(t, ok, c)
+		name := strings.TrimPrefix(req, "POST /rows/")
+		require.Equal(t, when == "after", rows[name], "%s: the row exists exactly when the crash came after the handler", c)
+		seen[when]++
+	}
+	t.Logf("crashes: %v", seen)
+	require.Equal(t, len(names), seen["before"]+seen["after"])
+	require.NotZero(t, seen["before"])
+	require.NotZero(t, seen["after"])
+}
+
+// TestErrorRate answers 503 before the service acts.
+func TestErrorRate(t *testing.T) {
+	r := start(t, paymentsWorld())
+	require.NoError(t, r.SetNodeFaults(sim.Payments, sim.NodeFaults{ErrorRate: 1}))
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err := r.Node(sim.Orders).Payments().Create(ctx, sim.ResourceRequest{Key: "k", Order: "o", Customer: "c", Amount: 1})
+	var u *sim.Unavailable
+	require.ErrorAs(t, err, &u)
+	require.Equal(t, http.StatusServiceUnavailable, u.Status)
+	require.Equal(t, []string{"payments POST /resources"}, applied(r, "error"))
+	require.NoError(t, r.Heal(ctx))
+	_, err = r.Node(sim.Orders).Payments().Get(ctx, "k")
+	require.True(t, sim.NotFound(err), "the service never acted: %v", err)
+}
+
+// TestHealRestartsCrashedNodes restarts a node crashed without downtime.
+func TestHealRestartsCrashedNodes(t *testing.T) {
+	s := newStore()
+	r := start(t, s.world())
+	ctx := context.Background()
+	require.NoError(t, r.Crash(sim.Orders, 0))
+	require.NoError(t, r.Crash(sim.Orders, 0), "crashing a node that is down does nothing")
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, int32(1), s.starts.Load(), "downtime 0: no restart until asked")
+	require.NoError(t, r.Heal(ctx))
+	require.NoError(t, r.Heal(ctx))
+	require.Equal(t, int32(2), s.starts.Load())
+	status, err := call(ctx, r.Node(sim.Client), sim.Orders, http.MethodGet, "/rows/none")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, status)
+}
+
+// TestStartAndControlErrors checks that mistakes are reported, naming what
+// is wrong.
+func TestStartAndControlErrors(t *testing.T) {
+	_, err := live.Start(context.Background(), paymentsWorld(), live.Options{})
+	require.ErrorContains(t, err, "Dir")
+
+	w := paymentsWorld()
+	w.Links = append(w.Links, sim.Link{From: sim.Orders, To: sim.Shipping})
+	_, err = live.Start(context.Background(), w, live.Options{Dir: t.TempDir()})
+	require.ErrorContains(t, err, `orders->shipping: no service "shipping"`)
+
+	r := start(t, paymentsWorld())
+	require.ErrorContains(t, r.SetLinkFaults(sim.Link{From: sim.Client, To: sim.Orders}, sim.LinkFaults{}), "no such link")
+	require.ErrorContains(t, r.SetLinkFaults(sim.Link{From: sim.Orders, To: sim.Payments}, sim.LinkFaults{DropRequest: 0.7, LostResponse: 0.7}), "more than 1")
+	require.ErrorContains(t, r.SetNodeFaults(sim.Payments, sim.NodeFaults{CrashPoints: map[string]float64{"p": 2}}), `crash_points["p"]`)
+	require.ErrorContains(t, r.Crash(sim.Client, 0), "runs no service")
+	require.ErrorContains(t, r.Crash("nowhere", 0), `no node "nowhere"`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err = r.Node(sim.Payments).Payments().Get(ctx, "k")
+	require.ErrorContains(t, err, "no link payments->payments")
+}
+
+// TestSeededRand gives the same numbers for the same seed.
+func TestSeededRand(t *testing.T) {
+	draw := func(seed int64) []float64 {
+		r, err := live.Start(context.Background(), paymentsWorld(), live.Options{Dir: t.TempDir(), Seed: seed})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, r.Stop()) }()
+		var out []float64
+		for range 5 {
+			out = append(out, r.Node(sim.Orders).Rand(), r.Rand(sim.Payments))
+		}
+		return out
+	}
+	require.Equal(t, draw(3), draw(3))
+	require.NotEqual(t, draw(3), draw(4))
+}
