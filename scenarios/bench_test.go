@@ -1,0 +1,89 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
+)
+
+// BenchmarkLiveCheckout measures fault-free naive-dual-write checkouts per
+// second on the live runtime and, in the same run and through the same
+// proxies, the raw request rate for the same number of calls per checkout
+// (client->orders, orders->payments, orders->inventory, orders->shipping,
+// orders->broker: five requests answered without touching a database).
+// The ratio says how much of a checkout's cost is the harness's sockets and
+// proxies, and how much is the services' work.
+func BenchmarkLiveCheckout(b *testing.B) {
+	spec, err := patterns.Lookup("naive-dual-write")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Payments.RejectRate = 0 // every checkout does all five calls
+	rt, err := live.Start(context.Background(), spec.World(cfg), live.Options{Dir: b.TempDir(), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Stop()
+	ctx := context.Background()
+	const clients = 8
+	client, orders := rt.Node(sim.Client), rt.Node(sim.Orders)
+
+	// run has clients goroutines share n units of work.
+	run := func(n int, unit func(i int) error) time.Duration {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		start := time.Now()
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)); i <= n; i = int(next.Add(1)) {
+					if err := unit(i); err != nil {
+						failed.Store(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+
+	b.ResetTimer()
+	checkouts := run(b.N, func(i int) error {
+		co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[i%len(sim.SKUs)], Qty: 1, Amount: 10}
+		_, err := client.Orders().Checkout(ctx, fmt.Sprintf("bench-%d", i), co)
+		return err
+	})
+	b.StopTimer()
+	raw := run(b.N, func(i int) error {
+		if _, err := client.Orders().Get(ctx, "none"); !sim.NotFound(err) {
+			return fmt.Errorf("raw GET /orders: %v", err)
+		}
+		for _, c := range []sim.ResourceClient{orders.Payments(), orders.Inventory(), orders.Shipping()} {
+			if _, err := c.Get(ctx, "none"); !sim.NotFound(err) {
+				return fmt.Errorf("raw GET /resources at %s: %v", c.Service(), err)
+			}
+		}
+		if _, err := orders.Broker().Poll(ctx, "bench", "bench", 1); err != nil {
+			return fmt.Errorf("raw poll: %v", err)
+		}
+		return nil
+	})
+	perSec := func(d time.Duration) float64 { return float64(b.N) / d.Seconds() }
+	b.ReportMetric(perSec(checkouts), "checkouts/s")
+	b.ReportMetric(perSec(raw), "raw-5req-groups/s")
+	b.ReportMetric(5*perSec(raw), "raw-req/s")
+	b.ReportMetric(perSec(checkouts)/perSec(raw), "checkout/raw-ratio")
+}
