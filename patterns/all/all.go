@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/txchaos/txchaos/patterns/blind"  // blind-retry
 	_ "github.com/txchaos/txchaos/patterns/naive"  // naive-dual-write
 	_ "github.com/txchaos/txchaos/patterns/outbox" // outbox
 )
