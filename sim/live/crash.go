@@ -3,6 +3,7 @@ package live
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -61,8 +62,9 @@ func (n *node) scheduleRestart(d time.Duration) {
 		}
 		n.pending = nil
 		n.mu.Unlock()
-		if err := n.start(n.rt.root); err != nil && !n.rt.isStopped() {
-			n.rt.log.add("restart", n.name, "failed: "+err.Error())
+		err := n.start(n.rt.root)
+		if err != nil && !errors.Is(err, errCrashedStarting) && !errors.Is(err, errStopped) {
+			n.rt.log.add("restart-failed", n.name, err.Error()) // the node stays down until Restart or Heal
 		}
 	})
 }

@@ -30,9 +30,11 @@ func start(t *testing.T, w sim.World) *live.Runtime {
 }
 
 // paymentsWorld is orders (a service that does nothing itself: the tests
-// call from its node) and a real idempotent payments service.
+// call from its node) and a real idempotent payments service; a node waits
+// callTimeout for an answer.
 func paymentsWorld() sim.World {
 	return sim.World{
+		Config: sim.Config{CallTimeout: callTimeout},
 		Services: map[string]sim.Service{
 			sim.Orders:   sim.ServiceFunc(func(n *sim.Node) (http.Handler, error) { return http.NewServeMux(), nil }),
 			sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),

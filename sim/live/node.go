@@ -57,8 +57,8 @@ var errCrashedStarting = errors.New("crashed while starting")
 
 // start starts a new incarnation of the node unless one is running: it
 // waits for the last one to wind down, opens the database, calls the
-// service's Start and serves its handler. It records a restart unless this
-// is the first start.
+// service's Start and serves its handler. Unless this is the first start,
+// it records a restart before the service's Start runs.
 func (n *node) start(ctx context.Context) error {
 	n.startMu.Lock()
 	defer n.startMu.Unlock()
@@ -82,7 +82,7 @@ func (n *node) start(ctx context.Context) error {
 	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
 	url := func(service string) string { return n.rt.url(n.name, service) }
 	if n.svc == nil { // the client: no service, no database
-		inc.node = sim.NewNode(n.name, nil, n.rt, inc.ctx, url)
+		inc.node = n.simNode(nil, inc.ctx, url)
 		n.mu.Lock()
 		n.cur = inc
 		n.mu.Unlock()
@@ -106,10 +106,14 @@ func (n *node) start(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return inc.ctx },
 		ReadHeaderTimeout: time.Minute,
 	}
-	inc.node = sim.NewNode(n.name, db, n.rt, inc.ctx, url)
+	inc.node = n.simNode(db, inc.ctx, url)
 	n.mu.Lock()
 	n.cur = inc // processes started by the service's Start belong to inc
 	n.mu.Unlock()
+	if prev != nil {
+		// Recorded before the service's Start, which may reach a crash point.
+		n.rt.log.add("restart", n.name, "")
+	}
 
 	h, err := n.startService(inc.node)
 	if err == nil && h == nil {
@@ -129,14 +133,18 @@ func (n *node) start(ctx context.Context) error {
 	}
 	inc.wg.Add(1)
 	n.mu.Unlock()
-	if prev != nil {
-		n.rt.log.add("restart", n.name, "") // before anyone can see it up
-	}
 	go func() {
 		defer inc.wg.Done()
 		inc.srv.Serve(ln) // returns when the server is closed
 	}()
 	return nil
+}
+
+// simNode is the node's view of the world in one incarnation.
+func (n *node) simNode(db *sql.DB, ctx context.Context, url func(string) string) *sim.Node {
+	sn := sim.NewNode(n.name, db, n.rt, ctx, url)
+	sn.SetCallTimeout(n.rt.world.Config.CallTimeout)
+	return sn
 }
 
 // startService calls the service's Start; a crash point hit during it

@@ -2,8 +2,11 @@ package live_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,11 +40,10 @@ func TestLinkFaults(t *testing.T) {
 			orders := r.Node(sim.Orders)
 			require.NoError(t, r.SetLinkFaults(link, tc.faults))
 
-			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-			defer cancel()
+			// No deadline here: the world's CallTimeout bounds the call.
 			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
 			began := time.Now()
-			_, err := orders.Payments().Create(ctx, req)
+			_, err := orders.Payments().Create(context.Background(), req)
 			elapsed := time.Since(began)
 			if tc.wantErr {
 				require.Error(t, err)
@@ -50,6 +52,7 @@ func TestLinkFaults(t *testing.T) {
 				require.NoError(t, err)
 			}
 			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
+			require.Less(t, elapsed, callTimeout+time.Second, "the world's CallTimeout bounds the call")
 			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
@@ -259,4 +262,62 @@ func TestSeededRand(t *testing.T) {
 	}
 	require.Equal(t, draw(3), draw(3))
 	require.NotEqual(t, draw(3), draw(4))
+}
+
+// TestChurn runs callers against a node that crashes, fails and loses
+// messages at random while the test heals it and stops the runtime in the
+// middle of it all: nothing deadlocks, nothing leaks (TestMain checks), and
+// the healed world answers.
+func TestChurn(t *testing.T) {
+	s := newStore()
+	w := s.world()
+	r, err := live.Start(context.Background(), w, live.Options{Dir: t.TempDir(), Seed: 9})
+	require.NoError(t, err)
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{
+		CrashRate: 0.1, ErrorRate: 0.1, Downtime: 20 * time.Millisecond,
+		CrashPoints: map[string]float64{"after-commit": 0.3},
+	}))
+	require.NoError(t, r.SetLinkFaults(w.Links[0], sim.LinkFaults{DropRequest: 0.1, LostResponse: 0.1, Jitter: 2 * time.Millisecond}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := 0; ctx.Err() == nil; j++ {
+				ctx, cancelCall := context.WithTimeout(ctx, 50*time.Millisecond)
+				path := fmt.Sprintf("/rows/c%d-%d", i, j)
+				if j%2 == 1 {
+					path = fmt.Sprintf("/point/c%d-%d", i, j)
+				}
+				status, err := call(ctx, r.Node(sim.Client), sim.Orders, http.MethodPost, path)
+				cancelCall()
+				if err == nil && status == http.StatusCreated {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(400 * time.Millisecond)
+	require.NoError(t, r.Heal(context.Background()))
+	status, err := call(context.Background(), r.Node(sim.Client), sim.Orders, http.MethodGet, "/rows/none")
+	require.NoError(t, err, "the healed world answers")
+	require.Equal(t, http.StatusNotFound, status)
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 0.3, Downtime: 10 * time.Millisecond}))
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, r.Stop(), "Stop in the middle of crashes and restarts")
+	cancel()
+	wg.Wait()
+
+	counts := map[string]int{}
+	for _, a := range r.Applied() {
+		counts[a.Fault]++
+	}
+	t.Logf("calls: %d ok, %d failed; faults applied: %v", ok.Load(), failed.Load(), counts)
+	require.NotZero(t, ok.Load())
+	require.NotZero(t, counts["crash"]+counts["crash-point"], "the node crashed")
+	require.NotZero(t, counts["restart"], "and restarted")
+	require.Zero(t, counts["restart-failed"])
 }
