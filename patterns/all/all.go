@@ -3,7 +3,8 @@
 package all
 
 import (
-	_ "github.com/txchaos/txchaos/patterns/blind"  // blind-retry
-	_ "github.com/txchaos/txchaos/patterns/naive"  // naive-dual-write
-	_ "github.com/txchaos/txchaos/patterns/outbox" // outbox
+	_ "github.com/txchaos/txchaos/patterns/blind"    // blind-retry
+	_ "github.com/txchaos/txchaos/patterns/naive"    // naive-dual-write
+	_ "github.com/txchaos/txchaos/patterns/outbox"   // outbox
+	_ "github.com/txchaos/txchaos/patterns/twophase" // two-phase-key
 )
