@@ -89,12 +89,18 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	return <-errs
 }
 
-// windows alternates calm and faulty windows of f.Duration until ctx is done.
+// windows alternates calm and faulty windows of f.Duration until ctx is
+// done. The first window opens after a calm of up to half a window, placed
+// by the seed, so that short runs meet it too.
 func (n *Nemesis) windows(ctx context.Context, i int, f Fault) error {
+	n.mu.Lock()
+	calm := time.Duration(n.rng.Float64() * float64(f.Duration) / 2)
+	n.mu.Unlock()
 	for {
-		if n.clock.Sleep(ctx, f.Duration) != nil {
+		if n.clock.Sleep(ctx, calm) != nil {
 			return nil
 		}
+		calm = f.Duration
 		n.mu.Lock()
 		l := f.Link
 		if l == nil {

@@ -81,6 +81,6 @@ Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harne
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(), newList(), newDemo())
+	root.AddCommand(newRun(), newList(), newDemo(), newMatrix())
 	return root
 }

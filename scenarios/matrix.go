@@ -1,0 +1,95 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
+)
+
+// NamedFaults are the fault profiles every pattern is measured under in
+// patterns/README.md: each network fault, service crashes, and (added per
+// pattern) a coordinator crash at each of its crash points.
+var NamedFaults = []string{
+	"",
+	"drop-request=0.2",
+	"lost-response=0.2",
+	"latency=20ms",
+	"partition=300ms",
+	"crash=payments:0.05",
+	"crash=broker:0.05",
+	"error=payments:0.2",
+}
+
+// FaultsFor is NamedFaults plus one crashpoint profile per crash point of
+// the pattern.
+func FaultsFor(spec patterns.Spec) []string {
+	out := append([]string(nil), NamedFaults...)
+	for _, p := range spec.CrashPoints {
+		out = append(out, "crashpoint="+p+":0.2")
+	}
+	return out
+}
+
+// MatrixRow is one measured cell: a pattern under a fault profile.
+type MatrixRow struct {
+	Pattern, Faults string
+	Report          checker.Report
+	Applied         int
+}
+
+// Matrix runs every pattern under every profile of FaultsFor with base's
+// workload and seed, calling each row as it is measured.
+func Matrix(ctx context.Context, base Config, pats []patterns.Spec, row func(MatrixRow)) error {
+	for _, spec := range pats {
+		for _, f := range FaultsFor(spec) {
+			cfg := base
+			cfg.Pattern, cfg.Faults = spec.Name, f
+			res, err := Execute(ctx, cfg, "")
+			if err != nil {
+				return fmt.Errorf("%s under %q: %w", spec.Name, f, err)
+			}
+			row(MatrixRow{Pattern: spec.Name, Faults: f, Report: res.Report, Applied: len(res.Applied)})
+		}
+	}
+	return nil
+}
+
+// short are the matrix's column headers, in checker.Classes order.
+var short = map[checker.Class]string{
+	checker.LeakedResource: "leak", checker.PartialCommit: "partial", checker.DuplicateEffect: "dup",
+	checker.LostEvent: "lost-ev", checker.GhostEvent: "ghost-ev", checker.DuplicateConsumerEffect: "dup-consumer",
+	checker.NotConserved: "not-cons", checker.Stuck: "stuck",
+}
+
+// WriteMatrixHeader starts a Markdown table of matrix rows.
+func WriteMatrixHeader(w io.Writer) {
+	cols := []string{"pattern", "faults"}
+	for _, c := range checker.Classes {
+		cols = append(cols, short[c])
+	}
+	cols = append(cols, "faults applied", "verdict")
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+}
+
+// WriteMatrixRow writes one row of the Markdown table.
+func WriteMatrixRow(w io.Writer, r MatrixRow) {
+	f := r.Faults
+	if f == "" {
+		f = "none"
+	}
+	cells := []string{r.Pattern, "`" + f + "`"}
+	for _, c := range checker.Classes {
+		n := r.Report.Anomalies[c].Count
+		if n == 0 {
+			cells = append(cells, "0")
+		} else {
+			cells = append(cells, fmt.Sprintf("**%d**", n))
+		}
+	}
+	cells = append(cells, fmt.Sprint(r.Applied), string(r.Report.Verdict))
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+}
