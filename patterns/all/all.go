@@ -3,8 +3,9 @@
 package all
 
 import (
-	_ "github.com/txchaos/txchaos/patterns/blind"    // blind-retry
-	_ "github.com/txchaos/txchaos/patterns/naive"    // naive-dual-write
-	_ "github.com/txchaos/txchaos/patterns/outbox"   // outbox
-	_ "github.com/txchaos/txchaos/patterns/twophase" // two-phase-key
+	_ "github.com/txchaos/txchaos/patterns/blind"     // blind-retry
+	_ "github.com/txchaos/txchaos/patterns/naive"     // naive-dual-write
+	_ "github.com/txchaos/txchaos/patterns/outbox"    // outbox
+	_ "github.com/txchaos/txchaos/patterns/republish" // target-state-republish
+	_ "github.com/txchaos/txchaos/patterns/twophase"  // two-phase-key
 )
