@@ -146,6 +146,12 @@ func (k *link) decide(req *http.Request) (lane, time.Duration) {
 // RoundTrip sends req over the lane its roll picks, after its delay, on a
 // new connection. It never retries.
 func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil { // never sent: nothing to decide
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("link %s: %w", k.l, err)
+	}
 	ln, delay := k.decide(req)
 	if delay > 0 {
 		t := time.NewTimer(delay)

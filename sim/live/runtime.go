@@ -25,7 +25,27 @@
 // decision as a sim.Applied. A partition (Down) sends every request to the
 // drop lane. Latency is not a toxic: Toxiproxy's latency toxic cannot vary
 // per request, so the transport waits the chosen delay (Latency ± Jitter)
-// before it sends the request.
+// before it sends the request. Rolling per request on our own source (and
+// not Toxiproxy's toxicity, drawn from the unseeded global math/rand) is
+// also what makes a run's faults reproducible from the seed and recorded
+// exactly.
+//
+// # Crashes
+//
+// A crash (Crash, a node's CrashRate, a crash point) marks the node down,
+// closes its listener and every open connection (http.Server.Close), and
+// cancels the node's context: in-flight handlers and the node's processes
+// see it cancelled and database/sql rolls back their open transactions.
+// Once they have returned, the database handle is closed. A restart waits
+// for that, listens on the same port again (so the proxies keep working;
+// if the port is taken, the node moves and the proxies follow), opens the
+// same file and calls the service's Start again. Node code must honour its
+// context: a crash, a restart and Stop wait for it to return.
+//
+// Besides sim.Applied's fault names, live records "restart-failed" (Detail:
+// the error) when a delayed restart fails for another reason than a crash
+// during the service's Start; the node then stays down until Restart or
+// Heal.
 package live
 
 import (
