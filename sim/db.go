@@ -60,14 +60,20 @@ func Migrate(ctx context.Context, db *sql.DB, stmts ...string) error {
 
 // InTx runs fn in one write transaction (BEGIN IMMEDIATE) and commits it.
 // Never hold a transaction across a call to another service.
-func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	committed := false
+	defer func() {
+		if !committed { // fn failed or panicked (a crash point): undo it
+			tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
+	committed = true
 	return tx.Commit()
 }
