@@ -7,5 +7,6 @@ import (
 	_ "github.com/txchaos/txchaos/patterns/naive"     // naive-dual-write
 	_ "github.com/txchaos/txchaos/patterns/outbox"    // outbox
 	_ "github.com/txchaos/txchaos/patterns/republish" // target-state-republish
+	_ "github.com/txchaos/txchaos/patterns/saga"      // saga
 	_ "github.com/txchaos/txchaos/patterns/twophase"  // two-phase-key
 )
