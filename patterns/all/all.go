@@ -7,6 +7,7 @@ import (
 	_ "github.com/txchaos/txchaos/patterns/naive"     // naive-dual-write
 	_ "github.com/txchaos/txchaos/patterns/outbox"    // outbox
 	_ "github.com/txchaos/txchaos/patterns/republish" // target-state-republish
+	_ "github.com/txchaos/txchaos/patterns/rvc"       // read-validate-call
 	_ "github.com/txchaos/txchaos/patterns/saga"      // saga
 	_ "github.com/txchaos/txchaos/patterns/twophase"  // two-phase-key
 )

@@ -1,0 +1,57 @@
+package scenarios
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/sim"
+)
+
+// rvcWorld sets every downstream service to maturity m.
+func rvcWorld(faults string, m sim.Maturity) Config {
+	cfg := quick("read-validate-call", faults)
+	cfg.World.Payments.Maturity = m
+	cfg.World.Inventory.Maturity = m
+	cfg.World.Shipping.Maturity = m
+	return cfg
+}
+
+func TestReadValidateCall(t *testing.T) {
+	t.Run("no faults is clean at readable services", func(t *testing.T) {
+		cfg := rvcWorld("", sim.Readable)
+		cfg.World.Payments.RejectRate = 0.2
+		cfg.World.Inventory.RejectRate = 0.1
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
+		require.Positive(t, res.Report.Metrics.Rejected, "the business rejected some orders")
+		require.Positive(t, res.Report.Metrics.Confirmed)
+		require.Empty(t, res.Applied)
+	})
+	for _, faults := range []string{
+		"lost-response=orders-payments:0.3",
+		"lost-response=orders-inventory:0.2,drop-request=orders-shipping:0.2,crash=payments:0.05",
+		"crashpoint=after-payment:0.1,crashpoint=after-local-commit:0.1,crashpoint=before-mark-sent:0.1",
+	} {
+		t.Run("readable services survive "+faults, func(t *testing.T) {
+			cfg := rvcWorld(faults, sim.Readable)
+			cfg.World.Inventory.RejectRate = 0.1 // compensation reads and cancels by id
+			res := execute(t, cfg)
+			require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
+			require.NotEmpty(t, res.Applied)
+		})
+	}
+	t.Run("idempotent services survive lost responses", func(t *testing.T) {
+		res := execute(t, rvcWorld("lost-response=orders-payments:0.3", sim.Idempotent))
+		require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
+	})
+	t.Run("opaque services cannot be validated: lost answers duplicate and leak", func(t *testing.T) {
+		cfg := rvcWorld("lost-response=orders-payments:0.3", sim.Opaque)
+		cfg.World.Inventory.RejectRate = 0.1
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		rep := res.Report
+		require.Positive(t, rep.Anomalies[checker.DuplicateEffect].Count+rep.Anomalies[checker.LeakedResource].Count, rep.String())
+	})
+}
