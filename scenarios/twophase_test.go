@@ -47,4 +47,11 @@ func TestTwoPhaseKey(t *testing.T) {
 		r := res.Report.Anomalies
 		require.Positive(t, r[checker.DuplicateEffect].Count+r[checker.LeakedResource].Count, res.Report.String())
 	})
+	t.Run("a consumer that does not de-duplicate applies a republished event twice", func(t *testing.T) {
+		cfg := quick("two-phase-key", "lost-response=orders-broker:0.5")
+		cfg.World.RewardsDedupe = false
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		require.Positive(t, res.Report.Anomalies[checker.DuplicateConsumerEffect].Count, res.Report.String())
+	})
 }

@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/txchaos/txchaos/patterns/blind"     // blind-retry
+	_ "github.com/txchaos/txchaos/patterns/idemkeys"  // idempotency-keys
 	_ "github.com/txchaos/txchaos/patterns/naive"     // naive-dual-write
 	_ "github.com/txchaos/txchaos/patterns/outbox"    // outbox
 	_ "github.com/txchaos/txchaos/patterns/republish" // target-state-republish
