@@ -3,12 +3,13 @@
 package all
 
 import (
-	_ "github.com/txchaos/txchaos/patterns/blind"     // blind-retry
-	_ "github.com/txchaos/txchaos/patterns/idemkeys"  // idempotency-keys
-	_ "github.com/txchaos/txchaos/patterns/naive"     // naive-dual-write
-	_ "github.com/txchaos/txchaos/patterns/outbox"    // outbox
-	_ "github.com/txchaos/txchaos/patterns/republish" // target-state-republish
-	_ "github.com/txchaos/txchaos/patterns/rvc"       // read-validate-call
-	_ "github.com/txchaos/txchaos/patterns/saga"      // saga
-	_ "github.com/txchaos/txchaos/patterns/twophase"  // two-phase-key
+	_ "github.com/txchaos/txchaos/patterns/blind"         // blind-retry
+	_ "github.com/txchaos/txchaos/patterns/eventsourcing" // event-sourcing
+	_ "github.com/txchaos/txchaos/patterns/idemkeys"      // idempotency-keys
+	_ "github.com/txchaos/txchaos/patterns/naive"         // naive-dual-write
+	_ "github.com/txchaos/txchaos/patterns/outbox"        // outbox
+	_ "github.com/txchaos/txchaos/patterns/republish"     // target-state-republish
+	_ "github.com/txchaos/txchaos/patterns/rvc"           // read-validate-call
+	_ "github.com/txchaos/txchaos/patterns/saga"          // saga
+	_ "github.com/txchaos/txchaos/patterns/twophase"      // two-phase-key
 )
