@@ -58,6 +58,13 @@ type BrokerClient struct{ c caller }
 // Broker is this node's client for the event broker.
 func (n *Node) Broker() BrokerClient { return BrokerClient{caller{n: n, service: Broker}} }
 
+// BrokerAt is this node's client for a broker running as another service:
+// a second log such as a pattern's fallback queue (patterns.Spec.Services
+// and Links add the node and the link).
+func (n *Node) BrokerAt(service string) BrokerClient {
+	return BrokerClient{caller{n: n, service: service}}
+}
+
 // Publish appends e to its topic and returns its offset. A publish whose
 // answer is lost may have been appended: retrying can duplicate it.
 func (c BrokerClient) Publish(ctx context.Context, e Event) (int64, error) {

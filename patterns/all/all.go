@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/txchaos/txchaos/patterns/blind"         // blind-retry
 	_ "github.com/txchaos/txchaos/patterns/eventsourcing" // event-sourcing
+	_ "github.com/txchaos/txchaos/patterns/fallback"      // fallback-queue
 	_ "github.com/txchaos/txchaos/patterns/idemkeys"      // idempotency-keys
 	_ "github.com/txchaos/txchaos/patterns/naive"         // naive-dual-write
 	_ "github.com/txchaos/txchaos/patterns/outbox"        // outbox
