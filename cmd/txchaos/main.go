@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,12 +48,15 @@ func harnessError(err error) error { return &exitError{code: exitHarness, err: e
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(execute(ctx, os.Args[1:]))
+	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func execute(ctx context.Context, args []string) int {
+// execute runs the command line args and returns the exit status.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	var ee *exitError
 	switch {
@@ -60,11 +64,11 @@ func execute(ctx context.Context, args []string) int {
 		return 0
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "txchaos:", ee.err)
+			fmt.Fprintln(stderr, "txchaos:", ee.err)
 		}
 		return ee.code
 	default: // cobra's own flag and argument errors
-		fmt.Fprintln(os.Stderr, "txchaos:", err)
+		fmt.Fprintln(stderr, "txchaos:", err)
 		return exitUsage
 	}
 }

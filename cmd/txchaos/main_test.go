@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/txchaos/txchaos/results"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = execute(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"run", "--pattern", "nope"}, `--pattern: pattern "nope" is not registered (patterns: `},
+		{[]string{"run", "--txns", "0"}, "--txns: 0 is not between 1 and 1000000"},
+		{[]string{"run", "--concurrency", "5000"}, "--concurrency: 5000 is not between 1 and 1024"},
+		{[]string{"run", "--faults", "lost-response=2"}, `--faults: fault "lost-response=2": rate "2" is not a number between 0 and 1`},
+		{[]string{"run", "--faults", "tornado=1"}, `unknown fault "tornado"`},
+		{[]string{"run", "--faults", "crashpoint=lunch:0.5"}, `crash point "lunch" is not one of this pattern's: after-local-commit`},
+		{[]string{"run", "--faults", "crash=bank:0.1"}, `node "bank" is not in this world`},
+		{[]string{"run", "--payments", "sometimes"}, `--payments: maturity "sometimes" is not one of idempotent, readable, opaque`},
+		{[]string{"run", "--reject-rate", "1.5"}, "--reject-rate: 1.5 is not between 0 and 1"},
+		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
+		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live]`},
+		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
+		{[]string{"run", "extra"}, `unknown command "extra"`},
+		{[]string{"fly"}, `unknown command "fly"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantErr, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			require.Equal(t, exitUsage, code, stderr)
+			require.Contains(t, stderr, tt.wantErr)
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	code, out, _ := run(t, "list")
+	require.Zero(t, code)
+	for _, want := range []string{"naive-dual-write", "outbox", "lost-response=[LINK:]RATE", "crashpoint=POINT:RATE", "orders-payments", "readable"} {
+		require.Contains(t, out, want)
+	}
+}
+
+// TestRunWritesRecord runs the CLI end to end: a clean run exits 0, a run
+// with anomalies exits 1, and both leave a valid record.
+func TestRunWritesRecord(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "20", "--out", dir)
+	require.Equal(t, 0, code, stderr+out)
+	require.Contains(t, out, "verdict: CLEAN")
+
+	code, out, stderr = run(t, "run", "--pattern", "naive-dual-write", "--txns", "30", "--attempts", "1",
+		"--faults", "crashpoint=after-local-commit:0.5", "--output", "json", "--out", dir)
+	require.Equal(t, 1, code, stderr)
+	var printed map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &printed), "--output json prints the record")
+	require.Equal(t, "anomalies", printed["verdict"])
+
+	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, records, 2)
+	for _, path := range records {
+		rec, err := results.Read(path)
+		require.NoError(t, err)
+		require.Len(t, rec.Anomalies, 8, "every class present, zeros included")
+		require.Equal(t, "live", rec.Runtime)
+		if rec.Verdict == "anomalies" {
+			require.Positive(t, rec.Anomalies["lost-event"])
+			require.Contains(t, string(rec.FaultsApplied), "crash-point")
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "no stray temporary files")
+}
