@@ -88,7 +88,9 @@ func start(n *sim.Node) (http.Handler, error) {
 	if err := patterns.Migrate(n, schema, index); err != nil {
 		return nil, err
 	}
-	n.Go("recovery", func(ctx context.Context) { n.Every(ctx, recoveryEvery, func(ctx context.Context) { recoverAll(ctx, n) }) })
+	n.Go("recovery", func(ctx context.Context) {
+		n.Every(ctx, recoveryEvery, func(ctx context.Context) { recoverAll(ctx, n) })
+	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
 		key, co, ok := patterns.ReadCheckout(w, r)
