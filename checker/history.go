@@ -30,15 +30,19 @@ func (o Outcome) Definitive() bool { return o == OutcomeOK || o == OutcomeReject
 // The kinds of client operation.
 const (
 	KindCheckout = "checkout" // POST /checkout
-	KindGet      = "get"      // GET /orders/{key}
+	KindGet      = "get"      // GET /orders/{key}; State "absent" on a 404
+	KindBalance  = "balance"  // GET /balance/{customer} at rewards; Key is the customer, Points the answer
 )
+
+// StateAbsent is the State a read records when the order does not exist.
+const StateAbsent = "absent"
 
 // Op is one client operation: its invocation, its completion and what the
 // client learned. Call and Return are durations since the run started on
 // the runtime's clock, in integer nanoseconds in JSON.
 type Op struct {
 	Client  int           `json:"client"`
-	Kind    string        `json:"kind"`    // KindCheckout or KindGet
+	Kind    string        `json:"kind"`    // KindCheckout, KindGet or KindBalance
 	Key     string        `json:"key"`     // the order's Idempotency-Key
 	Attempt int           `json:"attempt"` // 1 for the first try, 2.. for client retries with the same key
 	Input   sim.Checkout  `json:"input"`
@@ -47,6 +51,7 @@ type Op struct {
 	Outcome Outcome       `json:"outcome"`
 	State   string        `json:"state,omitempty"`  // order state answered (confirmed, failed, pending...)
 	Reason  string        `json:"reason,omitempty"` // rejection reason or error text
+	Points  int64         `json:"points,omitempty"` // a balance read's answer
 }
 
 // History records the client operations of a run. It is safe for

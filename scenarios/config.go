@@ -66,6 +66,10 @@ func (c Config) Validate() error {
 	if err != nil {
 		return fmt.Errorf("pattern: %w", err)
 	}
+	return c.validate(spec)
+}
+
+func (c Config) validate(spec patterns.Spec) error {
 	if !contains(Runtimes, c.Runtime) {
 		return fmt.Errorf("runtime: %q is not one of %v", c.Runtime, Runtimes)
 	}

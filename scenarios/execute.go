@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,10 +45,21 @@ type Result struct {
 // world and checks it. dir holds the nodes' databases; when empty a
 // temporary directory is used and removed.
 func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
-	if err := cfg.Validate(); err != nil {
+	spec, err := patterns.Lookup(cfg.Pattern)
+	if err != nil {
+		return nil, fmt.Errorf("pattern: %w", err)
+	}
+	return ExecuteSpec(ctx, spec, cfg, dir)
+}
+
+// ExecuteSpec is Execute for a pattern given by its Spec rather than its
+// registered name: a user's own pattern, in their own package. cfg.Pattern
+// is set to spec.Name.
+func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string) (*Result, error) {
+	cfg.Pattern = spec.Name
+	if err := cfg.validate(spec); err != nil {
 		return nil, err
 	}
-	spec, _ := patterns.Lookup(cfg.Pattern)
 	profile, _ := faults.Parse(cfg.Faults)
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "txchaos-run-")
@@ -101,6 +113,7 @@ func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 		return nil, err
 	}
 	res.Converge = rt.Now().Sub(healed)
+	finalReads(ctx, rt.Node(sim.Client), cfg, start, &history)
 	res.Duration = rt.Now().Sub(start)
 	res.Applied = rt.Applied()
 	res.Steps = nem.Steps()
@@ -217,10 +230,58 @@ func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, st
 		}
 		h.Add(op)
 		if op.Outcome != checker.OutcomeUnknown || ctx.Err() != nil {
-			return
+			break
 		}
 		if n.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond) != nil {
 			return
 		}
+	}
+	read(ctx, n, cfg, client, o.key, start, h)
+}
+
+// read records a client's GET /orders/{key}.
+func read(ctx context.Context, n *sim.Node, cfg Config, client int, key string, start time.Time, h *checker.History) {
+	op := checker.Op{Client: client, Kind: checker.KindGet, Key: key, Call: n.Now().Sub(start)}
+	callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
+	got, err := n.Orders().Get(callCtx, key)
+	cancel()
+	op.Return = n.Now().Sub(start)
+	switch {
+	case err == nil:
+		op.Outcome, op.State = checker.OutcomeOK, got.State
+	case sim.NotFound(err):
+		op.Outcome, op.State = checker.OutcomeOK, checker.StateAbsent
+	default:
+		op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
+	}
+	h.Add(op)
+}
+
+// finalReads reads every order and every customer's rewards balance once
+// the world is at rest: what a client sees after healing.
+func finalReads(ctx context.Context, n *sim.Node, cfg Config, start time.Time, h *checker.History) {
+	client := cfg.Workload.Concurrency // a client of its own
+	seen := map[string]bool{}
+	var customers []string
+	for _, o := range orders(cfg) {
+		read(ctx, n, cfg, client, o.key, start, h)
+		if !seen[o.co.Customer] {
+			seen[o.co.Customer] = true
+			customers = append(customers, o.co.Customer)
+		}
+	}
+	sort.Strings(customers)
+	for _, c := range customers {
+		op := checker.Op{Client: client, Kind: checker.KindBalance, Key: c, Call: n.Now().Sub(start)}
+		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
+		b, err := n.Rewards().Balance(callCtx, c)
+		cancel()
+		op.Return = n.Now().Sub(start)
+		if err == nil {
+			op.Outcome, op.Points = checker.OutcomeOK, b.Points
+		} else {
+			op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
+		}
+		h.Add(op)
 	}
 }

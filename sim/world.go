@@ -143,6 +143,7 @@ var StandardLinks = []Link{
 	{Orders, Shipping},
 	{Orders, Broker},
 	{Rewards, Broker},
+	{Client, Rewards},
 }
 
 // NewWorld is the checkout world with orders run by the given service
