@@ -16,7 +16,6 @@ import (
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
-	"github.com/txchaos/txchaos/sim/live"
 )
 
 // Result is what a run produced.
@@ -74,7 +73,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	world := spec.World(wcfg)
 
 	res := &Result{Config: cfg, Started: time.Now()}
-	rt, err := live.Start(ctx, world, live.Options{Dir: dir, Seed: cfg.Seed})
+	rt, err := runtimes[cfg.Runtime](ctx, world, dir, cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("start the world: %w", err)
 	}
@@ -189,7 +188,7 @@ func orders(cfg Config) []order {
 
 // runWorkload has cfg.Workload.Concurrency clients place every order,
 // retrying an order with the same key while its outcome is unknown.
-func runWorkload(ctx context.Context, rt *live.Runtime, cfg Config, start time.Time, h *checker.History) {
+func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h *checker.History) {
 	all := orders(cfg)
 	var next atomic.Int64
 	var wg sync.WaitGroup
