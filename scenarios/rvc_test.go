@@ -37,6 +37,10 @@ func TestReadValidateCall(t *testing.T) {
 		t.Run("readable services survive "+faults, func(t *testing.T) {
 			cfg := rvcWorld(faults, sim.Readable)
 			cfg.World.Inventory.RejectRate = 0.1 // compensation reads and cancels by id
+			// One driver per order: a client retry could drive the order
+			// while its first request still does (the race the next tests
+			// show); here the read is judged, and recovery finishes orders.
+			cfg.Workload.Attempts = 1
 			res := execute(t, cfg)
 			require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
 			require.NotEmpty(t, res.Applied)
@@ -45,6 +49,15 @@ func TestReadValidateCall(t *testing.T) {
 	t.Run("idempotent services survive lost responses", func(t *testing.T) {
 		res := execute(t, rvcWorld("lost-response=orders-payments:0.3", sim.Idempotent))
 		require.Equal(t, checker.VerdictClean, res.Report.Verdict, res.Report.String())
+	})
+	t.Run("two drivers of one order both read nothing and both call", func(t *testing.T) {
+		// Slow charges outlast the client's patience: its retry drives the
+		// order while the first request still does. The read is not a lock.
+		cfg := rvcWorld("latency=orders-payments:150ms", sim.Readable)
+		cfg.Workload.Attempts = 5
+		res := execute(t, cfg)
+		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
+		require.Positive(t, res.Report.Anomalies[checker.DuplicateEffect].Count, res.Report.String())
 	})
 	t.Run("opaque services cannot be validated: lost answers duplicate and leak", func(t *testing.T) {
 		cfg := rvcWorld("lost-response=orders-payments:0.3", sim.Opaque)
