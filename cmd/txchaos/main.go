@@ -3,7 +3,8 @@
 //
 // Exit status, as Maelstrom's: 0 when the run is judged clean, 1 when
 // anomalies were found, 2 when the verdict is unknown; 3 for bad flags or
-// values, 4 when the harness itself failed.
+// values, 4 when the harness itself failed, 130 when a sweep was
+// interrupted (its finished cells kept for --resume).
 package main
 
 import (
@@ -85,6 +86,6 @@ Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harne
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(), newList(), newDemo(), newMatrix())
+	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep())
 	return root
 }

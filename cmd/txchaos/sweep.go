@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+// barWidth bounds the progress bar's line, in characters (with its
+// leading escape codes), to fit a 100-column terminal.
+const barWidth = 104
+
+// exitInterrupted is the status of a sweep stopped by Ctrl-C (128+SIGINT).
+const exitInterrupted = 130
+
+// sweepParams are the flags that define a sweep (all but --out,
+// --parallel and --resume).
+type sweepParams struct {
+	run            runFlags
+	patterns       string
+	faults         string
+	rates          string
+	seeds          int
+	serviceTimeout time.Duration
+}
+
+func newSweep() *cobra.Command {
+	var p sweepParams
+	var out string
+	var parallel int
+	var resume bool
+	cmd := &cobra.Command{
+		Use:   "sweep",
+		Short: "Run patterns × fault kinds × rates × seeds; keep a record per cell and summary.csv",
+		Long: `sweep runs every pattern under every fault kind at every rate, with seeds 1 to
+--seeds, one cell after another (or --parallel at a time), and stores each
+finished cell's record under OUT/cells/<cell>/record.json and a row of
+OUT/summary.csv. Turn OUT into charts with: txchaos report OUT.
+
+A fault kind at rate R becomes a profile (see txchaos list):
+  lost-response, drop-request     KIND=R: per-request probability on every link
+  lost-response:orders-payments   on one link
+  crash:payments, error:payments  on one node (crash and error need one)
+  crashpoint                      the coordinator crashes at each of the pattern's
+                                  crash points with probability R
+  crashpoint:after-local-commit   at that point only
+  latency, partition              R is a duration (50ms), or seconds (0.1 = 100ms)
+  lost-response+crashpoint        both at once, each at R
+Rate 0 is one fault-free cell per pattern and seed, shared by every kind.
+
+Ctrl-C stops cleanly: finished cells are kept, the running ones discarded,
+and --resume continues where it stopped (with no other flags it takes the
+sweep's parameters from OUT/sweep.json; flags given must agree with them).
+
+Exit status: 0 every cell clean, 1 some cell found anomalies, 2 some verdict
+unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
+		Example: `  txchaos sweep --patterns naive-dual-write,outbox --faults lost-response --rates 0,0.1,0.2 --seeds 3 --txns 500 --out sweep1
+  txchaos sweep --patterns all --faults crashpoint,lost-response:orders-payments --rates 0,0.2 --seeds 1 --txns 50 --parallel 2
+  txchaos sweep --resume --out sweep1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if resume {
+				stored, err := scenarios.LoadSweep(out)
+				if err != nil {
+					return usageError("--resume: nothing to resume in %s: %v", out, err)
+				}
+				for name, v := range sweepFlagValues(stored) {
+					if !cmd.Flags().Changed(name) {
+						if err := cmd.Flags().Set(name, v); err != nil {
+							return usageError("--resume: %s in %s: --%s %q: %v", scenarios.SweepFile, out, name, v, err)
+						}
+					}
+				}
+			}
+			s, err := p.sweep()
+			if err != nil {
+				return err
+			}
+			if parallel < 1 || parallel > 64 {
+				return usageError("--parallel: %d is not between 1 and 64", parallel)
+			}
+			if out == "" {
+				return usageError("--out: a directory is needed")
+			}
+			return runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&p.patterns, "patterns", "naive-dual-write,outbox", "comma-separated patterns, or all")
+	fs.StringVar(&p.faults, "faults", "lost-response", "comma-separated fault kinds: KIND, KIND:TARGET or KIND+KIND (see above)")
+	fs.StringVar(&p.rates, "rates", "0,0.1,0.2", "comma-separated rates (probabilities, or durations for latency and partition)")
+	fs.IntVar(&p.seeds, "seeds", 3, "seeds per cell: 1 to N")
+	fs.DurationVar(&p.serviceTimeout, "service-timeout", 0, "how long a service waits for another (0: the world's default, 2s)")
+	fs.StringVar(&out, "out", "txchaos-sweep", "directory of the sweep")
+	fs.IntVar(&parallel, "parallel", 1, "cells run at once (each is a whole world: keep it at most the number of cores)")
+	fs.BoolVar(&resume, "resume", false, "continue the sweep in --out: keep its finished cells, run the rest")
+	run := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	p.run.bind(run)
+	run.VisitAll(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "pattern", "faults", "seed", "output", "out":
+		default:
+			fs.AddFlag(fl)
+		}
+	})
+	return cmd
+}
+
+// sweepFlagValues are the values of the flags that define s: with
+// --resume, the flags not given take them.
+func sweepFlagValues(s scenarios.Sweep) map[string]string {
+	b := s.Base
+	return map[string]string{
+		"patterns":        strings.Join(s.Patterns, ","),
+		"faults":          strings.Join(s.Faults, ","),
+		"rates":           strings.Join(s.Rates, ","),
+		"seeds":           strconv.Itoa(s.Seeds),
+		"service-timeout": b.World.CallTimeout.String(),
+		"txns":            strconv.Itoa(b.Workload.Txns),
+		"concurrency":     strconv.Itoa(b.Workload.Concurrency),
+		"attempts":        strconv.Itoa(b.Workload.Attempts),
+		"customers":       strconv.Itoa(b.Workload.Customers),
+		"runtime":         b.Runtime,
+		"quiet":           b.Quiet.String(),
+		"call-timeout":    b.CallTimeout.String(),
+		"payments":        string(b.World.Payments.Maturity),
+		"inventory":       string(b.World.Inventory.Maturity),
+		"shipping":        string(b.World.Shipping.Maturity),
+		"reject-rate":     strconv.FormatFloat(b.World.Payments.RejectRate, 'g', -1, 64),
+		"dedupe":          strconv.FormatBool(b.World.RewardsDedupe),
+	}
+}
+
+// sweep validates the flags and returns the sweep they describe.
+func (p *sweepParams) sweep() (scenarios.Sweep, error) {
+	var s scenarios.Sweep
+	names := splitList(p.patterns)
+	if len(names) == 1 && names[0] == "all" {
+		names = patterns.Names()
+	}
+	if len(names) == 0 {
+		return s, usageError("--patterns: none given (patterns: %s)", strings.Join(patterns.Names(), ", "))
+	}
+	for _, n := range names {
+		if _, err := patterns.Lookup(n); err != nil {
+			return s, usageError("--patterns: %v", err)
+		}
+	}
+	p.run.cfg.Pattern = names[0]
+	p.run.cfg.World.CallTimeout = p.serviceTimeout
+	if p.serviceTimeout < 0 {
+		return s, usageError("--service-timeout: %s is negative", p.serviceTimeout)
+	}
+	base, err := p.run.config()
+	if err != nil {
+		return s, err
+	}
+	s = scenarios.Sweep{Patterns: names, Faults: splitList(p.faults), Rates: splitList(p.rates), Seeds: p.seeds, Base: base}
+	if _, err := s.Cells(); err != nil {
+		return s, usageError("--%s", err)
+	}
+	return s, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// runSweep runs s into dir, showing progress on w, and returns the exit
+// status as an error (nil for 0).
+func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume bool) error {
+	cells, err := s.Cells()
+	if err != nil {
+		return usageError("%v", err)
+	}
+	pr := newProgress(w, isTerminal(w))
+	pr.header = fmt.Sprintf("sweep: %d cells (%d patterns × %d fault kinds × %d rates × %d seeds) into %s\n",
+		len(cells), len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, dir)
+	stop := pr.start()
+	done, err := scenarios.RunSweep(ctx, s, dir, scenarios.SweepOptions{Parallel: parallel, Resume: resume, Progress: pr.event})
+	stop()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintf(w, "interrupted: %d of %d cells kept in %s; continue with: txchaos sweep --resume --out %s\n", len(done), len(cells), dir, dir)
+		return &exitError{code: exitInterrupted}
+	case errors.Is(err, scenarios.ErrSweepMismatch):
+		return usageError("--resume: %v (run with the same flags, or with only --resume --out %s)", err, dir)
+	case errors.Is(err, scenarios.ErrSweepExists):
+		return usageError("--out: %v (--resume continues it)", err)
+	case errors.Is(err, scenarios.ErrNoSweep):
+		return usageError("--resume: %v", err)
+	case err != nil:
+		return harnessError(err)
+	}
+	worst := "clean"
+	for _, d := range done {
+		if v := d.Record.Verdict; v == "anomalies" || v == "unknown" && worst == "clean" {
+			worst = v
+		}
+	}
+	fmt.Fprintf(w, "done: %d cells, %d with anomalies\nsummary: %s\nreport:  txchaos report %s\n",
+		len(done), pr.anomalyCells, filepath.Join(dir, scenarios.SummaryFile), dir)
+	return verdictExit(worst)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress shows a sweep's progress: on a terminal a line per finished
+// cell under a bar redrawn in place (cells done of total, elapsed, ETA,
+// anomalies so far, the cells running); elsewhere plain lines.
+type progress struct {
+	w   io.Writer
+	tty bool
+	now func() time.Time
+	// header is printed before the first event.
+	header string
+
+	mu           sync.Mutex
+	began        time.Time
+	total, done  int
+	ran          int // cells finished in this process (not resumed)
+	anomalies    int // anomalies found in finished cells
+	anomalyCells int
+	running      map[string]time.Time
+	bar          bool // a bar is drawn on the last line
+}
+
+func newProgress(w io.Writer, tty bool) *progress {
+	return &progress{w: w, tty: tty, now: time.Now, running: map[string]time.Time{}}
+}
+
+// start begins the clock and, on a terminal, redraws the bar every second;
+// the returned func stops it and ends the bar's line.
+func (p *progress) start() (stop func()) {
+	p.began = p.now()
+	if !p.tty {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				p.drawBar()
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		wg.Wait()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.bar {
+			fmt.Fprintln(p.w)
+			p.bar = false
+		}
+	}
+}
+
+// event is the sweep's Progress callback.
+func (p *progress) event(e scenarios.SweepEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.w, p.header)
+	p.header = ""
+	p.total, p.done = e.Total, e.Done
+	if e.Started {
+		p.running[e.Cell.ID] = p.now()
+		p.drawBar()
+		return
+	}
+	took := ""
+	if t, ok := p.running[e.Cell.ID]; ok {
+		took = " · " + p.now().Sub(t).Round(100*time.Millisecond).String()
+		delete(p.running, e.Cell.ID)
+	}
+	if !e.Result.Resumed {
+		p.ran++
+	} else {
+		took = " · kept from before"
+	}
+	rec := e.Result.Record
+	n, what := 0, []string{}
+	for _, c := range checker.Classes {
+		if k := rec.Anomalies[string(c)]; k > 0 {
+			n += k
+			what = append(what, fmt.Sprintf("%s %d", c, k))
+		}
+	}
+	p.anomalies += n
+	if n > 0 {
+		p.anomalyCells++
+	}
+	mark, verdict := "✓", rec.Verdict
+	switch {
+	case n > 0:
+		mark, verdict = "✗", verdict+": "+strings.Join(what, ", ")
+	case rec.Verdict != "clean":
+		mark = "?"
+	}
+	avail := ""
+	if a, ok := rec.Figure("availability"); ok {
+		avail = fmt.Sprintf(" · availability %.0f%%", 100*a)
+	}
+	p.clearBar()
+	fmt.Fprintf(p.w, "[%*d/%d] %s %s  %s%s%s\n", len(fmt.Sprint(p.total)), p.done, p.total, mark, e.Cell.ID, verdict, avail, took)
+	p.drawBar()
+}
+
+func (p *progress) clearBar() {
+	if p.bar {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.bar = false
+	}
+}
+
+// drawBar redraws the bar on a terminal.
+func (p *progress) drawBar() {
+	if !p.tty || p.total == 0 {
+		return
+	}
+	const width = 24
+	filled := width * p.done / p.total
+	elapsed := p.now().Sub(p.began)
+	eta := "?"
+	if p.ran > 0 {
+		eta = (elapsed / time.Duration(p.ran) * time.Duration(p.total-p.done)).Round(time.Second).String()
+	}
+	var running []string
+	for id := range p.running {
+		running = append(running, id)
+	}
+	sort.Strings(running)
+	line := fmt.Sprintf("\r\033[K[%s%s] %d/%d cells · %s · ETA %s · %d anomalies in %d cells",
+		strings.Repeat("█", filled), strings.Repeat("░", width-filled), p.done, p.total,
+		elapsed.Round(time.Second), eta, p.anomalies, p.anomalyCells)
+	if len(running) > 0 {
+		line += " · " + strings.Join(running, " ")
+	}
+	if r := []rune(line); len(r) > barWidth { // a wrapped bar cannot be redrawn in place
+		line = string(r[:barWidth-1]) + "…"
+	}
+	fmt.Fprint(p.w, line)
+	p.bar = true
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+func TestSweepBadFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"sweep", "--patterns", "nope"}, `--patterns: pattern "nope" is not registered`},
+		{[]string{"sweep", "--patterns", ","}, "--patterns: none given"},
+		{[]string{"sweep", "--faults", "crash"}, `--faults: "crash": crash needs a node, e.g. crash:payments`},
+		{[]string{"sweep", "--rates", "0,2"}, `rate "2" is not a probability between 0 and 1, which lost-response takes`},
+		{[]string{"sweep", "--seeds", "0"}, "--seeds: 0 is not between 1 and 10000"},
+		{[]string{"sweep", "--txns", "0"}, "--txns: 0 is not between 1 and 1000000"},
+		{[]string{"sweep", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
+		{[]string{"sweep", "--parallel", "0"}, "--parallel: 0 is not between 1 and 64"},
+		{[]string{"sweep", "--out", ""}, "--out: a directory is needed"},
+		{[]string{"sweep", "--resume", "--out", "/nonexistent/sweep"}, "--resume: nothing to resume in /nonexistent/sweep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantErr, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			require.Equal(t, exitUsage, code, stderr)
+			require.Contains(t, stderr, tt.wantErr)
+		})
+	}
+}
+
+// TestSweepFlagValuesCoverEveryFlag: --resume fills in every flag that
+// defines a sweep from sweep.json, so none may be missing.
+func TestSweepFlagValuesCoverEveryFlag(t *testing.T) {
+	vals := sweepFlagValues(scenarios.Sweep{Base: scenarios.Default()})
+	newSweep().Flags().VisitAll(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "out", "parallel", "resume":
+			return
+		}
+		require.Contains(t, vals, fl.Name, "--resume would not restore --%s", fl.Name)
+	})
+}
+
+// TestSweepCLI runs a two-cell sweep, resumes the finished sweep (nothing
+// to run) and refuses to resume it with other rates.
+func TestSweepCLI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	args := []string{"sweep", "--patterns", "naive-dual-write", "--faults", "crashpoint:after-local-commit",
+		"--rates", "0,0.5", "--seeds", "1", "--txns", "10", "--concurrency", "4", "--attempts", "1",
+		"--service-timeout", "300ms", "--call-timeout", "1500ms", "--quiet", "5s", "--out", dir}
+	code, out, stderr := run(t, args...)
+	require.Equal(t, 1, code, "anomalies found: exit 1\n"+stderr+out)
+	require.Contains(t, out, "sweep: 2 cells (1 patterns × 1 fault kinds × 2 rates × 1 seeds) into "+dir)
+	require.Contains(t, out, "[1/2] ✓ naive-dual-write_none_0_seed1  clean · availability 100%")
+	require.Contains(t, out, "[2/2] ✗ naive-dual-write_crashpoint@after-local-commit_0.5_seed1  anomalies: ")
+	require.Contains(t, out, "done: 2 cells, 1 with anomalies")
+	require.NotContains(t, out, "\r", "no bar when stdout is not a terminal")
+	for _, id := range []string{"naive-dual-write_none_0_seed1", "naive-dual-write_crashpoint@after-local-commit_0.5_seed1"} {
+		_, err := results.Read(filepath.Join(dir, "cells", id, "record.json"))
+		require.NoError(t, err)
+	}
+	require.FileExists(t, filepath.Join(dir, "summary.csv"))
+
+	code, out, stderr = run(t, "sweep", "--resume", "--out", dir)
+	require.Equal(t, 1, code, stderr+out)
+	require.Equal(t, 2, strings.Count(out, "kept from before"), out)
+
+	code, _, stderr = run(t, "sweep", "--resume", "--out", dir, "--rates", "0,0.2")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--resume: the directory holds a different sweep: "+filepath.Join(dir, "sweep.json")+" was made with rates 0,0.5, not 0,0.2")
+
+	code, _, stderr = run(t, args...)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--out: sweep: the directory already holds a sweep")
+}
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newProgress(&buf, true)
+	p.now = func() time.Time { return now }
+	p.header = "sweep: 4 cells\n"
+	stop := p.start()
+	cell := func(id string) scenarios.Cell { return scenarios.Cell{ID: id} }
+	rec := func(verdict string, leaks int) *results.Record {
+		return &results.Record{Verdict: verdict, Anomalies: map[string]int{"leaked-resource": leaks}, Metrics: []byte(`{"availability":0.5}`)}
+	}
+	p.event(scenarios.SweepEvent{Cell: cell("a"), Result: &scenarios.CellResult{Record: rec("clean", 0), Resumed: true}, Done: 1, Total: 4})
+	p.event(scenarios.SweepEvent{Started: true, Cell: cell("b"), Done: 1, Total: 4})
+	now = now.Add(10 * time.Second)
+	p.event(scenarios.SweepEvent{Cell: cell("b"), Result: &scenarios.CellResult{Record: rec("anomalies", 3)}, Done: 2, Total: 4})
+	stop()
+	out := buf.String()
+	require.True(t, strings.HasPrefix(out, "sweep: 4 cells\n"), out)
+	require.Contains(t, out, "[1/4] ✓ a  clean · availability 50% · kept from before\n")
+	require.Contains(t, out, "\r\033[K[2/4] ✗ b  anomalies: leaked-resource 3 · availability 50% · 10s\n", "the bar is cleared before a cell's line")
+	require.Contains(t, out, "] 1/4 cells · 0s · ETA ? · 0 anomalies in 0 cells · b")
+	// one cell run in 10s, two to go
+	require.Contains(t, out, "\r\033[K[████████████░░░░░░░░░░░░] 2/4 cells · 10s · ETA 20s · 3 anomalies in 1 cells")
+	require.True(t, strings.HasSuffix(out, "\n"), "the bar's line is ended")
+
+	buf.Reset()
+	p = newProgress(&buf, false)
+	p.start()()
+	p.event(scenarios.SweepEvent{Started: true, Cell: cell("c"), Done: 0, Total: 1})
+	p.event(scenarios.SweepEvent{Cell: cell("c"), Result: &scenarios.CellResult{Record: rec("clean", 0)}, Done: 1, Total: 1})
+	require.NotContains(t, buf.String(), "\r")
+	require.NotContains(t, buf.String(), "ETA")
+	require.Contains(t, buf.String(), "[1/1] ✓ c  clean")
+}
+
+func TestIsTerminal(t *testing.T) {
+	require.False(t, isTerminal(&bytes.Buffer{}))
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	require.NoError(t, err)
+	defer f.Close()
+	require.False(t, isTerminal(f), "a regular file is not a terminal")
+}
