@@ -35,7 +35,7 @@ func TestTargetStateRepublish(t *testing.T) {
 			require.NotEmpty(t, res.Applied)
 		})
 	}
-	for _, faults := range []string{"crashpoint=before-publish:0.3", "partition=orders-broker:300ms"} {
+	for _, faults := range []string{"crashpoint=before-publish:0.3", "error=broker:1"} {
 		t.Run("clients that give up lose events under "+faults, func(t *testing.T) {
 			cfg := quick(name, faults)
 			cfg.Workload.Attempts = 1

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,6 +57,7 @@ func TestReadValidateCall(t *testing.T) {
 		// order while the first request still does. The read is not a lock.
 		cfg := rvcWorld("latency=orders-payments:150ms", sim.Readable)
 		cfg.Workload.Attempts = 5
+		cfg.CallTimeout = 300 * time.Millisecond // an impatient client: shorter than one slow step
 		res := execute(t, cfg)
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.DuplicateEffect].Count, res.Report.String())
