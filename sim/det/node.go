@@ -1,0 +1,273 @@
+package det
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// node is one service (or the client) across its incarnations.
+type node struct {
+	name    string
+	svc     sim.Service // nil for the client
+	path    string      // database file; "" for the client
+	cur     *incarnation
+	num     int // incarnations so far
+	faults  sim.NodeFaults
+	rng     *rand.Rand // the node's fault rolls
+	restart *timer     // the pending delayed restart, or nil
+	s       *sched
+}
+
+// incarnation is one run of a node, from a start to a crash or Stop.
+type incarnation struct {
+	n      *node
+	num    int
+	ctx    context.Context // cancelled by the crash
+	cancel context.CancelFunc
+	sn     *sim.Node
+	db     *sql.DB      // nil for the client
+	h      http.Handler // the service's; nil until its Start returns
+	down   bool         // crashed or stopped
+	procs  []*proc      // its live processes, request handlers included
+	calls  []*call      // requests in flight to it
+	torn   bool         // its processes have ended and its database is closed
+	err    error        // closing the database
+}
+
+func (r *Runtime) newNode(name string, svc sim.Service, path string) *node {
+	return &node{name: name, svc: svc, path: path, rng: newRand(r.opt.Seed, "faults/"+name), s: r.s}
+}
+
+// errCrashedStarting reports that the node crashed while its service was
+// starting (a crash point, or Crash during the start).
+var errCrashedStarting = errors.New("crashed while starting")
+
+// start starts a new incarnation of n unless one is up: it waits for the
+// last one to wind down, opens the database, records a restart (unless this
+// is the first start) and calls the service's Start. It runs on the baton
+// holder, which it may park.
+func (r *Runtime) start(n *node) error {
+	if r.stopped || r.s.stopping {
+		return fmt.Errorf("start %s: %w", n.name, errStopped)
+	}
+	prev := n.cur
+	if prev != nil {
+		if !prev.down {
+			return nil
+		}
+		if !prev.torn {
+			r.s.await(r.s.cur, n.name+" to wind down", func() bool { return prev.torn })
+			if n.cur != prev { // started by another process meanwhile
+				return nil
+			}
+		}
+	}
+	n.num++
+	inc := &incarnation{n: n, num: n.num}
+	inc.ctx, inc.cancel = context.WithCancel(r.root)
+	url := func(service string) string { return "http://" + service }
+	if n.svc == nil { // the client: no service, no database
+		inc.sn = r.simNode(n.name, nil, inc.ctx, url)
+		n.cur = inc
+		return nil
+	}
+	db, err := openDB(n.path, &r.s.openTx)
+	if err != nil {
+		inc.cancel()
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	inc.db = db
+	inc.sn = r.simNode(n.name, db, inc.ctx, url)
+	n.cur = inc // processes started by the service's Start belong to inc
+	if prev != nil {
+		r.record("restart", n.name, "") // before the service's Start, which may reach a crash point
+	}
+	h, err := startService(n.svc, inc.sn)
+	if err == nil && h == nil {
+		err = errors.New("the service returned no handler")
+	}
+	if err != nil {
+		if !inc.down {
+			r.halt(inc)
+		}
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	if inc.down {
+		return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
+	}
+	inc.h = h
+	return nil
+}
+
+func (r *Runtime) simNode(name string, db *sql.DB, ctx context.Context, url func(string) string) *sim.Node {
+	sn := sim.NewNode(name, db, r, ctx, url)
+	sn.SetCallTimeout(r.world.Config.CallTimeout)
+	return sn
+}
+
+// startService calls the service's Start; a crash point hit during it
+// (a panic with http.ErrAbortHandler) is an error.
+func startService(svc sim.Service, sn *sim.Node) (h http.Handler, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			err = errCrashedStarting
+		}
+	}()
+	return svc.Start(sn)
+}
+
+// halt stops inc hard: no new request or process is admitted, its context
+// is cancelled (database/sql rolls back open transactions), requests in
+// flight to it are cut and its processes are aborted at their next step.
+// Once they have all ended its database is closed.
+//
+// The contexts are cancelled at the scheduler's next step, once the
+// process that crashed the node (perhaps its own, at a crash point) has
+// unwound and rolled back what it had open: database/sql would otherwise
+// roll it back on a goroutine of its own, beside the next process.
+func (r *Runtime) halt(inc *incarnation) {
+	inc.down = true
+	r.s.cancels = append(r.s.cancels, inc.cancel)
+	inc.cutCalls()
+	for _, p := range append([]*proc(nil), inc.procs...) {
+		r.s.abort(p)
+	}
+	if len(inc.procs) == 0 {
+		inc.teardown()
+	}
+}
+
+// crash halts inc and records fault (crash, crash-point) with detail. A
+// restart follows after downtime, or never if downtime is zero (until
+// Restart or Heal).
+func (r *Runtime) crash(inc *incarnation, fault, detail string, downtime time.Duration) {
+	if inc.down {
+		return
+	}
+	r.record(fault, inc.n.name, detail) // before anyone can see the crash
+	r.halt(inc)
+	if downtime > 0 {
+		r.scheduleRestart(inc.n, downtime)
+	}
+}
+
+// teardown closes inc's database once. Its processes have ended.
+func (inc *incarnation) teardown() {
+	if inc.torn {
+		return
+	}
+	inc.torn = true
+	inc.cancel()
+	if inc.db != nil {
+		inc.err = inc.db.Close()
+	}
+}
+
+// cutCalls fails every request in flight to inc, as a closed connection.
+func (inc *incarnation) cutCalls() {
+	calls := inc.calls
+	inc.calls = nil
+	for _, c := range calls {
+		c.idx = -1
+		c.cut(inc.n.s, fmt.Errorf("connection reset: %s crashed", inc.n.name))
+	}
+}
+
+// scheduleRestart restarts n after d, replacing any restart pending.
+func (r *Runtime) scheduleRestart(n *node, d time.Duration) {
+	n.cancelRestart()
+	n.restart = r.s.addTimer(r.s.now.Add(d), nil, func() {
+		n.restart = nil
+		r.s.spawn(nil, "restart "+n.name, func() {
+			err := r.start(n)
+			if err != nil && !errors.Is(err, errCrashedStarting) && !errors.Is(err, errStopped) {
+				r.record("restart-failed", n.name, err.Error()) // the node stays down until Restart or Heal
+			}
+		})
+	})
+}
+
+// cancelRestart cancels the pending delayed restart, if any.
+func (n *node) cancelRestart() {
+	if n.restart != nil {
+		n.s.removeTimer(n.restart)
+		n.restart = nil
+	}
+}
+
+// downtime is how long a crash caused by the node's faults lasts.
+func (n *node) downtime() time.Duration {
+	if n.faults.Downtime > 0 {
+		return n.faults.Downtime
+	}
+	return DefaultDowntime
+}
+
+// CrashPoint implements sim.Runtime. With probability CrashPoints[point] of
+// the node's faults it crashes the node (recorded as crash-point), schedules
+// its restart after the faults' Downtime and reports true; the caller then
+// aborts. It also reports true, without a roll, to code of an incarnation
+// that is down: a crashed node's code must not go on.
+func (r *Runtime) CrashPoint(node, point string) bool {
+	n := r.nodes[node]
+	if n == nil || n.svc == nil {
+		return false
+	}
+	inc := n.cur
+	if p := r.s.cur; p != nil && p.inc != nil && p.inc.n == n {
+		inc = p.inc
+	}
+	if inc == nil {
+		return false
+	}
+	if inc.down {
+		return true
+	}
+	prob := n.faults.CrashPoints[point]
+	if prob <= 0 || n.rng.Float64() >= prob {
+		return false
+	}
+	r.crash(inc, "crash-point", point, n.downtime())
+	return true
+}
+
+// fate is what the node's faults do to one request.
+type fate int
+
+const (
+	serve       fate = iota // no fault
+	failFast                // a transient 503 before the service acts
+	crashBefore             // crash before the service acts
+	crashAfter              // crash after the service acted, before the answer leaves
+)
+
+// roll decides the fate of one request from the node's faults, drawing as
+// the live runtime does.
+func (n *node) roll() fate {
+	f := n.faults
+	switch {
+	case f.ErrorRate > 0 && n.rng.Float64() < f.ErrorRate:
+		return failFast
+	case f.CrashRate > 0 && n.rng.Float64() < f.CrashRate:
+		if n.rng.Float64() < 0.5 {
+			return crashBefore
+		}
+		return crashAfter
+	}
+	return serve
+}
+
+// record adds an applied fault at the current virtual time.
+func (r *Runtime) record(fault, target, detail string) {
+	r.log = append(r.log, sim.Applied{At: r.elapsed(), Fault: fault, Target: target, Detail: detail})
+}

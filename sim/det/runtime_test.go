@@ -1,0 +1,272 @@
+package det_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/det"
+)
+
+// TestLinkFaults sends a charge from orders to payments under each link
+// fault and checks what the caller saw, when on the virtual clock, and
+// what the payments database holds; then heals the link.
+func TestLinkFaults(t *testing.T) {
+	link := sim.Link{From: sim.Orders, To: sim.Payments}
+	tests := []struct {
+		name       string
+		faults     sim.LinkFaults
+		wantErr    bool
+		wantCharge bool // the payments database holds the charge
+		minElapsed time.Duration
+		maxElapsed time.Duration
+		fault      string // the Applied record
+	}{
+		{"lost response: charged, caller times out", sim.LinkFaults{LostResponse: 1}, true, true, callTimeout, callTimeout, "lost-response"},
+		{"dropped request: not charged, caller times out", sim.LinkFaults{DropRequest: 1}, true, false, callTimeout, callTimeout, "drop-request"},
+		{"partition: not charged, caller times out", sim.LinkFaults{Down: true}, true, false, callTimeout, callTimeout, "partition"},
+		{"latency: charged, late", sim.LinkFaults{Latency: 80 * time.Millisecond, Jitter: 10 * time.Millisecond}, false, true,
+			70 * time.Millisecond, 90*time.Millisecond + 2*det.DefaultNetDelay, "latency"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := start(t, paymentsWorld(), 42)
+			orders := r.Node(sim.Orders)
+			require.NoError(t, r.SetLinkFaults(link, tc.faults))
+
+			// No deadline here: the world's CallTimeout bounds the call.
+			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
+			began, wall := r.Now(), time.Now()
+			_, err := orders.Payments().Create(context.Background(), req)
+			elapsed := r.Now().Sub(began)
+			if tc.wantErr {
+				require.Error(t, err)
+				require.True(t, sim.IsTransient(err), "want *sim.Unavailable, got %T: %v", err, err)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			} else {
+				require.NoError(t, err)
+			}
+			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
+			require.LessOrEqual(t, elapsed, tc.maxElapsed)
+			require.Less(t, time.Since(wall), callTimeout, "virtual time: nobody waits for the deadline")
+			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
+
+			// The god's-eye view: the payments database itself.
+			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
+			require.NoError(t, err)
+			defer db.Close()
+			var charges, arrived int
+			require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM resources WHERE key = ?`, req.Key).Scan(&charges))
+			require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM log WHERE key = ?`, req.Key).Scan(&arrived))
+			if tc.wantCharge {
+				require.Equal(t, 1, charges, "the service must have handled the request")
+				require.Equal(t, 1, arrived, "the request reached the service once")
+			} else {
+				require.Zero(t, charges, "the request must never have reached the service")
+				require.Zero(t, arrived, "the request must never have reached the service")
+			}
+
+			require.NoError(t, r.Heal(context.Background()))
+			require.NoError(t, r.Heal(context.Background()), "Heal is idempotent")
+			res, err := orders.Payments().Create(context.Background(), req)
+			require.NoError(t, err, "after Heal the link works")
+			require.Equal(t, sim.ResourceActive, res.State)
+		})
+	}
+}
+
+// TestCrash crashes a node while a request is in flight: the caller hears
+// at once, the node's process stops, the node refuses requests while down,
+// and after the restart its committed rows are there and its process runs
+// again.
+func TestCrash(t *testing.T) {
+	s := &store{}
+	r := start(t, s.world(), 1)
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+
+	status, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/A")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, status)
+
+	var slowErr error
+	var slowAt, crashAt time.Time
+	var ticks, refusedTicks int
+	var refused error
+	err = r.Main(ctx, func(ctx context.Context) error {
+		done := false
+		r.Go(sim.Client, "slow", func(ctx context.Context) {
+			_, slowErr = call(ctx, client, sim.Orders, http.MethodPost, "/slow/B") // commits B, then answers a second later
+			slowAt, done = r.Now(), true
+		})
+		if err := r.Sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+		crashAt = r.Now()
+		if err := r.Crash(sim.Orders, 0); err != nil {
+			return err
+		}
+		for !done {
+			r.Sleep(ctx, time.Millisecond)
+		}
+		ticks = s.ticks
+		_, refused = call(ctx, client, sim.Orders, http.MethodGet, "/rows/A")
+		r.Sleep(ctx, 100*time.Millisecond)
+		refusedTicks = s.ticks
+		return nil
+	})
+	require.NoError(t, err)
+	require.Error(t, slowErr, "the crash cuts the request in flight")
+	require.Equal(t, crashAt, slowAt, "the caller hears of the crash at once, not at its deadline")
+	require.ErrorContains(t, refused, "connection refused", "a crashed node answers nothing")
+	require.Positive(t, ticks, "the node's process ran before the crash")
+	require.Equal(t, ticks, refusedTicks, "a crashed node's process does not run")
+	require.Equal(t, map[string]bool{"A": true, "B": true}, rowsIn(t, r.DBPath(sim.Orders), "A", "B"), "committed rows survive the crash")
+
+	require.NoError(t, r.Restart(ctx, sim.Orders))
+	require.Equal(t, 2, s.starts, "Restart runs the service's Start again")
+	status, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/B")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, r.Sleep(ctx, 10*time.Millisecond))
+	require.Greater(t, s.ticks, refusedTicks, "the restarted node's process runs")
+	require.Equal(t, []string{"orders "}, applied(r, "crash"))
+	require.Equal(t, []string{"orders "}, applied(r, "restart"))
+}
+
+// TestCrashPoint crashes the node at a crash point after a commit: the
+// caller's connection is cut, the commit stays, and the node comes back
+// after its downtime on the virtual clock.
+func TestCrashPoint(t *testing.T) {
+	s := &store{}
+	r := start(t, s.world(), 1)
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashPoints: map[string]float64{"after-commit": 1}, Downtime: 50 * time.Millisecond}))
+
+	began := r.Now()
+	_, err := call(ctx, client, sim.Orders, http.MethodPost, "/point/C")
+	require.ErrorContains(t, err, "connection reset")
+	require.Less(t, r.Now().Sub(began), callTimeout, "the cut is heard at once")
+	require.Equal(t, []string{"orders after-commit"}, applied(r, "crash-point"))
+	require.Equal(t, map[string]bool{"C": true}, rowsIn(t, r.DBPath(sim.Orders), "C"))
+
+	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/C")
+	require.ErrorContains(t, err, "connection refused", "down for its downtime")
+	require.NoError(t, r.Sleep(ctx, 50*time.Millisecond))
+	status, err := call(ctx, client, sim.Orders, http.MethodGet, "/rows/C")
+	require.NoError(t, err, "restarted after its downtime")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, 2, s.starts)
+	require.Len(t, applied(r, "restart"), 1)
+}
+
+// TestNodeFaults applies a node's error and crash rates per request, as
+// the live runtime does: an injected error answers 503 before acting; a
+// crash before acting leaves nothing, a crash after acting leaves the row;
+// either way the caller hears a cut connection.
+func TestNodeFaults(t *testing.T) {
+	s := &store{}
+	r := start(t, s.world(), 3)
+	client := r.Node(sim.Client)
+	ctx := context.Background()
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{ErrorRate: 1}))
+	status, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/E")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, []string{"orders POST /rows/E"}, applied(r, "error"))
+	require.Equal(t, map[string]bool{"E": false}, rowsIn(t, r.DBPath(sim.Orders), "E"), "an injected error comes before the service acts")
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 1, Downtime: 10 * time.Millisecond}))
+	names := []string{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"}
+	for _, name := range names {
+		_, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/"+name)
+		require.ErrorContains(t, err, "connection reset")
+		require.NoError(t, r.Sleep(ctx, 11*time.Millisecond)) // past the downtime
+	}
+	crashes := applied(r, "crash")
+	require.Len(t, crashes, len(names))
+	have := rowsIn(t, r.DBPath(sim.Orders), names...)
+	var before, after int
+	for i, name := range names {
+		switch crashes[i] {
+		case "orders before POST /rows/" + name:
+			before++
+			require.False(t, have[name], "a crash before acting leaves no row %s", name)
+		case "orders after POST /rows/" + name:
+			after++
+			require.True(t, have[name], "a crash after acting leaves row %s", name)
+		default:
+			t.Fatalf("crash record %q", crashes[i])
+		}
+	}
+	require.Positive(t, before)
+	require.Positive(t, after)
+	require.Len(t, applied(r, "restart"), len(names))
+}
+
+// TestVirtualClock: sleeps and deadlines advance the clock, never the wall.
+func TestVirtualClock(t *testing.T) {
+	r := start(t, paymentsWorld(), 1)
+	began, wall := r.Now(), time.Now()
+	require.Equal(t, det.Epoch, began)
+	err := r.Main(context.Background(), func(ctx context.Context) error {
+		if err := r.Sleep(ctx, time.Hour); err != nil {
+			return err
+		}
+		tctx, cancel := r.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		child, cancelChild := context.WithCancel(tctx)
+		defer cancelChild()
+		deadline, ok := tctx.Deadline()
+		if !ok || !deadline.Equal(began.Add(time.Hour+time.Minute)) {
+			return errors.New("the deadline is not virtual")
+		}
+		if err := r.Sleep(tctx, 2*time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+			return errors.New("a sleep past the deadline does not end at it")
+		}
+		if !errors.Is(child.Err(), context.Canceled) || !errors.Is(context.Cause(child), context.DeadlineExceeded) {
+			return errors.New("the deadline does not reach the derived context")
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, time.Hour+time.Minute, r.Now().Sub(began))
+	require.Less(t, time.Since(wall), time.Second)
+}
+
+// TestDeadlock: a request with no deadline into a partition waits forever,
+// and with nothing else to run the runtime says so instead of hanging.
+func TestDeadlock(t *testing.T) {
+	r := start(t, paymentsWorld(), 1)
+	require.NoError(t, r.SetLinkFaults(sim.Link{From: sim.Orders, To: sim.Payments}, sim.LinkFaults{Down: true}))
+	orders := r.Node(sim.Orders)
+	err := r.Main(context.Background(), func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, orders.URL(sim.Payments)+"/resources/x", nil)
+		_, err := orders.HTTP(sim.Payments).Do(req)
+		return err
+	})
+	require.ErrorContains(t, err, "deadlock")
+	require.ErrorContains(t, err, "orders->payments")
+}
+
+// TestDiscipline: a handler that holds a transaction across a runtime call
+// or panics fails the run loudly.
+func TestDiscipline(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/hold/H", "with a database transaction open"},
+		{"/panic", "a bug in the service"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			r := start(t, (&store{}).world(), 1)
+			_, err := call(context.Background(), r.Node(sim.Client), sim.Orders, http.MethodPost, tc.path)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
