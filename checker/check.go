@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,12 +22,14 @@ const (
 	DuplicateConsumerEffect Class = "duplicate-consumer-effect"
 	NotConserved            Class = "not-conserved"
 	Stuck                   Class = "stuck"
+	NonLinearizable         Class = "non-linearizable"
 )
 
 // Classes lists every anomaly class in report order.
 var Classes = []Class{
 	LeakedResource, PartialCommit, DuplicateEffect, LostEvent,
 	GhostEvent, DuplicateConsumerEffect, NotConserved, Stuck,
+	NonLinearizable,
 }
 
 // MaxExamples is how many examples a Finding keeps.
@@ -62,7 +65,8 @@ const (
 // Report is the checker's judgement of a run.
 type Report struct {
 	Verdict Verdict `json:"verdict"`
-	// Reason says why some checks could not be made; empty when all were.
+	// Reason says why some checks, or some partitions of the
+	// non-linearizable check, could not be made; empty when all were.
 	Reason string `json:"reason,omitempty"`
 	// Anomalies holds every class of Classes, zeros included.
 	Anomalies map[Class]Finding `json:"anomalies"`
@@ -70,6 +74,10 @@ type Report struct {
 	// is zero), in the order of Classes.
 	Unchecked []Class `json:"unchecked,omitempty"`
 	Metrics   Metrics `json:"metrics"`
+	// Linearizability lists the partitions of the history (an order key,
+	// or a customer's balance) that did not linearize or could not be
+	// judged in time, in report order; Visualize draws each.
+	Linearizability []Partition `json:"linearizability,omitempty"`
 }
 
 // String summarises r on one line: the verdict, then each class with
@@ -114,10 +122,11 @@ var checks = []check{
 	{Stuck, []string{sim.Orders, sim.Broker}, checkStuck},
 }
 
-// Check judges a run: the anomalies of the final state s, and the metrics
-// of the client history h. It does no I/O and changes neither argument.
-// A nil s, or one whose Missing names a database a check needs, leaves
-// that check unjudged (see Verdict).
+// Check judges a run: the anomalies of the final state s, and the
+// linearizability and metrics of the client history h. It does no I/O and
+// changes neither argument. A nil s, or one whose Missing names a database
+// a check needs, leaves that check unjudged (see Verdict); the
+// non-linearizable check needs only h.
 func Check(h []Op, s *State) Report {
 	r := Report{Anomalies: make(map[Class]Finding, len(Classes)), Metrics: metrics(h)}
 	for _, c := range Classes {
@@ -140,6 +149,12 @@ func Check(h []Op, s *State) Report {
 		}
 		r.Anomalies[c.class] = c.run(w)
 	}
+	lin, parts, linWhy := checkLinearizability(h)
+	r.Anomalies[NonLinearizable], r.Linearizability = lin, parts
+	if len(linWhy) > 0 && lin.Count == 0 {
+		r.Unchecked = append(r.Unchecked, NonLinearizable)
+		slices.SortStableFunc(r.Unchecked, func(a, b Class) int { return slices.Index(Classes, a) - slices.Index(Classes, b) })
+	}
 	anomalies := false
 	for _, f := range r.Anomalies {
 		anomalies = anomalies || f.Count > 0
@@ -150,10 +165,11 @@ func Check(h []Op, s *State) Report {
 			names[i] = string(c)
 		}
 		if s == nil {
-			r.Reason = "not judged: " + strings.Join(names, ", ") + ": no state was read"
-		} else {
-			r.Reason = "not judged: " + strings.Join(names, ", ") + ": " + strings.Join(dedupe(why), "; ")
+			why = append(why, "no state was read")
 		}
+		r.Reason = "not judged: " + strings.Join(names, ", ") + ": " + strings.Join(dedupe(append(why, linWhy...)), "; ")
+	} else if len(linWhy) > 0 {
+		r.Reason = "not judged in full: " + strings.Join(linWhy, "; ")
 	}
 	switch {
 	case anomalies:

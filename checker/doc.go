@@ -90,6 +90,41 @@
 // from any given state" and seed 002's draining jobs: recovery finishes
 // what was started. Example: "order k-2: pending after healing".
 //
+// non-linearizable (checkLinearizability) judges what the clients saw, not
+// the databases: the history, partitioned by order key, is checked with
+// porcupine against a model of the orders API. A checkout with a key
+// creates its order at most once; the order is then decided once, for good:
+// every retry with the key answers the same decision, and a read after a
+// confirmed (or failed) answer sees it confirmed (failed). Before the
+// decision a read may see the order absent (no checkout took effect yet) or
+// pending (one did), and an answer of pending is allowed. A rejected
+// checkout (4xx) is the order failed for good. An outcome the client could
+// not know (a timeout, a lost response, a 503) is an open interval: the
+// checkout may have taken effect at any point after its call, or never. The
+// check also reads each customer's rewards balance at rest (balance reads,
+// taken after every event has been consumed): it must count every order a
+// client had been told was confirmed before the read, and no order a client
+// was told failed and never confirmed; an order whose fate no client
+// learned may count either way. It tests seed 002's idempotency key as the
+// client sees it ("reintentos seguros", safe retries: a stored key answers
+// its stored response) and seed 000's "the client will retry with same key
+// and remote service will either create the item or realise it exist and
+// just response ok"; it measures seed 003's caveat for event sourcing, that
+// "applications must handle eventually consistent data", and seed 001's
+// chain of custody as far as the consumer's books the client reads. Each
+// failing order key or customer is listed in Report.Linearizability;
+// Visualize draws its operations, porcupine's longest linearizations and
+// the faults applied meanwhile as an HTML page, which the runner writes as
+// history-<key>.html beside the record. An event-sourced pattern that
+// serves reads from a lagging projection is honestly not linearizable here:
+// its reads go back in time. Examples: "order o000012: get saw absent at
+// 1.31s after checkout#1 answered confirmed at 1.25s
+// (history-o000012.html)"; "customer c003: balance 40 points at 9.8s, but
+// the clients had been told orders worth 55 were confirmed (...): 15
+// missing (history-customer-c003.html)". A partition porcupine cannot
+// decide in time leaves the class unjudged (the verdict unknown) unless
+// another partition is an anomaly, never clean.
+//
 // # Verdicts
 //
 // Check answers VerdictAnomalies if any class counts one, VerdictUnknown

@@ -62,7 +62,7 @@ func Matrix(ctx context.Context, base Config, pats []patterns.Spec, row func(Mat
 var short = map[checker.Class]string{
 	checker.LeakedResource: "leak", checker.PartialCommit: "partial", checker.DuplicateEffect: "dup",
 	checker.LostEvent: "lost-ev", checker.GhostEvent: "ghost-ev", checker.DuplicateConsumerEffect: "dup-consumer",
-	checker.NotConserved: "not-cons", checker.Stuck: "stuck",
+	checker.NotConserved: "not-cons", checker.Stuck: "stuck", checker.NonLinearizable: "non-lin",
 }
 
 // WriteMatrixHeader starts a Markdown table of matrix rows.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/results"
 )
 
@@ -81,7 +82,7 @@ func TestRunWritesRecord(t *testing.T) {
 	for _, path := range records {
 		rec, err := results.Read(path)
 		require.NoError(t, err)
-		require.Len(t, rec.Anomalies, 8, "every class present, zeros included")
+		require.Len(t, rec.Anomalies, len(checker.Classes), "every class present, zeros included")
 		require.Equal(t, "live", rec.Runtime)
 		if rec.Verdict == "anomalies" {
 			require.Positive(t, rec.Anomalies["lost-event"])

@@ -112,7 +112,9 @@ func newRun() *cobra.Command {
 	return cmd
 }
 
-// runOne executes cfg and writes its record under outDir (unless empty).
+// runOne executes cfg and writes its record under outDir (unless empty),
+// with porcupine's history-<key>.html beside it for each partition of the
+// history that did not linearize.
 func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios.Result, *results.Record, string, error) {
 	res, err := scenarios.Execute(cmd.Context(), cfg, "")
 	if err != nil {
@@ -130,6 +132,9 @@ func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios
 			return nil, nil, "", harnessError(fmt.Errorf("results directory: %w", err))
 		}
 		if err := results.Write(path, rec); err != nil {
+			return nil, nil, "", harnessError(err)
+		}
+		if _, err := res.WriteHistories(filepath.Dir(path)); err != nil {
 			return nil, nil, "", harnessError(err)
 		}
 	}

@@ -54,5 +54,16 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	fmt.Fprintf(w, "\nverdict: %s\n", verdict)
 	if path != "" {
 		fmt.Fprintf(w, "record: %s\n", path)
+		if n := len(r.Report.Linearizability); n > 0 {
+			files := make([]string, 0, min(n, checker.MaxExamples))
+			for _, p := range r.Report.Linearizability[:min(n, checker.MaxExamples)] {
+				files = append(files, p.File)
+			}
+			more := ""
+			if n > len(files) {
+				more = fmt.Sprintf(" and %d more", n-len(files))
+			}
+			fmt.Fprintf(w, "histories (porcupine, beside the record): %s%s\n", strings.Join(files, ", "), more)
+		}
 	}
 }

@@ -1,0 +1,614 @@
+package checker
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// linTimeout bounds porcupine's search on one partition. Partitions are
+// one order key's few operations and take microseconds; one that does not
+// finish in time leaves the class unjudged rather than clean.
+var linTimeout = 10 * time.Second
+
+// Partition is a part of the client history that the non-linearizable
+// check found not linearizable, or could not judge in time: the checkouts
+// and reads of one order key, or the balance reads of one customer with
+// the orders they count. Visualize draws it.
+type Partition struct {
+	// Key is the order's key, or the customer when Balance is set.
+	Key string `json:"key"`
+	// Balance marks a customer's partition: a balance read at rest that
+	// disagrees with what the clients were told about the customer's
+	// orders.
+	Balance bool `json:"balance,omitempty"`
+	// Verdict is VerdictAnomalies when no linearization exists and
+	// VerdictUnknown when porcupine's search timed out.
+	Verdict Verdict `json:"verdict"`
+	// File is the name of the partition's visualization beside the run's
+	// record: history-<key>.html, or history-customer-<key>.html for a
+	// balance (characters other than letters, digits, '.', '_' and '-'
+	// become '_').
+	File string `json:"file"`
+}
+
+// status is the model's state of one order.
+type status uint8
+
+// The order model's states: no checkout has taken effect; one has and the
+// order is not decided; decided either way, for good.
+const (
+	absent status = iota
+	pending
+	confirmed
+	failed
+)
+
+func (s status) String() string {
+	return [...]string{StateAbsent, sim.OrderPending, sim.OrderConfirmed, sim.OrderFailed}[s]
+}
+
+// observed is the order status op reports, and false when it reports none
+// (an unknown outcome, a balance). A rejected checkout reports the order
+// failed; a checkout answered ok without a state reports it confirmed, as
+// Metrics counts it; any state but confirmed, failed and absent is not yet
+// decided.
+func observed(op *Op) (status, bool) {
+	switch {
+	case op.Kind == KindCheckout && op.Outcome == OutcomeRejected:
+		return failed, true
+	case op.Kind != KindCheckout && op.Kind != KindGet, op.Outcome != OutcomeOK:
+		return 0, false
+	}
+	switch op.State {
+	case sim.OrderConfirmed:
+		return confirmed, true
+	case sim.OrderFailed:
+		return failed, true
+	case StateAbsent:
+		return absent, op.Kind == KindGet
+	case "":
+		if op.Kind == KindCheckout {
+			return confirmed, true
+		}
+	}
+	return pending, true
+}
+
+// step is the order API's sequential specification, one order key at a
+// time. A checkout that takes effect creates the order; the decision is
+// the service's own step, taken at the latest when a client first sees it,
+// and final. A checkout whose outcome is unknown may have created the
+// order (its return is placed after every other operation, so "never" is
+// the linearization that puts it last). A read sees absent only before any
+// checkout took effect, pending only before the decision, and the
+// decision after it. A checkout creates its order before it decides it, so
+// a read may see pending before the checkout's linearization point: the
+// model lets such a read create the order. What it gives up is catching
+// a read that sees pending before any checkout was sent.
+func step(s status, op *Op) (bool, status) {
+	got, ok := observed(op)
+	if !ok {
+		if op.Kind == KindCheckout && s == absent {
+			return true, pending
+		}
+		return true, s
+	}
+	if op.Kind == KindCheckout {
+		switch got {
+		case confirmed:
+			return s != failed, confirmed
+		case failed:
+			return s != confirmed, failed
+		default: // answered, not decided yet
+			return s == absent || s == pending, pending
+		}
+	}
+	switch got {
+	case absent:
+		return s == absent, s
+	case pending: // a checkout in flight may have created the order
+		return s == absent || s == pending, pending
+	default: // a read sees the decision: it has been taken
+		return s == pending || s == got, got
+	}
+}
+
+// orderModel is step as a porcupine model; inputs are *Op, outputs unused.
+var orderModel = porcupine.Model{
+	Init: func() any { return absent },
+	Step: func(state, input, _ any) (bool, any) {
+		return step(state.(status), input.(*Op))
+	},
+	Hash:                      func(state any) uint64 { return uint64(state.(status)) },
+	DescribeOperation:         func(input, _ any) string { return describe(input.(*Op)) },
+	DescribeState:             func(state any) string { return state.(status).String() },
+	DescribeOperationMetadata: func(m any) string { return m.(string) },
+}
+
+// describe is one line for op in a visualization: what was asked and what
+// the client learned.
+func describe(op *Op) string {
+	name := op.Kind
+	switch op.Kind {
+	case KindCheckout:
+		name = fmt.Sprintf("checkout#%d", op.Attempt)
+	case KindBalance:
+		name = "balance " + op.Key
+	}
+	switch {
+	case op.Outcome == OutcomeUnknown:
+		return name + " → unknown"
+	case op.Kind == KindBalance:
+		return fmt.Sprintf("%s → %d", name, op.Points)
+	case op.Outcome == OutcomeRejected:
+		return name + " → rejected"
+	}
+	return name + " → " + op.State
+}
+
+// metadata is the tooltip of op in a visualization: who, when, and why.
+func metadata(op *Op) string {
+	s := fmt.Sprintf("%s %s · client %d · called %s · returned %s", keyNoun(op), op.Key, op.Client, at(op.Call), at(op.Return))
+	if op.Outcome == OutcomeUnknown {
+		s += " (outcome unknown: drawn open to the end)"
+	}
+	if op.Reason != "" {
+		s += " · " + op.Reason
+	}
+	return s
+}
+
+// keyNoun names what op's Key is.
+func keyNoun(op *Op) string {
+	if op.Kind == KindBalance {
+		return "customer"
+	}
+	return "order"
+}
+
+func at(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+
+// open reports whether op's effect may fall anywhere after its call: its
+// outcome is not known, or it is a read that learned nothing.
+func open(op *Op) bool {
+	if op.Kind == KindBalance {
+		return op.Outcome != OutcomeOK
+	}
+	_, ok := observed(op)
+	return !ok
+}
+
+// operations turns the ops of h at idx into porcupine operations. An open
+// op returns after every other op of the partition; client ids are
+// renumbered densely when dense is set (the visualization draws one row per
+// id).
+func operations(h []Op, idx []int, input func(*Op) any, dense bool) []porcupine.Operation {
+	var end time.Duration
+	for _, i := range idx {
+		end = max(end, h[i].Call, h[i].Return)
+	}
+	clients := map[int]int{}
+	out := make([]porcupine.Operation, len(idx))
+	for j, i := range idx {
+		op := &h[i]
+		ret := op.Return
+		if open(op) || ret < op.Call {
+			ret = end + 1
+		}
+		client := op.Client
+		if dense {
+			c, ok := clients[client]
+			if !ok {
+				c = len(clients)
+				clients[client] = c
+			}
+			client = c
+		}
+		out[j] = porcupine.Operation{ClientId: client, Input: input(op), Call: int64(op.Call), Return: int64(ret)}
+		if dense {
+			out[j].Metadata = metadata(op)
+		}
+	}
+	return out
+}
+
+func self(op *Op) any { return op }
+
+// history indexes h for the check: the ops of each order key, the orders
+// of each customer, the balance reads.
+type history struct {
+	h         []Op
+	keys      []string         // order keys, sorted
+	ops       map[string][]int // order key → its checkouts and reads, in h's order
+	customer  map[string]string
+	amount    map[string]int64
+	customers map[string][]string // customer → its order keys, sorted
+	balances  []int               // balance reads answered ok
+}
+
+func indexHistory(h []Op) *history {
+	x := &history{h: h, ops: map[string][]int{}, customer: map[string]string{}, amount: map[string]int64{}, customers: map[string][]string{}}
+	for i := range h {
+		op := &h[i]
+		switch op.Kind {
+		case KindCheckout, KindGet:
+			if _, seen := x.ops[op.Key]; !seen {
+				x.keys = append(x.keys, op.Key)
+			}
+			x.ops[op.Key] = append(x.ops[op.Key], i)
+			if _, known := x.customer[op.Key]; op.Kind == KindCheckout && !known {
+				x.customer[op.Key], x.amount[op.Key] = op.Input.Customer, op.Input.Amount
+				x.customers[op.Input.Customer] = append(x.customers[op.Input.Customer], op.Key)
+			}
+		case KindBalance:
+			if op.Outcome == OutcomeOK {
+				x.balances = append(x.balances, i)
+			}
+		}
+	}
+	sort.Strings(x.keys)
+	for _, ks := range x.customers {
+		sort.Strings(ks)
+	}
+	return x
+}
+
+// fastPath lets checkLinearizability accept a partition without porcupine
+// when its operations, taken in the order they were called, are a legal
+// sequence of the model: that order respects real time (an op that
+// returned before another was called was called before it), so it is a
+// linearization. Most partitions are sequential and pass; porcupine
+// searches the rest. Tests turn it off to measure porcupine alone.
+var fastPath = true
+
+// inCallOrder reports whether the ops of h at idx, taken by call time, are
+// a legal sequence of the order model.
+func inCallOrder(h []Op, idx []int) bool {
+	if !slices.IsSortedFunc(idx, func(i, j int) int { return cmpDuration(h[i].Call, h[j].Call) }) {
+		idx = slices.Clone(idx)
+		slices.SortStableFunc(idx, func(i, j int) int { return cmpDuration(h[i].Call, h[j].Call) })
+	}
+	s := absent
+	for _, i := range idx {
+		var ok bool
+		if ok, s = step(s, &h[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpDuration(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// checkLinearizability judges the client history h: each order key's
+// checkouts and reads with porcupine against the order model, and each
+// balance read against the customer's orders. It returns the finding, the
+// partitions that failed or timed out, and, for those that timed out, why
+// the check is incomplete.
+func checkLinearizability(h []Op) (Finding, []Partition, []string) {
+	var f Finding
+	var parts []Partition
+	var timedOut []string
+	x := indexHistory(h)
+	for _, k := range x.keys {
+		if fastPath && inCallOrder(h, x.ops[k]) {
+			continue
+		}
+		ops := operations(h, x.ops[k], self, false)
+		switch porcupine.CheckOperationsTimeout(orderModel, ops, linTimeout) {
+		case porcupine.Illegal:
+			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
+			parts = append(parts, p)
+			f.add("order %s: %s (%s)", k, explain(h, x.ops[k]), p.File)
+		case porcupine.Unknown:
+			parts = append(parts, Partition{Key: k, Verdict: VerdictUnknown, File: fileName("history-", k)})
+			timedOut = append(timedOut, "order "+k)
+		}
+	}
+	bad := map[string]bool{}
+	for _, i := range x.balances {
+		b := &h[i]
+		if why := x.balanceViolation(b); why != "" {
+			file := fileName("history-customer-", b.Key)
+			f.add("customer %s: %s (%s)", b.Key, why, file)
+			if !bad[b.Key] {
+				bad[b.Key] = true
+				parts = append(parts, Partition{Key: b.Key, Balance: true, Verdict: VerdictAnomalies, File: file})
+			}
+		}
+	}
+	var why []string
+	if len(timedOut) > 0 {
+		why = append(why, fmt.Sprintf("%s: porcupine timed out after %s on %d partition(s): %s",
+			NonLinearizable, linTimeout, len(timedOut), strings.Join(timedOut[:min(len(timedOut), MaxExamples)], ", ")))
+	}
+	return f, parts, why
+}
+
+// balanceViolation explains how the balance read b disagrees with the
+// orders of its customer, or returns "". Balance reads are taken at rest,
+// after every event has been consumed: b must count each order a client
+// had seen confirmed before b was sent, and no order a client saw failed
+// and never confirmed. An order the clients never learned the fate of may
+// count either way.
+func (x *history) balanceViolation(b *Op) string {
+	var lower, upper int64
+	var sure []string
+	for _, k := range x.customers[b.Key] {
+		seenConfirmed, confirmedBefore, seenFailed := false, false, false
+		for _, i := range x.ops[k] {
+			op := &x.h[i]
+			switch got, ok := observed(op); {
+			case ok && got == confirmed:
+				seenConfirmed = true
+				confirmedBefore = confirmedBefore || op.Return < b.Call
+			case ok && got == failed:
+				seenFailed = true
+			}
+		}
+		if confirmedBefore {
+			lower += x.amount[k]
+			sure = append(sure, fmt.Sprintf("%s %d", k, x.amount[k]))
+		}
+		if seenConfirmed || !seenFailed {
+			upper += x.amount[k]
+		}
+	}
+	switch {
+	case b.Points < lower:
+		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
+			b.Points, at(b.Call), lower, list(sure), lower-b.Points)
+	case b.Points > upper:
+		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
+			b.Points, at(b.Call), upper, b.Points-upper)
+	}
+	return ""
+}
+
+// list joins up to MaxExamples items, saying how many more there are.
+func list(items []string) string {
+	if len(items) <= MaxExamples {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:MaxExamples], ", "), len(items)-MaxExamples)
+}
+
+// explain says why the ops of h at idx, one order key's, do not linearize:
+// the first pair of answers no order of the model reconciles, or the bare
+// fact when no single pair shows it.
+func explain(h []Op, idx []int) string {
+	type seen struct {
+		op *Op
+		s  status
+	}
+	var all []seen
+	for _, i := range idx {
+		if s, ok := observed(&h[i]); ok {
+			all = append(all, seen{&h[i], s})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].op.Return < all[j].op.Return })
+	told := func(v seen) string {
+		verb := "answered"
+		if v.op.Kind == KindGet {
+			verb = "saw"
+		}
+		name := v.op.Kind
+		if v.op.Kind == KindCheckout {
+			name = fmt.Sprintf("checkout#%d", v.op.Attempt)
+		}
+		return fmt.Sprintf("%s %s %s at %s", name, verb, v.s, at(v.op.Return))
+	}
+	for _, a := range all {
+		for _, b := range all {
+			if a.s == confirmed && b.s == failed || a.s == failed && b.s == confirmed {
+				first, second := a, b
+				if b.op.Return < a.op.Return {
+					first, second = b, a
+				}
+				return told(second) + ", but " + told(first)
+			}
+		}
+	}
+	for _, a := range all {
+		for _, b := range all {
+			if a.op.Return >= b.op.Call {
+				continue
+			}
+			if a.s != absent && b.s == absent || (a.s == confirmed || a.s == failed) && b.s == pending {
+				return told(b) + " after " + told(a)
+			}
+		}
+	}
+	for _, b := range all {
+		if b.s != confirmed && b.s != failed || b.op.Kind != KindGet {
+			continue
+		}
+		if !slices.ContainsFunc(idx, func(i int) bool { return h[i].Kind == KindCheckout && h[i].Call <= b.op.Return }) {
+			return told(b) + " before any checkout was sent"
+		}
+	}
+	return fmt.Sprintf("no order of its %d operations fits the order API", len(idx))
+}
+
+// fileName is prefix + key + ".html" with every character of key other
+// than a letter, a digit, '.', '_' and '-' replaced by '_'.
+func fileName(prefix, key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return prefix + string(b) + ".html"
+}
+
+// maxAnnotations caps the faults drawn on one visualization.
+const maxAnnotations = 200
+
+// Visualize writes porcupine's HTML visualization of partition p of the
+// history h to w: the partition's operations on a timeline (an operation
+// whose outcome is unknown is drawn open to the end), the longest
+// linearizations porcupine found and where they break, and the faults of
+// applied that fell within the partition's span, one row per link or
+// node. applied's At must be on h's clock (durations since the run
+// started). p need not come from the same Report: only its Key and
+// Balance are used, so a history read back from a record can be drawn
+// again.
+func Visualize(w io.Writer, h []Op, p Partition, applied []sim.Applied) error {
+	x := indexHistory(h)
+	var model porcupine.Model
+	var ops []porcupine.Operation
+	if p.Balance {
+		model, ops = x.customerPartition(p.Key)
+	} else {
+		idx, ok := x.ops[p.Key]
+		if !ok {
+			return fmt.Errorf("visualize: order key %q has no checkout or read in the history", p.Key)
+		}
+		model, ops = orderModel, operations(h, idx, self, true)
+	}
+	if len(ops) == 0 {
+		return fmt.Errorf("visualize: customer %q has no balance read or order in the history", p.Key)
+	}
+	_, info := porcupine.CheckOperationsVerbose(model, ops, linTimeout)
+	info.AddAnnotations(annotations(ops, applied))
+	if err := porcupine.Visualize(model, info, w); err != nil {
+		return fmt.Errorf("visualize %s: %w", p.Key, err)
+	}
+	return nil
+}
+
+// annotations are the faults of applied within the span of ops, with a
+// margin of a tenth of the span on either side.
+func annotations(ops []porcupine.Operation, applied []sim.Applied) []porcupine.Annotation {
+	lo, hi := ops[0].Call, ops[0].Return
+	for _, op := range ops {
+		lo, hi = min(lo, op.Call), max(hi, op.Return) // an open op ends 1ns after the last
+	}
+	margin := (hi - lo) / 10
+	var out []porcupine.Annotation
+	for _, a := range applied {
+		t := int64(a.At)
+		if t < lo-margin || t > hi+margin || len(out) == maxAnnotations {
+			continue
+		}
+		ann := porcupine.Annotation{
+			Tag:         a.Target,
+			Start:       t,
+			Description: a.Fault,
+			Details:     strings.TrimSpace(fmt.Sprintf("%s %s at %s %s", a.Fault, a.Target, at(a.At), a.Detail)),
+		}
+		switch a.Fault {
+		case "crash", "crash-point":
+			ann.BackgroundColor = "#f4b6b6"
+		case "restart":
+			ann.BackgroundColor = "#b6e3b6"
+		default:
+			ann.BackgroundColor = "#f6dfa4"
+		}
+		out = append(out, ann)
+	}
+	return out
+}
+
+// customerOp is an operation of a customer's partition: an order's
+// checkout or read (order is its index among the customer's orders), or a
+// balance read (order is -1).
+type customerOp struct {
+	op    *Op
+	order int
+}
+
+// customerPartition is the model and operations that draw customer c's
+// balance reads with the orders they count. The state is one byte per
+// order, its status; a balance read must equal the amounts of the orders
+// confirmed when it is linearized.
+func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Operation) {
+	keys := x.customers[c]
+	order := map[string]int{}
+	var idx []int
+	for j, k := range keys {
+		order[k] = j
+		idx = append(idx, x.ops[k]...)
+	}
+	for _, i := range x.balances {
+		if x.h[i].Key == c {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	if len(idx) == 0 {
+		return porcupine.Model{}, nil
+	}
+	amounts := make([]int64, len(keys))
+	for j, k := range keys {
+		amounts[j] = x.amount[k]
+	}
+	input := func(op *Op) any {
+		if op.Kind == KindBalance {
+			return customerOp{op, -1}
+		}
+		return customerOp{op, order[op.Key]}
+	}
+	model := porcupine.Model{
+		Init: func() any { return strings.Repeat(string(rune('0'+absent)), len(keys)) },
+		Step: func(state, input, _ any) (bool, any) {
+			s, in := state.(string), input.(customerOp)
+			if in.order < 0 {
+				if in.op.Outcome != OutcomeOK {
+					return true, s
+				}
+				var sum int64
+				for j := range keys {
+					if status(s[j]-'0') == confirmed {
+						sum += amounts[j]
+					}
+				}
+				return sum == in.op.Points, s
+			}
+			ok, next := step(status(s[in.order]-'0'), in.op)
+			b := []byte(s)
+			b[in.order] = byte('0' + next)
+			return ok, string(b)
+		},
+		DescribeOperation: func(input, _ any) string {
+			in := input.(customerOp)
+			if in.order < 0 {
+				return describe(in.op)
+			}
+			return in.op.Key + " " + describe(in.op)
+		},
+		DescribeState: func(state any) string {
+			s := state.(string)
+			var parts []string
+			var sum int64
+			for j, k := range keys {
+				st := status(s[j] - '0')
+				parts = append(parts, k+" "+st.String())
+				if st == confirmed {
+					sum += amounts[j]
+				}
+			}
+			return fmt.Sprintf("confirmed worth %d: %s", sum, strings.Join(parts, ", "))
+		},
+		DescribeOperationMetadata: func(m any) string { return m.(string) },
+	}
+	return model, operations(x.h, idx, input, true)
+}

@@ -1,0 +1,418 @@
+package checker_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/sim"
+)
+
+const ms = time.Millisecond
+
+// checkout is a checkout attempt of key k by client c from call to ret
+// (milliseconds) with its outcome and answered state. Every order is
+// alice's, worth 10.
+func checkout(c int, k string, attempt int, call, ret int, outcome checker.Outcome, state string) checker.Op {
+	return checker.Op{
+		Client: c, Kind: checker.KindCheckout, Key: k, Attempt: attempt,
+		Input: sim.Checkout{Customer: "alice", SKU: "sku-1", Qty: 1, Amount: 10},
+		Call:  time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: outcome, State: state,
+	}
+}
+
+// get is a read of key k by client c.
+func get(c int, k string, call, ret int, outcome checker.Outcome, state string) checker.Op {
+	return checker.Op{Client: c, Kind: checker.KindGet, Key: k, Call: time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: outcome, State: state}
+}
+
+// balance is a read of customer's points at rest.
+func balance(c int, customer string, call, ret int, points int64) checker.Op {
+	return checker.Op{Client: c, Kind: checker.KindBalance, Key: customer, Call: time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: checker.OutcomeOK, Points: points}
+}
+
+const (
+	ok       = checker.OutcomeOK
+	rejected = checker.OutcomeRejected
+	unknown  = checker.OutcomeUnknown
+	absent   = checker.StateAbsent
+	pending  = sim.OrderPending
+	conf     = sim.OrderConfirmed
+	failed   = sim.OrderFailed
+)
+
+func TestLinearizability(t *testing.T) {
+	tests := []struct {
+		name string
+		h    []checker.Op
+		// want is the number of non-linearizable anomalies, and example a
+		// substring of the first example when want > 0.
+		want    int
+		example string
+	}{
+		{
+			name: "a confirmed checkout, then a read that sees it",
+			h:    []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, conf)},
+		},
+		{
+			name: "a lost response, then a retry answered confirmed",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 500, unknown, ""), checkout(0, "k1", 2, 550, 560, ok, conf),
+				get(0, "k1", 561, 562, ok, conf),
+			},
+		},
+		{
+			name: "a lost response, then a read before the order exists and a retry that creates it",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 500, unknown, ""), get(0, "k1", 510, 511, ok, absent),
+				checkout(0, "k1", 2, 550, 560, ok, conf), get(0, "k1", 561, 562, ok, conf),
+			},
+		},
+		{
+			name: "a lost response whose checkout failed, seen by the read",
+			h:    []checker.Op{checkout(0, "k1", 1, 0, 500, unknown, ""), get(0, "k1", 510, 511, ok, failed)},
+		},
+		{
+			name: "a retry answered failed after a confirmed answer",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k1", 2, 20, 30, rejected, failed),
+			},
+			want:    1,
+			example: "order k1: checkout#2 answered failed at 30ms, but checkout#1 answered confirmed at 10ms (history-k1.html)",
+		},
+		{
+			name:    "a read that sees absent after a confirmed answer",
+			h:       []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, absent)},
+			want:    1,
+			example: "order k1: get saw absent at 12ms after checkout#1 answered confirmed at 10ms",
+		},
+		{
+			name: "a read that sees pending before the decision",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 500, unknown, "in_progress"), get(0, "k1", 510, 511, ok, pending),
+				checkout(0, "k1", 2, 600, 610, ok, conf), get(0, "k1", 611, 612, ok, conf),
+			},
+		},
+		{
+			name: "a read that sees pending after the decision",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, pending),
+			},
+			want:    1,
+			example: "get saw pending at 12ms after checkout#1 answered failed at 10ms",
+		},
+		{
+			name: "concurrent reads, one before and one after the decision",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 100, ok, conf),
+				get(1, "k1", 10, 60, ok, conf), get(2, "k1", 20, 50, ok, pending), get(3, "k1", 30, 40, ok, absent),
+			},
+		},
+		{
+			name: "sequential reads that see the decision undone",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 100, ok, conf),
+				get(1, "k1", 10, 20, ok, conf), get(2, "k1", 30, 40, ok, pending),
+			},
+			want:    1,
+			example: "get saw pending at 40ms after get saw confirmed at 20ms",
+		},
+		{
+			name: "a read overlapping the checkout sees its decision before the answer",
+			h:    []checker.Op{get(1, "k1", 0, 100, ok, conf), checkout(0, "k1", 1, 10, 50, ok, conf)},
+		},
+		{
+			name:    "a read that sees an order no checkout was sent for",
+			h:       []checker.Op{get(1, "k1", 0, 10, ok, conf), checkout(0, "k1", 1, 20, 50, ok, conf)},
+			want:    1,
+			example: "get saw confirmed at 10ms before any checkout was sent",
+		},
+		{
+			name: "a rejected checkout, then a read that sees it failed",
+			h:    []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, failed)},
+		},
+		{
+			name:    "a rejected checkout, then a read that finds no order",
+			h:       []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, absent)},
+			want:    1,
+			example: "get saw absent at 12ms after checkout#1 answered failed at 10ms",
+		},
+		{
+			name: "a read whose outcome is unknown says nothing",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 500, unknown, ""),
+				get(0, "k1", 501, 502, ok, conf),
+			},
+		},
+		{
+			name: "keys are judged apart",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(1, "k2", 1, 0, 10, ok, conf),
+				get(0, "k1", 11, 12, ok, conf), get(1, "k2", 11, 12, ok, absent),
+				checkout(2, "k3", 1, 0, 10, rejected, failed), get(2, "k3", 11, 12, ok, conf),
+			},
+			want:    2,
+			example: "order k2: get saw absent",
+		},
+		{
+			name: "a balance at rest counts every confirmed order",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 30, rejected, failed),
+				checkout(0, "k3", 1, 40, 540, unknown, ""), get(0, "k3", 600, 601, ok, conf),
+				balance(1, "alice", 700, 701, 20),
+			},
+		},
+		{
+			name: "a balance at rest that misses a confirmed order",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 30, ok, conf),
+				balance(1, "alice", 700, 701, 10),
+			},
+			want:    1,
+			example: "customer alice: balance 10 points at 700ms, but the clients had been told orders worth 20 were confirmed (k1 10, k2 10): 10 missing (history-customer-alice.html)",
+		},
+		{
+			name: "a balance at rest that counts a failed order or one twice",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 30, rejected, failed),
+				balance(1, "alice", 700, 701, 20),
+			},
+			want:    1,
+			example: "customer alice: balance 20 points at 700ms, more than the 10 its orders not answered failed are worth: 10 too many",
+		},
+		{
+			name: "an order whose fate no client learned may count either way",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 520, unknown, ""),
+				get(0, "k2", 600, 900, unknown, ""),
+				balance(1, "alice", 1000, 1001, 20), balance(1, "alice", 1002, 1003, 10),
+			},
+		},
+		{
+			name: "a balance read before the confirmation need not count it",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 100, ok, conf), balance(1, "alice", 50, 60, 0),
+			},
+		},
+	}
+	for _, fast := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/fast-path=%t", tt.name, fast), func(t *testing.T) {
+				defer checker.SetFastPath(fast)()
+				r := checker.Check(tt.h, nil)
+				f := r.Anomalies[checker.NonLinearizable]
+				require.Equal(t, tt.want, f.Count, "%v", f.Examples)
+				require.NotContains(t, r.Unchecked, checker.NonLinearizable, "the history alone judges it")
+				if tt.want == 0 {
+					require.Empty(t, r.Linearizability)
+					return
+				}
+				require.Contains(t, f.Examples[0], tt.example)
+				require.NotEmpty(t, r.Linearizability)
+				for _, p := range r.Linearizability {
+					require.Equal(t, checker.VerdictAnomalies, p.Verdict)
+					require.Contains(t, strings.Join(f.Examples, "\n"), "("+p.File+")", "every failing partition's file is named in an example")
+				}
+			})
+		}
+	}
+}
+
+func TestLinearizabilityVerdicts(t *testing.T) {
+	h := []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, absent)}
+	t.Run("not linearizable is an anomaly, with or without state", func(t *testing.T) {
+		r := checker.Check(h, &checker.State{})
+		require.Equal(t, checker.VerdictAnomalies, r.Verdict)
+		require.Equal(t, []checker.Partition{{Key: "k1", Verdict: checker.VerdictAnomalies, File: "history-k1.html"}}, r.Linearizability)
+		require.Contains(t, r.String(), "non-linearizable=1 (order k1: get saw absent")
+	})
+	t.Run("the report's partitions survive JSON", func(t *testing.T) {
+		r := checker.Check(h, nil)
+		b, err := json.Marshal(r)
+		require.NoError(t, err)
+		require.Contains(t, string(b), `"linearizability":[{"key":"k1","verdict":"anomalies","file":"history-k1.html"}]`)
+		var back checker.Report
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, r.Linearizability, back.Linearizability)
+	})
+	t.Run("a partition that times out leaves the class unjudged, never clean", func(t *testing.T) {
+		defer checker.SetLinTimeout(20 * ms)()
+		r := checker.Check(hardPartition("k9", 40), &checker.State{})
+		require.Equal(t, checker.VerdictUnknown, r.Verdict, r.String())
+		require.Equal(t, []checker.Class{checker.NonLinearizable}, r.Unchecked)
+		require.Zero(t, r.Anomalies[checker.NonLinearizable].Count)
+		require.Contains(t, r.Reason, "not judged: non-linearizable: non-linearizable: porcupine timed out after 20ms on 1 partition(s): order k9")
+		require.Equal(t, []checker.Partition{{Key: "k9", Verdict: checker.VerdictUnknown, File: "history-k9.html"}}, r.Linearizability)
+	})
+	t.Run("a timeout beside an anomaly: anomalies, and the reason says what was not judged", func(t *testing.T) {
+		defer checker.SetLinTimeout(20 * ms)()
+		r := checker.Check(append(hardPartition("k9", 40), h...), &checker.State{})
+		require.Equal(t, checker.VerdictAnomalies, r.Verdict, r.String())
+		require.Equal(t, 1, r.Anomalies[checker.NonLinearizable].Count)
+		require.Empty(t, r.Unchecked)
+		require.Contains(t, r.Reason, "not judged in full: non-linearizable: porcupine timed out")
+		require.Len(t, r.Linearizability, 2)
+	})
+	t.Run("the same hard partition is judged given time", func(t *testing.T) {
+		r := checker.Check(hardPartition("k9", 8), nil)
+		require.Equal(t, 1, r.Anomalies[checker.NonLinearizable].Count, r.String())
+	})
+}
+
+// hardPartition is a key's history that is not linearizable, but only
+// after porcupine has tried every subset of n concurrent reads whose
+// outcome is unknown: a search exponential in n.
+func hardPartition(k string, n int) []checker.Op {
+	h := []checker.Op{checkout(0, k, 1, 0, 10, ok, conf)}
+	for i := range n {
+		h = append(h, get(1+i, k, 1, 1000, unknown, ""))
+	}
+	return append(h, get(0, k, 20, 30, ok, absent))
+}
+
+func TestVisualize(t *testing.T) {
+	h := []checker.Op{
+		checkout(0, "o-17", 1, 0, 500, unknown, ""), checkout(0, "o-17", 2, 550, 560, ok, conf),
+		get(3, "o-17", 600, 601, ok, absent),
+		checkout(1, "o-18", 1, 0, 10, ok, conf),
+		balance(4, "alice", 700, 701, 10),
+	}
+	applied := []sim.Applied{
+		{At: 200 * ms, Fault: "lost-response", Target: "client->orders", Detail: "POST /checkout"},
+		{At: 580 * ms, Fault: "crash", Target: "orders"},
+		{At: 60 * time.Second, Fault: "partition", Target: "orders->broker"}, // long after the partition
+	}
+	r := checker.Check(h, nil)
+	require.Equal(t, 2, r.Anomalies[checker.NonLinearizable].Count, r.String())
+	require.Len(t, r.Linearizability, 2)
+
+	var b bytes.Buffer
+	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], applied))
+	html := b.String()
+	require.True(t, strings.HasPrefix(html, "<!doctype html>"), html[:min(len(html), 100)])
+	// The data is JSON in the page: '>' is written \u003e.
+	for _, want := range []string{
+		"order o-17", "checkout#2 → confirmed", "get → absent", "outcome unknown",
+		`lost-response client-\u003eorders at 200ms POST /checkout`, "crash orders at 580ms",
+	} {
+		require.True(t, strings.Contains(html, want), "the page lacks %q", want)
+	}
+	require.False(t, strings.Contains(html, "orders-\\u003ebroker"), "faults outside the partition's span are left out")
+
+	p := r.Linearizability[1]
+	require.Equal(t, checker.Partition{Key: "alice", Balance: true, Verdict: checker.VerdictAnomalies, File: "history-customer-alice.html"}, p)
+	b.Reset()
+	require.NoError(t, checker.Visualize(&b, h, p, nil))
+	require.True(t, strings.Contains(b.String(), "balance alice → 10"))
+	require.True(t, strings.Contains(b.String(), "o-18 checkout#1 → confirmed"))
+
+	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "nope"}, nil), `order key "nope" has no checkout or read`)
+	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "bob", Balance: true}, nil), `customer "bob" has no balance read or order`)
+}
+
+func TestPartitionFileNames(t *testing.T) {
+	h := []checker.Op{checkout(0, "a/b c", 1, 0, 10, ok, conf), get(0, "a/b c", 11, 12, ok, absent)}
+	r := checker.Check(h, nil)
+	require.Equal(t, "history-a_b_c.html", r.Linearizability[0].File)
+}
+
+// benchHistory is n keys' client history, about four operations each, as
+// the workload makes them under faults: a read before the order exists or
+// a checkout whose response is lost (a tenth), a checkout with the same
+// key, a read after it, a read at rest; a tenth of the keys rejected, and
+// a twentieth with a read racing the checkout.
+func benchHistory(n int) []checker.Op {
+	rng := rand.New(rand.NewPCG(1, 2))
+	h := make([]checker.Op, 0, 4*n)
+	for i := range n {
+		k := fmt.Sprintf("o%06d", i)
+		c := i % 16
+		t0 := i * 3
+		final := conf
+		if rng.IntN(10) == 0 {
+			final = failed
+		}
+		if rng.IntN(10) == 0 {
+			h = append(h, checkout(c, k, 1, t0, t0+500, unknown, ""))
+			t0 += 550
+		} else {
+			h = append(h, get(c, k, t0, t0+1, ok, absent))
+		}
+		if final == failed {
+			h = append(h, checkout(c, k, 2, t0+2, t0+12, rejected, failed))
+		} else {
+			h = append(h, checkout(c, k, 2, t0+2, t0+12, ok, conf))
+		}
+		if rng.IntN(20) == 0 {
+			// A read racing the checkout sees its decision: linearizable,
+			// but not in call order, so porcupine searches it.
+			h = append(h, get(17, k, t0+1, t0+13, ok, final))
+		}
+		h = append(h, get(c, k, t0+13, t0+14, ok, final), get(16, k, 1_000_000+i, 1_000_000+i+1, ok, final))
+	}
+	return h
+}
+
+// BenchmarkLinearizability checks about 100k client operations (25k keys
+// × 4) for linearizability, with the call-order fast path and with
+// porcupine on every partition, and for a baseline a clean final state of
+// the same orders through every other check: ns/op is per history, ops/s
+// per client operation.
+func BenchmarkLinearizability(b *testing.B) {
+	h := benchHistory(25_000)
+	for _, fast := range []bool{true, false} {
+		name := "fast-path+porcupine"
+		if !fast {
+			name = "porcupine-every-partition"
+		}
+		b.Run(name, func(b *testing.B) {
+			defer checker.SetFastPath(fast)()
+			for b.Loop() {
+				r := checker.Check(h, nil)
+				if r.Anomalies[checker.NonLinearizable].Count != 0 {
+					b.Fatal(r.String())
+				}
+			}
+			b.ReportMetric(float64(len(h)*b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+	b.Run("baseline-state-checks", func(b *testing.B) {
+		s := benchState(h)
+		for b.Loop() {
+			checker.Check(nil, s)
+		}
+		b.ReportMetric(float64(len(h)*b.N)/b.Elapsed().Seconds(), "ops/s")
+	})
+}
+
+// benchState is the final state a clean run of h leaves behind.
+func benchState(h []checker.Op) *checker.State {
+	s := &checker.State{Resources: map[string][]checker.ResourceRow{}}
+	done := map[string]bool{}
+	var id int64
+	for _, op := range h {
+		if op.Kind != checker.KindGet || op.Client != 16 || done[op.Key] {
+			continue
+		}
+		done[op.Key] = true
+		id++
+		s.Orders = append(s.Orders, checker.OrderRow{Key: op.Key, Customer: "alice", SKU: "sku-1", Qty: 1, Amount: 10, State: op.State})
+		if op.State != conf {
+			continue
+		}
+		for _, svc := range []string{sim.Payments, sim.Inventory, sim.Shipping} {
+			s.Resources[svc] = append(s.Resources[svc], checker.ResourceRow{ID: id, Order: op.Key, Customer: "alice", SKU: "sku-1", Qty: 1, Amount: 10, State: sim.ResourceActive})
+		}
+		s.Events = append(s.Events, checker.EventRow{Offset: id, Topic: sim.OrdersTopic, EventID: fmt.Sprint("e", id), Type: sim.OrderConfirmedEvent, Order: op.Key, Customer: "alice", Amount: 10})
+		s.Credits = append(s.Credits, checker.CreditRow{ID: id, EventID: fmt.Sprint("e", id), Offset: id, Order: op.Key, Customer: "alice", Points: 10})
+	}
+	s.Offsets = []checker.OffsetRow{{Topic: sim.OrdersTopic, Group: sim.RewardsGroup, Offset: id}}
+	return s
+}
