@@ -326,7 +326,10 @@ var (
 //
 //	dir/sweep.json                the sweep, written first
 //	dir/cells/<id>/cell.json      the cell
-//	dir/cells/<id>/record.json    its record (results.Write: atomic)
+//	dir/cells/<id>/history-*.html porcupine's view of each history that
+//	                              did not linearize (Result.WriteHistories)
+//	dir/cells/<id>/record.json    its record (results.Write: atomic),
+//	                              written last
 //	dir/summary.csv               a row per finished cell, rewritten
 //	                              atomically as each one finishes
 //
@@ -561,6 +564,9 @@ func (r *sweepRun) runCell(ctx context.Context, c Cell) error {
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := writeAtomic(filepath.Join(dir, CellFile), append(b, '\n')); err != nil {
+		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
+	}
+	if _, err := res.WriteHistories(dir); err != nil {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
 	if err := results.Write(filepath.Join(dir, RecordFile), rec); err != nil {

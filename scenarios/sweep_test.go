@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
 )
 
 func TestSweepCells(t *testing.T) {
@@ -119,7 +121,8 @@ func TestSweepInterruptAndResume(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cells, 4)
 
-	straight, err := RunSweep(ctx, s, t.TempDir(), SweepOptions{})
+	straightDir := t.TempDir()
+	straight, err := RunSweep(ctx, s, straightDir, SweepOptions{})
 	require.NoError(t, err)
 	want := verdicts(straight)
 	require.Equal(t, map[string]string{
@@ -128,6 +131,15 @@ func TestSweepInterruptAndResume(t *testing.T) {
 		"outbox_none_0_seed1":                                      "clean",
 		"outbox_crashpoint@after-local-commit_0.5_seed1":           "clean",
 	}, want)
+
+	for _, r := range straight {
+		if r.Record.Anomalies[string(checker.NonLinearizable)] > 0 {
+			views, err := filepath.Glob(filepath.Join(straightDir, CellsDir, r.Cell.ID, "history-*.html"))
+			require.NoError(t, err)
+			t.Logf("%s: %d history views", r.Cell.ID, len(views))
+			require.NotEmpty(t, views, "%s: porcupine's view of the history that did not linearize", r.Cell.ID)
+		}
+	}
 
 	dir := t.TempDir()
 	ictx, interrupt := context.WithCancel(ctx)
