@@ -86,6 +86,6 @@ Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harne
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep())
+	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep(), newReport())
 	return root
 }

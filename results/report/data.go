@@ -1,0 +1,362 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/results"
+)
+
+// run is one record read from the directory.
+type run struct {
+	id      string // the cell's id, or the record's directory relative to the root
+	dir     string // the record's directory
+	record  string // the record's path
+	pattern string
+	faults  string // the fault kind, "none" without faults
+	rate    string
+	seed    int64
+	verdict string
+	anom    map[string]int
+	rec     *results.Record
+	// histories are the *.html files beside the record: porcupine's
+	// visualizations of histories that did not linearize.
+	histories []string
+}
+
+// fig is a figure of the record, NaN when it holds none.
+func (r *run) fig(name string) float64 {
+	if v, ok := r.rec.Figure(name); ok {
+		return v
+	}
+	return math.NaN()
+}
+
+// per100 is the anomalies of class per 100 checkouts ("" for every class).
+func (r *run) per100(class string) float64 {
+	n := 0
+	for c, k := range r.anom {
+		if class == "" || c == class {
+			n += k
+		}
+	}
+	checkouts := r.fig("checkouts")
+	if !(checkouts > 0) {
+		return math.NaN()
+	}
+	return 100 * float64(n) / checkouts
+}
+
+// cellFile is what a sweep writes beside each record (scenarios.Cell).
+type cellFile struct {
+	ID      string `json:"id"`
+	Pattern string `json:"pattern"`
+	Faults  string `json:"faults"`
+	Rate    string `json:"rate"`
+	Seed    int64  `json:"seed"`
+}
+
+// load reads every record.json under root, skipping the directory skip.
+// A record beside a cell.json takes its fault kind and rate from it; any
+// other from its fault profile (see axisOf).
+func load(root, skip string) ([]*run, error) {
+	var runs []*run
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skip != "" && path == skip {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Name() != "record.json" {
+			return nil
+		}
+		rec, err := results.Read(path)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Dir(path)
+		r := &run{dir: dir, record: path, pattern: rec.Pattern, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec}
+		var cell cellFile
+		if b, err := os.ReadFile(filepath.Join(dir, "cell.json")); err == nil && json.Unmarshal(b, &cell) == nil && cell.ID != "" {
+			r.id, r.faults, r.rate = cell.ID, cell.Faults, cell.Rate
+		} else {
+			var cfg struct {
+				Faults string `json:"faults"`
+			}
+			json.Unmarshal(rec.Config, &cfg)
+			r.faults, r.rate = axisOf(cfg.Faults)
+			rel, _ := filepath.Rel(root, dir)
+			r.id = filepath.ToSlash(rel)
+		}
+		htmls, _ := filepath.Glob(filepath.Join(dir, "*.html"))
+		sort.Strings(htmls)
+		r.histories = htmls
+		runs = append(runs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: reading the records under %s: %w", root, err)
+	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("report: no record.json under %s", root)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].id < runs[j].id })
+	return runs, nil
+}
+
+// axisOf names a profile's fault kind and rate as a sweep does: the kinds
+// in order, each with its target when it has exactly one (crashpoint at
+// several points is crashpoint), joined with "+"; the rate when every
+// fault has the same one, else the whole profile is the kind and the rate
+// is "". An empty profile is "none" at rate "0".
+func axisOf(profile string) (kind, rate string) {
+	p, err := faults.Parse(profile)
+	if err != nil || len(p) == 0 {
+		if err != nil {
+			return profile, ""
+		}
+		return "none", "0"
+	}
+	var order []string
+	targets := map[string][]string{}
+	rates := map[string]bool{}
+	for _, f := range p {
+		if _, ok := targets[f.Kind]; !ok {
+			order = append(order, f.Kind)
+		}
+		t := f.Point
+		if f.Link != nil {
+			t = f.Link.From + "-" + f.Link.To
+		} else if t == "" {
+			t = f.Node
+		}
+		targets[f.Kind] = append(targets[f.Kind], t)
+		if f.Duration != 0 {
+			rates[f.Duration.String()] = true
+		} else {
+			rates[strconv.FormatFloat(f.Rate, 'g', -1, 64)] = true
+		}
+	}
+	var parts []string
+	for _, k := range order {
+		if ts := targets[k]; len(ts) == 1 && ts[0] != "" {
+			parts = append(parts, k+":"+ts[0])
+		} else {
+			parts = append(parts, k)
+		}
+	}
+	if len(rates) != 1 {
+		return profile, ""
+	}
+	for r := range rates {
+		rate = r
+	}
+	return strings.Join(parts, "+"), rate
+}
+
+// durationKind reports whether every kind of a sweep's fault kind takes a
+// duration (latency, partition): its rates are then plotted in ms.
+func durationKind(kind string) bool {
+	for _, part := range strings.Split(kind, "+") {
+		name, _, _ := strings.Cut(part, ":")
+		ok := false
+		for _, k := range faults.Kinds() {
+			if k.Name == name && strings.HasSuffix(k.Syntax, "DURATION") {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// xOf is where a rate of kind sits on a chart's x axis: a probability, or
+// for duration kinds milliseconds (a bare number is seconds, as in a
+// sweep). NaN when the rate is neither.
+func xOf(kind, rate string) float64 {
+	ms := durationKind(kind)
+	if f, err := strconv.ParseFloat(rate, 64); err == nil {
+		if ms {
+			return f * 1000
+		}
+		return f
+	}
+	if d, err := time.ParseDuration(rate); err == nil {
+		if ms {
+			return float64(d) / float64(time.Millisecond)
+		}
+		return d.Seconds()
+	}
+	return math.NaN()
+}
+
+// group is the runs of one pattern under one kind at one rate: the seeds
+// of one cell.
+type group struct {
+	pattern, kind, rate string
+	runs                []*run
+}
+
+// mean is the mean of f over the group's runs that have it; NaN if none.
+func (g *group) mean(f func(*run) float64) float64 {
+	sum, n := 0.0, 0
+	for _, r := range g.runs {
+		if v := f(r); !math.IsNaN(v) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// verdicts counts the group's runs by verdict.
+func (g *group) verdicts() (clean, anomalies, unknown int) {
+	for _, r := range g.runs {
+		switch r.verdict {
+		case results.VerdictClean:
+			clean++
+		case results.VerdictAnomalies:
+			anomalies++
+		default:
+			unknown++
+		}
+	}
+	return
+}
+
+// data is what the report is made of.
+type data struct {
+	root     string
+	runs     []*run
+	patterns []string // sorted
+	kinds    []string // fault kinds but "none", in the sweep's order when known
+	classes  []string // anomaly classes in checker.Classes order, then others sorted
+	groups   map[[3]string]*group
+	hasNone  bool
+}
+
+func newData(root string, runs []*run) *data {
+	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}}
+	seenKind := map[string]bool{}
+	seenClass := map[string]bool{}
+	for _, r := range runs {
+		if !slices.Contains(d.patterns, r.pattern) {
+			d.patterns = append(d.patterns, r.pattern)
+		}
+		if r.faults == "none" {
+			d.hasNone = true
+		} else if !seenKind[r.faults] {
+			seenKind[r.faults] = true
+			d.kinds = append(d.kinds, r.faults)
+		}
+		for c := range r.anom {
+			seenClass[c] = true
+		}
+		key := [3]string{r.pattern, r.faults, r.rate}
+		g := d.groups[key]
+		if g == nil {
+			g = &group{pattern: r.pattern, kind: r.faults, rate: r.rate}
+			d.groups[key] = g
+		}
+		g.runs = append(g.runs, r)
+	}
+	sort.Strings(d.patterns)
+	order := sweepKinds(root)
+	sort.SliceStable(d.kinds, func(i, j int) bool {
+		a, b := slices.Index(order, d.kinds[i]), slices.Index(order, d.kinds[j])
+		if a < 0 || b < 0 {
+			return a >= 0 && b < 0 || a < 0 && b < 0 && d.kinds[i] < d.kinds[j]
+		}
+		return a < b
+	})
+	for _, c := range checker.Classes {
+		if seenClass[string(c)] {
+			d.classes = append(d.classes, string(c))
+			delete(seenClass, string(c))
+		}
+	}
+	var rest []string
+	for c := range seenClass {
+		rest = append(rest, c)
+	}
+	sort.Strings(rest)
+	d.classes = append(d.classes, rest...)
+	return d
+}
+
+// sweepKinds is the fault kinds of the sweep stored in root, if any.
+func sweepKinds(root string) []string {
+	var s struct {
+		Faults []string `json:"faults"`
+	}
+	b, err := os.ReadFile(filepath.Join(root, "sweep.json"))
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return nil
+	}
+	return s.Faults
+}
+
+// rates are the rates of kind in the data, by their place on the x axis;
+// rates that have none come last, in name order.
+func (d *data) rates(kind string) []string {
+	var out []string
+	for _, g := range d.groups {
+		if g.kind == kind && !slices.Contains(out, g.rate) {
+			out = append(out, g.rate)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := xOf(kind, out[i]), xOf(kind, out[j])
+		switch {
+		case math.IsNaN(a) || math.IsNaN(b):
+			return !math.IsNaN(a) || math.IsNaN(b) && out[i] < out[j]
+		default:
+			return a < b
+		}
+	})
+	return out
+}
+
+// series is the groups of a pattern along kind's axis: its fault-free
+// group at 0 (when there is one), then the kind's rates in order. Rates
+// with no place on the axis are left out.
+func (d *data) series(pattern, kind string) []*group {
+	var out []*group
+	if g := d.groups[[3]string{pattern, "none", "0"}]; g != nil {
+		out = append(out, g)
+	}
+	for _, r := range d.rates(kind) {
+		if g := d.groups[[3]string{pattern, kind, r}]; g != nil && !math.IsNaN(xOf(kind, r)) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// x is the group's place on its kind's axis (0 without faults).
+func (g *group) x() float64 {
+	if g.kind == "none" {
+		return 0
+	}
+	return xOf(g.kind, g.rate)
+}

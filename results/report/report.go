@@ -1,0 +1,300 @@
+// Package report turns a directory of txchaos run records — a sweep's, or
+// any directory holding record.json files — into a comparison of the
+// patterns: charts (each as PNG and SVG, drawn with gonum plot), one
+// self-contained HTML page and a Markdown summary for a design review.
+//
+// The charts, per fault kind of the runs (see scenarios.Sweep): anomalies
+// per 100 checkouts against the fault rate, one line per pattern and one
+// chart per anomaly class that any pattern showed; availability against
+// the fault rate; time to converge after healing against the fault rate;
+// and, over all runs, p50 and p99 checkout latency per pattern, without
+// faults and under them. Values are means over the seeds of a cell.
+//
+// The HTML page inlines every chart, needs no network and no script, and
+// links to the records and to every *.html file beside a record (the
+// porcupine visualizations of histories that did not linearize).
+package report
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+)
+
+// Files the report writes into its output directory.
+const (
+	HTMLFile     = "index.html"
+	MarkdownFile = "report.md"
+	ChartsDir    = "charts"
+)
+
+// Options are how Generate writes a report.
+type Options struct {
+	// Out is the directory to write into; DIR/report when empty. It is
+	// skipped when reading records.
+	Out string
+	// Title heads the page; "txchaos report" when empty.
+	Title string
+}
+
+// Report is what Generate wrote.
+type Report struct {
+	HTML, Markdown string
+	// Charts are the charts' base paths: add ".png" or ".svg".
+	Charts []string
+	// Runs counts the records read.
+	Runs int
+}
+
+// Generate reads every record under dir and writes the report.
+func Generate(dir string, opts Options) (*Report, error) {
+	if opts.Out == "" {
+		opts.Out = filepath.Join(dir, "report")
+	}
+	if opts.Title == "" {
+		opts.Title = "txchaos report"
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	out, err := filepath.Abs(opts.Out)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	runs, err := load(root, out)
+	if err != nil {
+		return nil, err
+	}
+	d := newData(root, runs)
+	if err := os.MkdirAll(filepath.Join(out, ChartsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	secs, err := d.charts()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{HTML: filepath.Join(out, HTMLFile), Markdown: filepath.Join(out, MarkdownFile), Runs: len(runs)}
+	for _, s := range secs {
+		for _, ch := range s.charts {
+			if err := ch.render(filepath.Join(out, ChartsDir)); err != nil {
+				return nil, err
+			}
+			rep.Charts = append(rep.Charts, filepath.Join(out, ChartsDir, ch.name))
+		}
+	}
+	pg := d.page(opts.Title, out, secs)
+	html, err := pg.html()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(rep.HTML, html); err != nil {
+		return nil, err
+	}
+	if err := writeFile(rep.Markdown, pg.markdown()); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// section is a group of charts under one heading.
+type section struct {
+	title string
+	intro string
+	// empty lists the anomaly classes no pattern showed here (no chart).
+	empty  []string
+	charts []*chart
+}
+
+// charts builds every chart of the report, by section.
+func (d *data) charts() ([]*section, error) {
+	var secs []*section
+	for _, kind := range d.kinds {
+		s, err := d.kindSection(kind)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			secs = append(secs, s)
+		}
+	}
+	lat := &section{title: "Latency", intro: "Checkout latency of attempts answered definitively, per pattern: the mean over cells of each cell's percentile."}
+	for _, scope := range []struct {
+		name, title string
+		faulted     bool
+	}{{"latency-no-faults", "Checkout latency without faults", false}, {"latency-under-faults", "Checkout latency under faults (every faulted cell)", true}} {
+		rows, p50, p99 := d.latency(scope.faulted)
+		if len(rows) == 0 {
+			continue
+		}
+		draw, h, err := barChart(scope.title, "latency (ms)", rows, []bar{
+			{name: "p50", fill: rgb(0xCCCCCC), values: p50},
+			{name: "p99", fill: rgb(0x333333), values: p99},
+		}, "ms")
+		if err != nil {
+			return nil, err
+		}
+		lat.charts = append(lat.charts, &chart{name: scope.name, title: scope.title, w: chartW, h: h, draw: draw,
+			caption: "Bars: p50 (light) and p99 (dark) in milliseconds, wall clock on the live runtime."})
+	}
+	if len(lat.charts) > 0 {
+		secs = append(secs, lat)
+	}
+	return secs, nil
+}
+
+// kindSection is the charts of one fault kind: availability, convergence,
+// and one per anomaly class any pattern showed.
+func (d *data) kindSection(kind string) (*section, error) {
+	rates := d.rates(kind)
+	var ticks []plot.Tick
+	if d.hasNone {
+		ticks = append(ticks, plot.Tick{Value: 0, Label: "0"})
+	}
+	for _, r := range rates {
+		if x := xOf(kind, r); !math.IsNaN(x) {
+			label := r
+			if durationKind(kind) {
+				label = num(x)
+			}
+			ticks = append(ticks, plot.Tick{Value: x, Label: label})
+		}
+	}
+	if len(ticks) == 0 {
+		return nil, nil // rates with no place on an axis: only the scorecard shows them
+	}
+	slug := slugOf(kind)
+	xlabel := axisLabel(kind)
+	seeds := d.seedNote()
+	s := &section{title: "Under " + kind, intro: fmt.Sprintf("Each point is %s at one rate of %s; rate 0 is the run without faults.", seeds, kind)}
+	lines := func(f func(*run) float64) []line {
+		var out []line
+		for i, p := range d.patterns {
+			l := line{name: p, style: styleOf(i)}
+			for _, g := range d.series(p, kind) {
+				l.xs = append(l.xs, g.x())
+				l.ys = append(l.ys, g.mean(f))
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+
+	avail := lines(func(r *run) float64 { return 100 * r.fig("availability") })
+	draw, err := lineChart("Availability under "+kind, xlabel, "availability (% of attempts answered)", ticks, avail, 100, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.charts = append(s.charts, &chart{name: "availability-" + slug, title: "Availability under " + kind, w: chartW, h: chartH, draw: draw,
+		caption: "Share of checkout attempts answered definitively (confirmed or rejected) rather than timing out or failing unknown."})
+
+	conv := lines(func(r *run) float64 { return r.fig("converge_ms") })
+	draw, err = lineChart("Time to converge after healing, "+kind, xlabel, "time to converge (ms)", ticks, conv, math.NaN(), nil)
+	if err != nil {
+		return nil, err
+	}
+	s.charts = append(s.charts, &chart{name: "converge-" + slug, title: "Time to converge after healing, " + kind, w: chartW, h: chartH, draw: draw,
+		caption: "From healing the world to rest: every order terminal, no pending work, the consumer caught up. A run that never got there counts the whole quiet period."})
+
+	for _, class := range d.classes {
+		all := lines(func(r *run) float64 { return r.per100(class) })
+		var shown []line
+		var zero []string
+		for _, l := range all {
+			if anyPositive(l.ys) {
+				shown = append(shown, l)
+			} else if len(l.xs) > 0 {
+				zero = append(zero, l.name)
+			}
+		}
+		if len(shown) == 0 {
+			s.empty = append(s.empty, class)
+			continue
+		}
+		var notes []string
+		if len(zero) > 0 {
+			notes = append([]string{"0 at every rate:"}, zero...)
+		}
+		title := class + " under " + kind
+		draw, err := lineChart(title, xlabel, class+" per 100 checkouts", ticks, shown, math.NaN(), notes)
+		if err != nil {
+			return nil, err
+		}
+		s.charts = append(s.charts, &chart{name: "anomaly-" + class + "-" + slug, title: title, w: chartW, h: chartH, draw: draw,
+			caption: fmt.Sprintf("%s found by the checker per 100 checkouts placed. Patterns at 0 everywhere are listed under the legend.", class)})
+	}
+	return s, nil
+}
+
+func anyPositive(xs []float64) bool {
+	for _, x := range xs {
+		if x > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// seedNote says what a point is a mean of.
+func (d *data) seedNote() string {
+	seeds := map[int64]bool{}
+	for _, r := range d.runs {
+		seeds[r.seed] = true
+	}
+	if len(seeds) == 1 {
+		return "one run"
+	}
+	return fmt.Sprintf("the mean of up to %d seeds", len(seeds))
+}
+
+// latency is p50 and p99 per pattern over the fault-free or the faulted
+// cells; rows without either are left out.
+func (d *data) latency(faulted bool) (rows []string, p50, p99 []float64) {
+	for _, p := range d.patterns {
+		var a, b, n float64
+		for _, g := range d.groups {
+			if g.pattern != p || (g.kind != "none") != faulted {
+				continue
+			}
+			x, y := g.mean(func(r *run) float64 { return r.fig("latency_p50_ms") }), g.mean(func(r *run) float64 { return r.fig("latency_p99_ms") })
+			if math.IsNaN(x) || math.IsNaN(y) {
+				continue
+			}
+			a, b, n = a+x, b+y, n+1
+		}
+		if n > 0 {
+			rows, p50, p99 = append(rows, p), append(p50, a/n), append(p99, b/n)
+		}
+	}
+	return rows, p50, p99
+}
+
+// axisLabel names a fault kind's rate axis with its unit.
+func axisLabel(kind string) string {
+	name, target, _ := strings.Cut(kind, ":")
+	switch {
+	case strings.Contains(kind, "+"):
+		return kind + ": each fault at this rate"
+	case name == "latency":
+		return "latency added per request (ms)"
+	case name == "partition":
+		return "partition window (ms)"
+	case name == "crashpoint" && target == "":
+		return "crash probability at each crash point"
+	case name == "crashpoint":
+		return "crash probability at " + target
+	case target != "":
+		return name + " probability per request (" + target + ")"
+	default:
+		return name + " probability per request"
+	}
+}
+
+// slugOf is a fault kind as a file name.
+func slugOf(kind string) string {
+	return strings.NewReplacer(":", "@", "/", "-", " ", "", "=", "-", ",", "_").Replace(kind)
+}

@@ -1,0 +1,356 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"html"
+	"image/png"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot/vg"
+)
+
+// fixture is a real sweep, small: naive-dual-write, outbox and
+// two-phase-key under lost-response and a coordinator crash after the
+// local commit, rates 0, 0.2 and 0.4, seeds 1 and 2, 10 checkouts a cell
+// (see testdata/README.md).
+const fixture = "testdata/sweep"
+
+// shared is a copy of the fixture with one porcupine visualization added
+// beside a failing record, and its report, made once for the tests that
+// look at a report: rendering is slow under the race detector.
+var shared struct {
+	once sync.Once
+	dir  string
+	rep  *Report
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// failingCell is a fixture cell whose record found anomalies.
+const failingCell = "naive-dual-write_lost-response_0.4_seed1"
+
+// generated returns the shared fixture copy and its report (in
+// DIR/report).
+func generated(t *testing.T) (string, *Report) {
+	t.Helper()
+	shared.once.Do(func() {
+		tmp, err := os.MkdirTemp("", "txchaos-report-test-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = tmp
+		dir := filepath.Join(tmp, "sweep")
+		if shared.err = copyDir(fixture, dir); shared.err != nil {
+			return
+		}
+		// A porcupine visualization beside one failing record, as `txchaos
+		// run` writes them.
+		html := filepath.Join(dir, "cells", failingCell, "history-o000003.html")
+		if shared.err = os.WriteFile(html, []byte("<html></html>"), 0o644); shared.err != nil {
+			return
+		}
+		shared.rep, shared.err = Generate(dir, Options{})
+	})
+	require.NoError(t, shared.err)
+	return filepath.Join(shared.dir, "sweep"), shared.rep
+}
+
+// copyFixture copies the fixture into a temporary directory.
+func copyFixture(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "sweep")
+	require.NoError(t, copyDir(fixture, dst))
+	return dst
+}
+
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}
+
+// expectedCharts recomputes from the records themselves which charts the
+// fixture calls for: availability, convergence and one per anomaly class
+// found under each fault kind (the fault-free runs count for every kind),
+// and the two latency charts.
+func expectedCharts(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "cells", "*", "record.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths)
+	classesBy := map[string]map[string]bool{}
+	kinds := map[string]bool{}
+	for _, p := range paths {
+		var cell struct{ Faults string }
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(p), "cell.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &cell))
+		var rec struct{ Anomalies map[string]int }
+		b, err = os.ReadFile(p)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &rec))
+		if classesBy[cell.Faults] == nil {
+			classesBy[cell.Faults] = map[string]bool{}
+		}
+		if cell.Faults != "none" {
+			kinds[cell.Faults] = true
+		}
+		for c, n := range rec.Anomalies {
+			if n > 0 {
+				classesBy[cell.Faults][c] = true
+			}
+		}
+	}
+	want := []string{"latency-no-faults", "latency-under-faults"}
+	for k := range kinds {
+		slug := strings.ReplaceAll(k, ":", "@")
+		want = append(want, "availability-"+slug, "converge-"+slug)
+		for c := range classesBy[k] {
+			want = append(want, "anomaly-"+c+"-"+slug)
+		}
+		for c := range classesBy["none"] {
+			want = append(want, "anomaly-"+c+"-"+slug)
+		}
+	}
+	sort.Strings(want)
+	return dedupe(want)
+}
+
+// dedupe drops duplicates from a sorted list.
+func dedupe(xs []string) []string {
+	var out []string
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func chartNames(rep *Report) []string {
+	var names []string
+	for _, c := range rep.Charts {
+		names = append(names, filepath.Base(c))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestGenerate renders every chart of the fixture and checks the files:
+// each PNG decodes at the chart's size, each SVG parses, the HTML inlines
+// every chart (the same PNG bytes), references nothing on a network, and
+// every link in it resolves to a file; the Markdown holds the scorecard.
+func TestGenerate(t *testing.T) {
+	dir, rep := generated(t)
+	out := filepath.Join(dir, "report")
+	require.Equal(t, filepath.Join(out, HTMLFile), rep.HTML)
+	require.Equal(t, 30, rep.Runs)
+	require.Equal(t, expectedCharts(t, dir), chartNames(rep))
+	require.Contains(t, chartNames(rep), "anomaly-leaked-resource-lost-response", "the naive dual write leaks charges under lost responses")
+
+	b, err := os.ReadFile(rep.HTML)
+	require.NoError(t, err)
+	page := string(b)
+	for _, c := range rep.Charts {
+		name := filepath.Base(c)
+		pngBytes, err := os.ReadFile(c + ".png")
+		require.NoError(t, err)
+		img, err := png.Decode(bytes.NewReader(pngBytes))
+		require.NoError(t, err, name)
+		require.Equal(t, int(chartW.Dots(float64(dpi))+0.5), img.Bounds().Dx(), "%s: 16 cm at %d dpi", name, dpi)
+		require.GreaterOrEqual(t, img.Bounds().Dy(), int((6.5 * vg.Centimeter).Dots(float64(dpi))), "%s: at least 6.5 cm high", name)
+
+		svg, err := os.ReadFile(c + ".svg")
+		require.NoError(t, err)
+		requireXML(t, name, svg)
+
+		m := regexp.MustCompile(`data-chart="` + regexp.QuoteMeta(name) + `"><img src="data:image/png;base64,([^"]+)"`).FindStringSubmatch(page)
+		require.NotNil(t, m, "%s is in the page", name)
+		inlined, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(pngBytes, inlined), "%s is inlined as written", name)
+		require.Contains(t, page, `href="charts/`+name+`.svg"`)
+	}
+	require.Equal(t, len(rep.Charts), strings.Count(page, "<img "), "every image is a chart")
+	require.NotRegexp(t, `(?i)https?://`, page, "the page opens without a network")
+	require.NotContains(t, page, "<script")
+	require.NotContains(t, page, "<link")
+
+	hrefs := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	require.NotEmpty(t, hrefs)
+	for _, h := range hrefs {
+		require.FileExists(t, filepath.Join(out, filepath.FromSlash(h[1])), "link %s", h[1])
+	}
+	require.Contains(t, page, `href="../cells/`+failingCell+`/history-o000003.html"`)
+
+	md, err := os.ReadFile(rep.Markdown)
+	require.NoError(t, err)
+	rows := markdownRows(string(md))
+	require.Equal(t, []string{"pattern", "no faults", "lost-response 0.2", "lost-response 0.4", "crashpoint:after-local-commit 0.2", "crashpoint:after-local-commit 0.4"}, rows[0])
+	for _, r := range rows[1:] {
+		switch r[0] {
+		case "`outbox`", "`two-phase-key`":
+			require.Equal(t, []string{"✓", "✓", "✓", "✓", "✓"}, r[1:], "%s survives every fault", r[0])
+		case "`naive-dual-write`":
+			require.Equal(t, "✓", r[1], "naive is clean without faults")
+			for _, c := range r[2:] {
+				require.Regexp(t, `^✗ [0-9.]+ \([12]/2\)$`, c)
+			}
+		default:
+			t.Fatalf("unexpected row %v", r)
+		}
+	}
+	require.Contains(t, string(md), "- **outbox**: No anomalies at any rate of lost-response or crashpoint:after-local-commit. Availability 100% without faults, ")
+	require.Regexp(t, `- \*\*naive-dual-write\*\*: Under lost-response at 0.4: [a-z-]+ [0-9.]+, `, string(md))
+	for _, name := range chartNames(rep) {
+		require.Contains(t, string(md), "(charts/"+name+".png)")
+	}
+}
+
+// requireXML checks that b is one well-formed XML document rooted at svg.
+func requireXML(t *testing.T, name string, b []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err, "%s.svg", name)
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	require.Equal(t, "svg", root, "%s.svg", name)
+}
+
+// markdownRows returns the cells of the first Markdown table.
+func markdownRows(md string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			if len(rows) > 0 {
+				break
+			}
+			continue
+		}
+		var cells []string
+		for _, c := range strings.Split(strings.Trim(line, "|"), "|") {
+			cells = append(cells, strings.TrimSpace(c))
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+// TestGenerateWithoutCellFiles: records that are not a sweep's (`txchaos
+// run` writes no cell.json) are placed by their fault profiles, on the
+// same axes, with the same readings.
+func TestGenerateWithoutCellFiles(t *testing.T) {
+	plan := func(dir string) (names, readings []string) {
+		root, err := filepath.Abs(dir)
+		require.NoError(t, err)
+		runs, err := load(root, "")
+		require.NoError(t, err)
+		d := newData(root, runs)
+		sort.Strings(d.kinds)   // sweep.json's order is gone in the second plan
+		secs, err := d.charts() // built, not rendered
+		require.NoError(t, err)
+		for _, s := range secs {
+			for _, c := range s.charts {
+				names = append(names, c.name)
+			}
+		}
+		sort.Strings(names)
+		for _, p := range d.patterns {
+			readings = append(readings, d.reading(p))
+		}
+		return names, readings
+	}
+	dir := copyFixture(t)
+	names, readings := plan(dir)
+	require.Equal(t, expectedCharts(t, dir), names)
+
+	cells, err := filepath.Glob(filepath.Join(dir, "cells", "*", "cell.json"))
+	require.NoError(t, err)
+	require.Len(t, cells, 30)
+	for _, c := range cells {
+		require.NoError(t, os.Remove(c))
+	}
+	require.NoError(t, os.Remove(filepath.Join(dir, "sweep.json")))
+	names2, readings2 := plan(dir)
+	require.Equal(t, names, names2)
+	require.ElementsMatch(t, readings, readings2) // kinds may come in another order
+}
+
+func TestGenerateErrors(t *testing.T) {
+	_, err := Generate(t.TempDir(), Options{})
+	require.ErrorContains(t, err, "report: no record.json under")
+
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a", "record.json"), []byte(`{"schema_version": 99}`), 0o644))
+	_, err = Generate(dir, Options{})
+	require.ErrorContains(t, err, "record.json: schema_version 99 is not supported")
+}
+
+func TestAxisOf(t *testing.T) {
+	tests := []struct{ profile, kind, rate string }{
+		{"", "none", "0"},
+		{"none", "none", "0"},
+		{"lost-response=0.1", "lost-response", "0.1"},
+		{"lost-response=orders-payments:0.2", "lost-response:orders-payments", "0.2"},
+		{"crashpoint=after-record:0.2,crashpoint=after-call:0.2", "crashpoint", "0.2"},
+		{"crashpoint=after-local-commit:0.05", "crashpoint:after-local-commit", "0.05"},
+		{"crash=payments:0.1,error=payments:0.1", "crash:payments+error:payments", "0.1"},
+		{"latency=100ms", "latency", "100ms"},
+		{"lost-response=0.1,drop-request=0.2", "lost-response=0.1,drop-request=0.2", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			kind, rate := axisOf(tt.profile)
+			require.Equal(t, tt.kind, kind)
+			require.Equal(t, tt.rate, rate)
+		})
+	}
+}
+
+func TestXOf(t *testing.T) {
+	require.Equal(t, 0.2, xOf("lost-response", "0.2"))
+	require.Equal(t, 100.0, xOf("latency", "0.1"), "a bare number of seconds, in ms")
+	require.Equal(t, 20.0, xOf("partition:orders-payments", "20ms"))
+	require.True(t, xOf("lost-response", "lots") != xOf("lost-response", "lots"), "NaN off the axis")
+}
