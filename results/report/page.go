@@ -71,6 +71,10 @@ type runRow struct {
 	Anomalies, Availability, P50, P99, Conv    string
 }
 
+// maxHistoryLinks is how many history files of one run the page links to
+// by name; the run's directory holds the rest.
+const maxHistoryLinks = 4
+
 // page assembles the page; out is the directory it is written to (links
 // are relative to it).
 func (d *data) page(title, out string, secs []*section) *page {
@@ -118,7 +122,11 @@ func (d *data) page(title, out string, secs []*section) *page {
 	for _, r := range d.runs {
 		if len(r.histories) > 0 {
 			h := historyRow{ID: r.id}
-			for _, f := range r.histories {
+			for i, f := range r.histories {
+				if i == maxHistoryLinks {
+					h.Links = append(h.Links, link{Href: rel(r.dir) + "/", Text: fmt.Sprintf("all %d in the run's directory", len(r.histories))})
+					break
+				}
 				h.Links = append(h.Links, link{Href: rel(f), Text: filepath.Base(f)})
 			}
 			pg.Histories = append(pg.Histories, h)
@@ -186,7 +194,7 @@ func (d *data) reading(pattern string) string {
 	base := d.groups[[3]string{pattern, "none", "0"}]
 	if base != nil {
 		if v := base.mean(func(r *run) float64 { return r.per100("") }); v > 0 {
-			sentences = append(sentences, fmt.Sprintf("Anomalies even without faults: %s", d.classesOf([]*group{base})))
+			sentences = append(sentences, fmt.Sprintf("Anomalies even without faults: %s (%s per 100 checkouts)", d.classesOf([]*group{base}), num(v)))
 		}
 	}
 	var cleanKinds []string
@@ -207,7 +215,13 @@ func (d *data) reading(pattern string) string {
 		}
 	}
 	if len(cleanKinds) > 0 {
-		sentences = append([]string{"No anomalies at any rate of " + joinOr(cleanKinds)}, sentences...)
+		clean := "No anomalies at any rate of " + joinOr(cleanKinds)
+		if len(sentences) > 0 && strings.HasPrefix(sentences[0], "Anomalies even without faults") {
+			clean = "None under " + joinOr(cleanKinds) + " at rates above 0"
+			sentences = append(sentences[:1], append([]string{clean}, sentences[1:]...)...)
+		} else {
+			sentences = append([]string{clean}, sentences...)
+		}
 	}
 	if a := d.availabilityReading(pattern, base); a != "" {
 		sentences = append(sentences, a)
@@ -221,49 +235,62 @@ func (d *data) reading(pattern string) string {
 	return strings.Join(sentences, ". ") + "."
 }
 
-// anomalyReading names the classes found under kind at its highest rate,
-// largest first, and the rate they were first seen at; "" when none was.
+// anomalyReading names the classes found under kind, largest first, each
+// at its peak rate, and the rate the first was seen at; "" when none was.
 func (d *data) anomalyReading(kind string, gs []*group) string {
 	type found struct {
-		class     string
-		atMax     float64
-		firstRate string
+		class      string
+		peak       float64
+		peakRate   string
+		firstIndex int
 	}
 	var fs []found
-	last := gs[len(gs)-1]
+	first := len(gs)
 	for _, c := range d.classes {
 		per := func(r *run) float64 { return r.per100(c) }
-		first := ""
-		for _, g := range gs {
-			if g.mean(per) > 0 {
-				first = g.rate
-				break
+		f := found{class: c, firstIndex: -1}
+		for i, g := range gs {
+			if v := g.mean(per); v > 0 {
+				if f.firstIndex < 0 {
+					f.firstIndex = i
+				}
+				if v >= f.peak {
+					f.peak, f.peakRate = v, g.rate
+				}
 			}
 		}
-		if first != "" {
-			fs = append(fs, found{class: c, atMax: last.mean(per), firstRate: first})
+		if f.firstIndex >= 0 {
+			fs = append(fs, f)
+			first = min(first, f.firstIndex)
 		}
 	}
 	if len(fs) == 0 {
 		return ""
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].atMax > fs[j].atMax })
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].peak > fs[j].peak })
+	shown := fs[:min(3, len(fs))]
+	samePeak := true
+	for _, f := range shown {
+		samePeak = samePeak && f.peakRate == shown[0].peakRate
+	}
 	var parts []string
-	earliest := last.rate
-	for i, f := range fs {
-		if f.firstRate != last.rate {
-			earliest = f.firstRate
-		}
-		if i < 3 {
-			parts = append(parts, fmt.Sprintf("%s %s", f.class, num(f.atMax)))
+	for _, f := range shown {
+		if samePeak {
+			parts = append(parts, fmt.Sprintf("%s %s", f.class, num(f.peak)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %s at %s", f.class, num(f.peak), f.peakRate))
 		}
 	}
-	s := fmt.Sprintf("Under %s at %s: %s per 100 checkouts", kind, last.rate, strings.Join(parts, ", "))
+	s := "Under " + kind
+	if samePeak {
+		s += " at " + shown[0].peakRate
+	}
+	s += ": " + strings.Join(parts, ", ") + " per 100 checkouts"
 	if len(fs) > 3 {
 		s += fmt.Sprintf(" (and %d more %s)", len(fs)-3, plural(len(fs)-3, "class", "classes"))
 	}
-	if earliest != last.rate {
-		s += ", first seen at " + earliest
+	if r := gs[first].rate; !samePeak || r != shown[0].peakRate {
+		s += ", first seen at " + r
 	}
 	return s
 }
