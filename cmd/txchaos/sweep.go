@@ -18,6 +18,7 @@ import (
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
 
@@ -97,7 +98,18 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			if out == "" {
 				return usageError("--out: a directory is needed")
 			}
-			return runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume)
+			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "report:  txchaos report %s\n", out)
+			worst := results.VerdictClean
+			for _, d := range done {
+				if v := d.Record.Verdict; v == results.VerdictAnomalies || v == results.VerdictUnknown && worst == results.VerdictClean {
+					worst = v
+				}
+			}
+			return verdictExit(worst)
 		},
 	}
 	fs := cmd.Flags()
@@ -187,12 +199,12 @@ func splitList(s string) []string {
 	return out
 }
 
-// runSweep runs s into dir, showing progress on w, and returns the exit
-// status as an error (nil for 0).
-func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume bool) error {
+// runSweep runs s into dir, showing progress on w, and returns the
+// finished cells; its errors carry the exit status (130 interrupted).
+func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume bool) ([]scenarios.CellResult, error) {
 	cells, err := s.Cells()
 	if err != nil {
-		return usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
 	pr := newProgress(w, isTerminal(w))
 	pr.header = fmt.Sprintf("sweep: %d cells (%d patterns × %d fault kinds × %d rates × %d seeds) into %s\n",
@@ -203,25 +215,18 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 	switch {
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintf(w, "interrupted: %d of %d cells kept in %s; continue with: txchaos sweep --resume --out %s\n", len(done), len(cells), dir, dir)
-		return &exitError{code: exitInterrupted}
+		return done, &exitError{code: exitInterrupted}
 	case errors.Is(err, scenarios.ErrSweepMismatch):
-		return usageError("--resume: %v (run with the same flags, or with only --resume --out %s)", err, dir)
+		return done, usageError("--resume: %v (run with the same flags, or with only --resume --out %s)", err, dir)
 	case errors.Is(err, scenarios.ErrSweepExists):
-		return usageError("--out: %v (--resume continues it)", err)
+		return done, usageError("--out: %v (--resume continues it)", err)
 	case errors.Is(err, scenarios.ErrNoSweep):
-		return usageError("--resume: %v", err)
+		return done, usageError("--resume: %v", err)
 	case err != nil:
-		return harnessError(err)
+		return done, harnessError(err)
 	}
-	worst := "clean"
-	for _, d := range done {
-		if v := d.Record.Verdict; v == "anomalies" || v == "unknown" && worst == "clean" {
-			worst = v
-		}
-	}
-	fmt.Fprintf(w, "done: %d cells, %d with anomalies\nsummary: %s\nreport:  txchaos report %s\n",
-		len(done), pr.anomalyCells, filepath.Join(dir, scenarios.SummaryFile), dir)
-	return verdictExit(worst)
+	fmt.Fprintf(w, "done: %d cells, %d with anomalies\nsummary: %s\n", len(done), pr.anomalyCells, filepath.Join(dir, scenarios.SummaryFile))
+	return done, nil
 }
 
 // isTerminal reports whether w is a terminal (a character device).

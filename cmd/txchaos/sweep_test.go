@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 
+	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
@@ -127,4 +128,14 @@ func TestIsTerminal(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	require.False(t, isTerminal(f), "a regular file is not a terminal")
+}
+
+// TestDemoSweep: the demo's sweep is every pattern, and small.
+func TestDemoSweep(t *testing.T) {
+	s := demoSweep(20)
+	cells, err := s.Cells()
+	require.NoError(t, err)
+	require.Equal(t, patterns.Names(), s.Patterns)
+	require.Len(t, cells, len(s.Patterns)*(1+2*2), "per pattern: no faults, and two kinds at two rates")
+	require.Equal(t, 20, s.Base.Workload.Txns)
 }
