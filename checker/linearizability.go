@@ -466,8 +466,8 @@ const maxAnnotations = 200
 // history h to w: the partition's operations on a timeline (an operation
 // whose outcome is unknown is drawn open to the end), the longest
 // linearizations porcupine found and where they break, and the faults of
-// applied that fell within the partition's span, one row per link or
-// node. applied's At must be on h's clock (durations since the run
+// applied that happened while one of them was in flight, one row per link
+// or node. applied's At must be on h's clock (durations since the run
 // started). p need not come from the same Report: only its Key and
 // Balance are used, so a history read back from a record can be drawn
 // again.
@@ -475,11 +475,12 @@ func Visualize(w io.Writer, h []Op, p Partition, applied []sim.Applied) error {
 	x := indexHistory(h)
 	var model porcupine.Model
 	var ops []porcupine.Operation
+	var idx []int
 	if p.Balance {
-		model, ops = x.customerPartition(p.Key)
+		model, ops, idx = x.customerPartition(p.Key)
 	} else {
-		idx, ok := x.ops[p.Key]
-		if !ok {
+		var ok bool
+		if idx, ok = x.ops[p.Key]; !ok {
 			return fmt.Errorf("visualize: order key %q has no checkout or read in the history", p.Key)
 		}
 		model, ops = orderModel, operations(h, idx, self, true)
@@ -488,30 +489,36 @@ func Visualize(w io.Writer, h []Op, p Partition, applied []sim.Applied) error {
 		return fmt.Errorf("visualize: customer %q has no balance read or order in the history", p.Key)
 	}
 	_, info := porcupine.CheckOperationsVerbose(model, ops, linTimeout)
-	info.AddAnnotations(annotations(ops, applied))
+	info.AddAnnotations(annotations(h, idx, applied))
 	if err := porcupine.Visualize(model, info, w); err != nil {
 		return fmt.Errorf("visualize %s: %w", p.Key, err)
 	}
 	return nil
 }
 
-// annotations are the faults of applied within the span of ops, with a
-// margin of a tenth of the span on either side.
-func annotations(ops []porcupine.Operation, applied []sim.Applied) []porcupine.Annotation {
-	lo, hi := ops[0].Call, ops[0].Return
-	for _, op := range ops {
-		lo, hi = min(lo, op.Call), max(hi, op.Return) // an open op ends 1ns after the last
+// annotations are the faults of applied that happened while an operation
+// of h at idx was in flight, from its call to its return (the client's
+// timeout, for an outcome it never learned), leaving out requests for
+// another order's URL: at most maxAnnotations, the earliest.
+func annotations(h []Op, idx []int, applied []sim.Applied) []porcupine.Annotation {
+	keys := map[string]bool{}
+	for _, i := range idx {
+		keys[h[i].Key] = true
 	}
-	margin := (hi - lo) / 10
 	var out []porcupine.Annotation
 	for _, a := range applied {
-		t := int64(a.At)
-		if t < lo-margin || t > hi+margin || len(out) == maxAnnotations {
+		if len(out) == maxAnnotations {
+			break
+		}
+		if !slices.ContainsFunc(idx, func(i int) bool { return h[i].Call <= a.At && a.At <= max(h[i].Return, h[i].Call) }) {
+			continue
+		}
+		if _, key, ok := strings.Cut(a.Detail, "/orders/"); ok && !keys[key] {
 			continue
 		}
 		ann := porcupine.Annotation{
 			Tag:         a.Target,
-			Start:       t,
+			Start:       int64(a.At),
 			Description: a.Fault,
 			Details:     strings.TrimSpace(fmt.Sprintf("%s %s at %s %s", a.Fault, a.Target, at(a.At), a.Detail)),
 		}
@@ -536,11 +543,11 @@ type customerOp struct {
 	order int
 }
 
-// customerPartition is the model and operations that draw customer c's
-// balance reads with the orders they count. The state is one byte per
-// order, its status; a balance read must equal the amounts of the orders
-// confirmed when it is linearized.
-func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Operation) {
+// customerPartition is the model, the operations and their indexes in the
+// history that draw customer c's balance reads with the orders they count.
+// The state is one byte per order, its status; a balance read must equal
+// the amounts of the orders confirmed when it is linearized.
+func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Operation, []int) {
 	keys := x.customers[c]
 	order := map[string]int{}
 	var idx []int
@@ -555,7 +562,7 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 	}
 	sort.Ints(idx)
 	if len(idx) == 0 {
-		return porcupine.Model{}, nil
+		return porcupine.Model{}, nil, nil
 	}
 	amounts := make([]int64, len(keys))
 	for j, k := range keys {
@@ -610,5 +617,5 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 		},
 		DescribeOperationMetadata: func(m any) string { return m.(string) },
 	}
-	return model, operations(x.h, idx, input, true)
+	return model, operations(x.h, idx, input, true), idx
 }

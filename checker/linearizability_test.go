@@ -286,8 +286,10 @@ func TestVisualize(t *testing.T) {
 	}
 	applied := []sim.Applied{
 		{At: 200 * ms, Fault: "lost-response", Target: "client->orders", Detail: "POST /checkout"},
-		{At: 580 * ms, Fault: "crash", Target: "orders"},
-		{At: 60 * time.Second, Fault: "partition", Target: "orders->broker"}, // long after the partition
+		{At: 300 * ms, Fault: "drop-request", Target: "client->orders", Detail: "GET /orders/o-18"}, // another order's
+		{At: 555 * ms, Fault: "crash", Target: "orders"},
+		{At: 580 * ms, Fault: "latency", Target: "orders->payments"},         // while no op of o-17 was in flight
+		{At: 60 * time.Second, Fault: "partition", Target: "orders->broker"}, // long after
 	}
 	r := checker.Check(h, nil)
 	require.Equal(t, 2, r.Anomalies[checker.NonLinearizable].Count, r.String())
@@ -300,11 +302,13 @@ func TestVisualize(t *testing.T) {
 	// The data is JSON in the page: '>' is written \u003e.
 	for _, want := range []string{
 		"order o-17", "checkout#2 → confirmed", "get → absent", "outcome unknown",
-		`lost-response client-\u003eorders at 200ms POST /checkout`, "crash orders at 580ms",
+		`lost-response client-\u003eorders at 200ms POST /checkout`, "crash orders at 555ms",
 	} {
 		require.True(t, strings.Contains(html, want), "the page lacks %q", want)
 	}
-	require.False(t, strings.Contains(html, "orders-\\u003ebroker"), "faults outside the partition's span are left out")
+	for _, not := range []string{"GET /orders/o-18", `latency orders-\u003epayments`, `partition orders-\u003ebroker`} {
+		require.False(t, strings.Contains(html, not), "the page draws %q: only faults while the key's operations were in flight, and not another order's requests", not)
+	}
 
 	p := r.Linearizability[1]
 	require.Equal(t, checker.Partition{Key: "alice", Balance: true, Verdict: checker.VerdictAnomalies, File: "history-customer-alice.html"}, p)
