@@ -1,0 +1,286 @@
+package scenarios
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
+)
+
+// expectationsFile is the expectation matrix: every registered pattern
+// under every built-in scenario. Its comment header says how to read it.
+const expectationsFile = "testdata/expectations.txt"
+
+// baselines are the patterns every built-in scenario is meant to break.
+var baselines = []string{"naive-dual-write", "blind-retry"}
+
+// matrixParallel is how many cells run at once: a cell mostly waits on
+// timeouts, and CI has two cores.
+const matrixParallel = 3
+
+// cell is one line of the expectation matrix.
+type cell struct {
+	line              int
+	pattern, scenario string
+	expect            Expectations // resolved: every class of checker.Classes
+	comment           string
+}
+
+// readMatrix reads and checks the expectation matrix: known patterns,
+// scenarios, classes and expectations, every pattern × scenario once.
+func readMatrix(t *testing.T) []cell {
+	t.Helper()
+	f, err := os.Open(expectationsFile)
+	require.NoError(t, err)
+	defer f.Close()
+	builtins := map[string]Scenario{}
+	for _, s := range Builtins() {
+		builtins[s.Name] = s
+	}
+	var cells []cell
+	seen := map[[2]string]int{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		text, comment, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			continue
+		}
+		at := fmt.Sprintf("%s:%d", expectationsFile, n)
+		require.GreaterOrEqual(t, len(fields), 3, "%s: want PATTERN SCENARIO EXPECTATIONS (or -)", at)
+		c := cell{line: n, pattern: fields[0], scenario: fields[1], comment: strings.TrimSpace(comment)}
+		_, err := patterns.Lookup(c.pattern)
+		require.NoError(t, err, at)
+		s, ok := builtins[c.scenario]
+		require.True(t, ok, "%s: scenario %q is not built in (built-in: %s)", at, c.scenario, strings.Join(BuiltinNames(), ", "))
+		key := [2]string{c.pattern, c.scenario}
+		require.Zero(t, seen[key], "%s: %s × %s already at line %d", at, c.pattern, c.scenario, seen[key])
+		seen[key] = n
+
+		named := Expectations{}
+		rest := Expect("")
+		for _, f := range fields[2:] {
+			if f == "-" {
+				continue
+			}
+			class, want, ok := strings.Cut(f, "=")
+			require.True(t, ok, "%s: %q is not CLASS=EXPECT", at, f)
+			require.Contains(t, Expects, Expect(want), "%s: %q: %q is not one of zero, some, any", at, f, want)
+			if class == "*" {
+				rest = Expect(want)
+				continue
+			}
+			require.Contains(t, checker.Classes, checker.Class(class), "%s: %q is not an anomaly class", at, class)
+			named[checker.Class(class)] = Expect(want)
+		}
+		c.expect = Expectations{}
+		for _, cl := range checker.Classes {
+			switch x, ok := named[cl]; {
+			case ok:
+				c.expect[cl] = x
+			case rest != "":
+				c.expect[cl] = rest
+			default:
+				c.expect[cl] = s.Expect.Of(cl)
+			}
+		}
+		cells = append(cells, c)
+	}
+	require.NoError(t, sc.Err())
+	var missing []string
+	for _, p := range patterns.Names() {
+		for _, s := range BuiltinNames() {
+			if seen[[2]string{p, s}] == 0 {
+				missing = append(missing, p+" "+s)
+			}
+		}
+	}
+	require.Empty(t, missing, "%s has no line for these pattern × scenario cells", expectationsFile)
+	return cells
+}
+
+// TestMatrixTable checks the table itself: it parses, covers every cell,
+// and expects every baseline to be broken by every built-in scenario.
+func TestMatrixTable(t *testing.T) {
+	for _, c := range readMatrix(t) {
+		if !slices.Contains(baselines, c.pattern) {
+			continue
+		}
+		var some []checker.Class
+		for _, cl := range checker.Classes {
+			if c.expect[cl] == Some {
+				some = append(some, cl)
+			}
+		}
+		assert.NotEmpty(t, some, "%s:%d: baseline %s must be expected to break under %s: name a class it shows (CLASS=some)",
+			expectationsFile, c.line, c.pattern, c.scenario)
+	}
+}
+
+// outcome is a measured cell.
+type outcome struct {
+	report checker.Report
+	misses []Miss
+	err    error
+}
+
+// TestMatrix runs every cell of the expectation matrix on the live runtime
+// and asserts its expectations; on failure it prints the whole measured
+// matrix. A baseline that passes a scenario meant to break it fails here:
+// its cell expects some anomaly of a class it no longer shows.
+func TestMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the matrix runs 80 live cells; -short skips it")
+	}
+	cells := readMatrix(t)
+	specs := map[string]patterns.Spec{}
+	for _, s := range patterns.All() {
+		specs[s.Name] = s
+	}
+	results := make([]outcome, len(cells))
+	sem := make(chan struct{}, matrixParallel)
+	var wg sync.WaitGroup
+	for i, c := range cells {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// t.Run may be called from many goroutines; the semaphore,
+			// not -parallel, bounds how many cells run at once.
+			t.Run(c.scenario+"/"+c.pattern, func(t *testing.T) {
+				results[i] = runCell(t, specs[c.pattern], c)
+			})
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.Logf("the measured matrix (%s):\n%s", expectationsFile, formatMatrix(cells, results))
+	}
+}
+
+func runCell(t *testing.T, spec patterns.Spec, c cell) outcome {
+	sc, err := Builtin(c.scenario)
+	require.NoError(t, err)
+	cfg, err := sc.ConfigFor(spec)
+	require.NoError(t, err)
+	res, err := ExecuteSpec(t.Context(), spec, cfg, t.TempDir())
+	if !assert.NoError(t, err, "%s under %s: the run did not complete", c.pattern, c.scenario) {
+		return outcome{err: err}
+	}
+	o := outcome{report: res.Report, misses: c.expect.Check(res.Report)}
+	if len(o.misses) > 0 {
+		why := ""
+		if c.comment != "" {
+			why = " (" + c.comment + ")"
+		}
+		baseline := ""
+		if slices.Contains(baselines, c.pattern) && !breaks(res.Report, c.expect) {
+			baseline = fmt.Sprintf("\nbaseline %s passed %s, a scenario meant to break it: the checker, the scenario or the baseline has stopped showing %s",
+				c.pattern, c.scenario, strings.Join(someClasses(c.expect), ", "))
+		}
+		assert.Fail(t, fmt.Sprintf("%s × %s (%s:%d%s) missed %d expectation(s)", c.pattern, c.scenario, expectationsFile, c.line, why, len(o.misses)),
+			"%s%s\n%s", FormatMisses(o.misses), baseline, FormatReport(res))
+	}
+	return o
+}
+
+// breaks reports whether r shows some anomaly of a class e expects some of.
+func breaks(r checker.Report, e Expectations) bool {
+	for _, c := range someClasses(e) {
+		if r.Anomalies[checker.Class(c)].Count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func someClasses(e Expectations) []string {
+	var out []string
+	for _, c := range checker.Classes {
+		if e[c] == Some {
+			out = append(out, string(c))
+		}
+	}
+	return out
+}
+
+// formatMatrix prints the measured matrix, one line per cell: each class's
+// count followed by its expectation's mark (. zero, + some, ? any), and
+// a missed expectation in brackets.
+func formatMatrix(cells []cell, results []outcome) string {
+	var b strings.Builder
+	b.WriteString("count and expectation: 3+ some, 0. zero, 2? any; [0+] a missed expectation; n/j not judged\n")
+	header := []string{"scenario", "pattern"}
+	for _, c := range checker.Classes {
+		header = append(header, shortName(c))
+	}
+	rows := [][]string{header}
+	order := make([]int, len(cells))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ca, cb := cells[order[a]], cells[order[b]]
+		if ca.scenario != cb.scenario {
+			return ca.scenario < cb.scenario
+		}
+		return ca.pattern < cb.pattern
+	})
+	for _, i := range order {
+		c, o := cells[i], results[i]
+		row := []string{c.scenario, c.pattern}
+		for _, cl := range checker.Classes {
+			if o.err != nil {
+				row = append(row, "err")
+				continue
+			}
+			if o.report.Anomalies == nil {
+				row = append(row, "") // not run (-run)
+				continue
+			}
+			mark := map[Expect]string{Zero: ".", Some: "+", Any: "?"}[c.expect[cl]]
+			v := fmt.Sprint(o.report.Anomalies[cl].Count)
+			if slices.Contains(o.report.Unchecked, cl) {
+				v = "n/j"
+			}
+			v += mark
+			if slices.ContainsFunc(o.misses, func(m Miss) bool { return m.Class == cl }) {
+				v = "[" + v + "]"
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	widths := make([]int, len(header))
+	for _, r := range rows {
+		for j, v := range r {
+			widths[j] = max(widths[j], len(v))
+		}
+	}
+	for _, r := range rows {
+		for j, v := range r {
+			fmt.Fprintf(&b, "%-*s ", widths[j], v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// shortName is a class's column header in the printed matrix.
+func shortName(c checker.Class) string {
+	if s, ok := short[c]; ok {
+		return s
+	}
+	return string(c)
+}
