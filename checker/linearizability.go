@@ -157,7 +157,7 @@ func describe(op *Op) string {
 // metadata is the tooltip of op in a visualization: who, when, and why.
 func metadata(op *Op) string {
 	s := fmt.Sprintf("%s %s · client %d · called %s · returned %s", keyNoun(op), op.Key, op.Client, at(op.Call), at(op.Return))
-	if op.Outcome == OutcomeUnknown {
+	if open(op) {
 		s += " (outcome unknown: drawn open to the end)"
 	}
 	if op.Reason != "" {
@@ -187,10 +187,10 @@ func open(op *Op) bool {
 }
 
 // operations turns the ops of h at idx into porcupine operations. An open
-// op returns after every other op of the partition; client ids are
-// renumbered densely when dense is set (the visualization draws one row per
-// id).
-func operations(h []Op, idx []int, input func(*Op) any, dense bool) []porcupine.Operation {
+// op returns after every other op of the partition. Client ids are
+// renumbered densely and ops carry their metadata when draw is set (the
+// visualization draws one row per id).
+func operations(h []Op, idx []int, input func(*Op) any, draw bool) []porcupine.Operation {
 	var end time.Duration
 	for _, i := range idx {
 		end = max(end, h[i].Call, h[i].Return)
@@ -199,12 +199,12 @@ func operations(h []Op, idx []int, input func(*Op) any, dense bool) []porcupine.
 	out := make([]porcupine.Operation, len(idx))
 	for j, i := range idx {
 		op := &h[i]
-		ret := op.Return
-		if open(op) || ret < op.Call {
+		ret := max(op.Return, op.Call)
+		if open(op) {
 			ret = end + 1
 		}
 		client := op.Client
-		if dense {
+		if draw {
 			c, ok := clients[client]
 			if !ok {
 				c = len(clients)
@@ -213,7 +213,7 @@ func operations(h []Op, idx []int, input func(*Op) any, dense bool) []porcupine.
 			client = c
 		}
 		out[j] = porcupine.Operation{ClientId: client, Input: input(op), Call: int64(op.Call), Return: int64(ret)}
-		if dense {
+		if draw {
 			out[j].Metadata = metadata(op)
 		}
 	}
@@ -348,8 +348,23 @@ func checkLinearizability(h []Op) (Finding, []Partition, []string) {
 // and never confirmed. An order the clients never learned the fate of may
 // count either way.
 func (x *history) balanceViolation(b *Op) string {
-	var lower, upper int64
-	var sure []string
+	lower, upper, sure := x.balanceBounds(b)
+	switch {
+	case b.Points < lower:
+		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
+			b.Points, at(b.Call), lower, list(sure), lower-b.Points)
+	case b.Points > upper:
+		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
+			b.Points, at(b.Call), upper, b.Points-upper)
+	}
+	return ""
+}
+
+// balanceBounds are the least and the most the balance read b may count:
+// the amounts of the orders of its customer a client had seen confirmed
+// before b was sent (named in sure), and of those no client saw failed
+// without also seeing them confirmed.
+func (x *history) balanceBounds(b *Op) (lower, upper int64, sure []string) {
 	for _, k := range x.customers[b.Key] {
 		seenConfirmed, confirmedBefore, seenFailed := false, false, false
 		for _, i := range x.ops[k] {
@@ -370,15 +385,7 @@ func (x *history) balanceViolation(b *Op) string {
 			upper += x.amount[k]
 		}
 	}
-	switch {
-	case b.Points < lower:
-		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
-			b.Points, at(b.Call), lower, list(sure), lower-b.Points)
-	case b.Points > upper:
-		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
-			b.Points, at(b.Call), upper, b.Points-upper)
-	}
-	return ""
+	return lower, upper, sure
 }
 
 // list joins up to MaxExamples items, saying how many more there are.
@@ -467,7 +474,9 @@ const maxAnnotations = 200
 // whose outcome is unknown is drawn open to the end), the longest
 // linearizations porcupine found and where they break, and the faults of
 // applied that happened while one of them was in flight, one row per link
-// or node. applied's At must be on h's clock (durations since the run
+// or node. A customer's partition (Balance) is drawn as the customer's
+// orders, each against the order model, and the balance reads, each
+// labelled with what it may count and illegal outside that. applied's At must be on h's clock (durations since the run
 // started). p need not come from the same Report: only its Key and
 // Balance are used, so a history read back from a record can be drawn
 // again.
@@ -535,23 +544,26 @@ func annotations(h []Op, idx []int, applied []sim.Applied) []porcupine.Annotatio
 	return out
 }
 
-// customerOp is an operation of a customer's partition: an order's
+// customerOp is an operation of a customer's drawing: an order's
 // checkout or read (order is its index among the customer's orders), or a
-// balance read (order is -1).
+// balance read (order is -1) with the least and the most it may count.
 type customerOp struct {
-	op    *Op
-	order int
+	op           *Op
+	order        int
+	lower, upper int64
 }
 
 // customerPartition is the model, the operations and their indexes in the
 // history that draw customer c's balance reads with the orders they count.
-// The state is one byte per order, its status; a balance read must equal
-// the amounts of the orders confirmed when it is linearized.
+// The model partitions them: each order's checkouts and reads against the
+// order model, as the check judges them, and the balance reads, each
+// legal when it lies within balanceBounds. (One model of all the orders
+// at once would let a balance read judge the sum exactly, but porcupine
+// would then try every subset of the orders in flight together.)
 func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Operation, []int) {
-	keys := x.customers[c]
 	order := map[string]int{}
 	var idx []int
-	for j, k := range keys {
+	for j, k := range x.customers[c] {
 		order[k] = j
 		idx = append(idx, x.ops[k]...)
 	}
@@ -564,57 +576,48 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 	if len(idx) == 0 {
 		return porcupine.Model{}, nil, nil
 	}
-	amounts := make([]int64, len(keys))
-	for j, k := range keys {
-		amounts[j] = x.amount[k]
-	}
 	input := func(op *Op) any {
 		if op.Kind == KindBalance {
-			return customerOp{op, -1}
+			lower, upper, _ := x.balanceBounds(op)
+			return customerOp{op, -1, lower, upper}
 		}
-		return customerOp{op, order[op.Key]}
+		return customerOp{op: op, order: order[op.Key]}
 	}
 	model := porcupine.Model{
-		Init: func() any { return strings.Repeat(string(rune('0'+absent)), len(keys)) },
-		Step: func(state, input, _ any) (bool, any) {
-			s, in := state.(string), input.(customerOp)
-			if in.order < 0 {
-				if in.op.Outcome != OutcomeOK {
-					return true, s
+		Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
+			byOrder := map[int][]porcupine.Operation{}
+			var orders []int
+			for _, op := range ops {
+				j := op.Input.(customerOp).order
+				if _, seen := byOrder[j]; !seen {
+					orders = append(orders, j)
 				}
-				var sum int64
-				for j := range keys {
-					if status(s[j]-'0') == confirmed {
-						sum += amounts[j]
-					}
-				}
-				return sum == in.op.Points, s
+				byOrder[j] = append(byOrder[j], op)
 			}
-			ok, next := step(status(s[in.order]-'0'), in.op)
-			b := []byte(s)
-			b[in.order] = byte('0' + next)
-			return ok, string(b)
+			sort.Ints(orders)
+			var out [][]porcupine.Operation
+			for _, j := range orders {
+				out = append(out, byOrder[j])
+			}
+			return out
 		},
+		Init: func() any { return absent },
+		Step: func(state, input, _ any) (bool, any) {
+			in := input.(customerOp)
+			if in.order < 0 {
+				return in.op.Outcome != OutcomeOK || in.lower <= in.op.Points && in.op.Points <= in.upper, state
+			}
+			return step(state.(status), in.op)
+		},
+		Hash: func(state any) uint64 { return uint64(state.(status)) },
 		DescribeOperation: func(input, _ any) string {
 			in := input.(customerOp)
 			if in.order < 0 {
-				return describe(in.op)
+				return fmt.Sprintf("%s (may count %d to %d)", describe(in.op), in.lower, in.upper)
 			}
 			return in.op.Key + " " + describe(in.op)
 		},
-		DescribeState: func(state any) string {
-			s := state.(string)
-			var parts []string
-			var sum int64
-			for j, k := range keys {
-				st := status(s[j] - '0')
-				parts = append(parts, k+" "+st.String())
-				if st == confirmed {
-					sum += amounts[j]
-				}
-			}
-			return fmt.Sprintf("confirmed worth %d: %s", sum, strings.Join(parts, ", "))
-		},
+		DescribeState:             func(state any) string { return state.(status).String() },
 		DescribeOperationMetadata: func(m any) string { return m.(string) },
 	}
 	return model, operations(x.h, idx, input, true), idx
