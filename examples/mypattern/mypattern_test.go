@@ -1,0 +1,70 @@
+package mypattern_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/examples/mypattern"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+// TestMain checks that no run leaves a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestEagerOutbox is how a pattern written outside txchaos is tested: one
+// scenarios.Run per built-in scenario its design claims to survive. Run
+// fails the test with the classes the pattern missed and their examples.
+func TestEagerOutbox(t *testing.T) {
+	for _, name := range []string{"lost-responses", "crash-between-commit-and-publish", "broker-outage"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := scenarios.Builtin(name)
+			require.NoError(t, err)
+			scenarios.Run(t, mypattern.Spec(), sc)
+		})
+	}
+}
+
+// TestBrokenRelayIsCaught plants a bug — the relay skips every 10th
+// event — and checks that scenarios.Run fails the test for it, naming the
+// right class: lost-event.
+func TestBrokenRelayIsCaught(t *testing.T) {
+	sc, err := scenarios.Builtin("business-rejections") // no faults: the bug alone
+	require.NoError(t, err)
+	rec := &recorder{TB: t}
+	res := scenarios.Run(rec, mypattern.Broken(10), sc)
+
+	lost := res.Report.Anomalies[checker.LostEvent]
+	require.Positive(t, lost.Count, res.Report.String())
+	require.Len(t, rec.errors, 1, "Run failed the test once, for the missed expectations")
+	msg := rec.errors[0]
+	require.Contains(t, msg, "pattern eager-outbox-broken under scenario business-rejections missed")
+	require.Contains(t, msg, fmt.Sprintf("lost-event: want zero, found %d", lost.Count))
+	require.Contains(t, msg, "e.g. "+lost.Examples[0], "the failure shows the checker's examples")
+	for _, c := range []checker.Class{checker.LeakedResource, checker.PartialCommit, checker.DuplicateEffect} {
+		require.NotContains(t, msg, string(c)+": want", "only the bug's classes fail")
+	}
+	t.Logf("what Run reported:\n%s", msg)
+}
+
+// recorder is a testing.TB that records the failures it is given instead
+// of failing the test, so that a test can check what Run reports.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// FailNow is an unexpected stop (a run that did not complete): fail the
+// real test with what was recorded.
+func (r *recorder) FailNow() {
+	r.TB.Fatalf("stopped: %s", strings.Join(r.errors, "\n"))
+}
