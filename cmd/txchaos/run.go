@@ -37,6 +37,7 @@ func (f *runFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy)")
 	fs.DurationVar(&f.cfg.Quiet, "quiet", d.Quiet, "longest fault-free period after healing for recovery to bring the world to rest")
 	fs.DurationVar(&f.cfg.CallTimeout, "call-timeout", d.CallTimeout, "client request timeout")
+	fs.DurationVar(&f.cfg.World.CallTimeout, "service-timeout", d.World.CallTimeout, "how long a service waits for another service (0: 2s)")
 	fs.StringVar(&f.payments, "payments", string(d.World.Payments.Maturity), "payments API maturity: idempotent, readable or opaque")
 	fs.StringVar(&f.inventory, "inventory", string(d.World.Inventory.Maturity), "inventory API maturity: idempotent, readable or opaque")
 	fs.StringVar(&f.shipping, "shipping", string(d.World.Shipping.Maturity), "shipping API maturity: idempotent, readable or opaque")
@@ -73,6 +74,7 @@ func (f *runFlags) config() (scenarios.Config, error) {
 // into one that names the flag.
 func flagError(err error) string {
 	s := err.Error()
+	s = strings.Replace(s, "world: call_timeout", "service-timeout", 1)
 	s = strings.TrimPrefix(s, "world: ")
 	s = strings.Replace(s, "payments.reject_rate", "reject-rate", 1)
 	s = strings.Replace(s, "call_timeout", "call-timeout", 1)

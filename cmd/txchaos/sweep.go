@@ -32,12 +32,11 @@ const exitInterrupted = 130
 // sweepParams are the flags that define a sweep (all but --out,
 // --parallel and --resume).
 type sweepParams struct {
-	run            runFlags
-	patterns       string
-	faults         string
-	rates          string
-	seeds          int
-	serviceTimeout time.Duration
+	run      runFlags
+	patterns string
+	faults   string
+	rates    string
+	seeds    int
 }
 
 func newSweep() *cobra.Command {
@@ -117,7 +116,6 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 	fs.StringVar(&p.faults, "faults", "lost-response", "comma-separated fault kinds: KIND, KIND:TARGET or KIND+KIND (see above)")
 	fs.StringVar(&p.rates, "rates", "0,0.1,0.2", "comma-separated rates (probabilities, or durations for latency and partition)")
 	fs.IntVar(&p.seeds, "seeds", 3, "seeds per cell: 1 to N")
-	fs.DurationVar(&p.serviceTimeout, "service-timeout", 0, "how long a service waits for another (0: the world's default, 2s)")
 	fs.StringVar(&out, "out", "txchaos-sweep", "directory of the sweep")
 	fs.IntVar(&parallel, "parallel", 1, "cells run at once (each is a whole world: keep it at most the number of cores)")
 	fs.BoolVar(&resume, "resume", false, "continue the sweep in --out: keep its finished cells, run the rest")
@@ -174,10 +172,6 @@ func (p *sweepParams) sweep() (scenarios.Sweep, error) {
 		}
 	}
 	p.run.cfg.Pattern = names[0]
-	p.run.cfg.World.CallTimeout = p.serviceTimeout
-	if p.serviceTimeout < 0 {
-		return s, usageError("--service-timeout: %s is negative", p.serviceTimeout)
-	}
 	base, err := p.run.config()
 	if err != nil {
 		return s, err
