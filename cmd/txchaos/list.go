@@ -10,13 +10,14 @@ import (
 
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/scenarios"
 	"github.com/txchaos/txchaos/sim"
 )
 
 func newList() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List the patterns, faults and maturity levels txchaos knows",
+		Short: "List the patterns, built-in scenarios, faults and maturity levels txchaos knows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			writeList(cmd.OutOrStdout())
@@ -33,6 +34,10 @@ func writeList(w io.Writer) {
 		if len(p.CrashPoints) > 0 {
 			fmt.Fprintf(tw, "  \t  crash points: %s\n", strings.Join(p.CrashPoints, ", "))
 		}
+	}
+	fmt.Fprintln(tw, "\nSCENARIOS (--scenario NAME, or a scenario file)\t")
+	for _, s := range scenarios.Builtins() {
+		fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.Summary())
 	}
 	fmt.Fprintln(tw, "\nFAULTS (--faults NAME=ARG,...; every rate is per request)\t")
 	for _, k := range faults.Kinds() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 	"github.com/txchaos/txchaos/sim"
@@ -24,8 +26,10 @@ type runFlags struct {
 	out       string
 }
 
-func (f *runFlags) bind(fs *pflag.FlagSet) {
-	d := scenarios.Default()
+func (f *runFlags) bind(fs *pflag.FlagSet) { f.bindTo(fs, scenarios.Default()) }
+
+// bindTo binds the flags to f with d's values as their defaults.
+func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	f.cfg = d
 	fs.StringVar(&f.cfg.Pattern, "pattern", d.Pattern, "the pattern to run (see txchaos list)")
 	fs.StringVar(&f.cfg.Faults, "faults", d.Faults, "fault profile: NAME=ARG,... e.g. lost-response=0.1,crash=orders:0.02 (see txchaos list)")
@@ -83,14 +87,24 @@ func flagError(err error) string {
 
 func newRun() *cobra.Command {
 	var f runFlags
+	var scenario string
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run one pattern under a fault profile and print its scorecard",
+		Short: "Run one pattern under a fault profile or a scenario and print its scorecard",
 		Example: `  txchaos run --pattern naive-dual-write --faults lost-response=0.1 --txns 200
-  txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.1 --output json`,
+  txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.1 --output json
+  txchaos run --pattern outbox --scenario broker-outage
+  txchaos run --pattern saga --scenario my-scenario.yaml --txns 100`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config()
+			var sc *scenarios.Scenario
+			var cfg scenarios.Config
+			var err error
+			if scenario != "" {
+				sc, cfg, err = f.scenarioConfig(cmd.Flags(), scenario)
+			} else {
+				cfg, err = f.config()
+			}
 			if err != nil {
 				return err
 			}
@@ -106,12 +120,59 @@ func newRun() *cobra.Command {
 				cmd.OutOrStdout().Write(b)
 			} else {
 				writeScorecard(cmd.OutOrStdout(), res, path)
+				if sc != nil {
+					writeExpectations(cmd.OutOrStdout(), *sc, res)
+				}
 			}
 			return verdictExit(rec.Verdict)
 		},
 	}
 	f.bind(cmd.Flags())
+	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults and crash points)")
 	return cmd
+}
+
+// scenarioConfig is the configuration of scenario nameOrFile for --pattern,
+// with each flag set on the command line overriding the scenario's value.
+func (f *runFlags) scenarioConfig(set *pflag.FlagSet, nameOrFile string) (*scenarios.Scenario, scenarios.Config, error) {
+	sc, err := scenarios.Find(nameOrFile)
+	if err != nil {
+		return nil, scenarios.Config{}, usageError("--scenario: %v", err)
+	}
+	spec, err := patterns.Lookup(f.cfg.Pattern)
+	if err != nil {
+		return nil, scenarios.Config{}, usageError("--pattern: %v", err)
+	}
+	base, err := sc.ConfigFor(spec)
+	if err != nil {
+		return nil, scenarios.Config{}, usageError("--scenario: %v", err)
+	}
+	// The same flags, with the scenario's values as defaults; replay on
+	// them the flags the command line set.
+	var g runFlags
+	fs := pflag.NewFlagSet("scenario", pflag.ContinueOnError)
+	g.bindTo(fs, base)
+	set.Visit(func(fl *pflag.Flag) {
+		if fs.Lookup(fl.Name) != nil && err == nil {
+			err = fs.Set(fl.Name, fl.Value.String())
+		}
+	})
+	if err != nil {
+		return nil, scenarios.Config{}, usageError("%v", err)
+	}
+	cfg, err := g.config()
+	return &sc, cfg, err
+}
+
+// writeExpectations says whether the run met the scenario's expectations,
+// and which it missed.
+func writeExpectations(w io.Writer, sc scenarios.Scenario, res *scenarios.Result) {
+	misses := sc.Expect.Check(res.Report)
+	if len(misses) == 0 {
+		fmt.Fprintf(w, "scenario %s: expectations met\n", sc.Name)
+		return
+	}
+	fmt.Fprintf(w, "scenario %s: %d expectation(s) missed\n%s\n", sc.Name, len(misses), scenarios.FormatMisses(misses))
 }
 
 // runOne executes cfg and writes its record under outDir (unless empty),
