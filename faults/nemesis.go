@@ -40,10 +40,11 @@ type Nemesis struct {
 	clock   Clock
 	rng     *rand.Rand
 
-	mu     sync.Mutex
-	start  time.Time
-	active map[int]*sim.Link // windowed faults currently on, by profile index
-	steps  []Step
+	mu      sync.Mutex
+	started bool
+	start   time.Time
+	active  map[int]*sim.Link // windowed faults currently on, by profile index
+	steps   []Step
 }
 
 // NewNemesis prepares p for a world with the given links and nodes.
@@ -55,74 +56,113 @@ func NewNemesis(p Profile, links []sim.Link, nodes []string, ctl sim.Controller,
 	}
 }
 
-// Run applies the steady faults, then opens and closes windowed faults until
-// ctx is done. It returns when ctx is done; call Heal after it.
-func (n *Nemesis) Run(ctx context.Context) error {
+// Start applies the steady faults now, so that they are on before the
+// first request. Run calls it if it has not been called.
+func (n *Nemesis) Start() error {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.startLocked()
+}
+
+func (n *Nemesis) startLocked() error {
+	if n.started {
+		return nil
+	}
+	n.started = true
 	n.start = n.clock.Now()
 	for _, f := range n.profile {
 		if !kinds[f.Kind].Windowed {
 			n.steps = append(n.steps, Step{At: 0, Action: "start", Fault: f.String()})
 		}
 	}
-	err := n.applyLocked()
+	return n.applyLocked()
+}
+
+// Run applies the steady faults (see Start), then opens and closes
+// windowed faults until ctx is done. It returns when ctx is done; call Heal
+// after it. Run is one sequential loop on the clock (no goroutines of its
+// own), so that a deterministic runtime can run it as one of its processes.
+func (n *Nemesis) Run(ctx context.Context) error {
+	n.mu.Lock()
+	err := n.startLocked()
+	// Each windowed fault alternates calm and faulty windows of f.Duration.
+	// The first window opens after a calm of up to half a window, placed by
+	// the seed, so that short runs meet it too.
+	var ws []*window
+	for i, f := range n.profile {
+		if kinds[f.Kind].Windowed {
+			ws = append(ws, &window{i: i, f: f, next: time.Duration(n.rng.Float64() * float64(f.Duration) / 2)})
+		}
+	}
 	n.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(n.profile))
-	for i, f := range n.profile {
-		if !kinds[f.Kind].Windowed {
+	for {
+		var w *window // the next to open or close; the first listed on a tie
+		for _, x := range ws {
+			if w == nil || x.next < w.next {
+				w = x
+			}
+		}
+		wait := time.Hour
+		if w != nil {
+			wait = w.next - n.since()
+		}
+		if n.clock.Sleep(ctx, wait) != nil {
+			return n.closeAll(ws)
+		}
+		if w == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := n.windows(ctx, i, f); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
-
-// windows alternates calm and faulty windows of f.Duration until ctx is
-// done. The first window opens after a calm of up to half a window, placed
-// by the seed, so that short runs meet it too.
-func (n *Nemesis) windows(ctx context.Context, i int, f Fault) error {
-	n.mu.Lock()
-	calm := time.Duration(n.rng.Float64() * float64(f.Duration) / 2)
-	n.mu.Unlock()
-	for {
-		if n.clock.Sleep(ctx, calm) != nil {
-			return nil
-		}
-		calm = f.Duration
 		n.mu.Lock()
-		l := f.Link
-		if l == nil {
-			l = &n.links[n.rng.IntN(len(n.links))]
+		if !w.open {
+			l := w.f.Link
+			if l == nil {
+				l = &n.links[n.rng.IntN(len(n.links))]
+			}
+			n.active[w.i] = l
+			n.steps = append(n.steps, Step{At: n.since(), Action: "start", Fault: w.f.String(), Link: l.String()})
+		} else {
+			l := n.active[w.i]
+			delete(n.active, w.i)
+			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.f.String(), Link: l.String()})
 		}
-		n.active[i] = l
-		n.steps = append(n.steps, Step{At: n.since(), Action: "start", Fault: f.String(), Link: l.String()})
+		w.open = !w.open
+		w.next += w.f.Duration
 		err := n.applyLocked()
 		n.mu.Unlock()
 		if err != nil {
 			return err
 		}
-		stopped := n.clock.Sleep(ctx, f.Duration) != nil
-		n.mu.Lock()
-		delete(n.active, i)
-		n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: f.String(), Link: l.String()})
-		err = n.applyLocked()
-		n.mu.Unlock()
-		if err != nil || stopped {
-			return err
+	}
+}
+
+// window is the schedule of one windowed fault of the profile.
+type window struct {
+	i    int   // index in the profile
+	f    Fault // the fault
+	next time.Duration
+	open bool
+}
+
+// closeAll closes the windows open when the run ends.
+func (n *Nemesis) closeAll(ws []*window) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	closed := false
+	for _, w := range ws {
+		if w.open {
+			l := n.active[w.i]
+			delete(n.active, w.i)
+			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.f.String(), Link: l.String()})
+			closed = true
 		}
 	}
+	if !closed {
+		return nil
+	}
+	return n.applyLocked()
 }
 
 func (n *Nemesis) since() time.Duration { return n.clock.Now().Sub(n.start) }

@@ -44,7 +44,7 @@ type Config struct {
 }
 
 // Runtimes are the runtimes a run can use.
-var Runtimes = []string{"live"}
+var Runtimes = []string{"live", "det"}
 
 // Default is the configuration of `txchaos run` without flags.
 func Default() Config {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,36 +83,48 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		}
 	}()
 
-	start := rt.Now()
-	nem := faults.NewNemesis(profile, world.Links, world.Nodes(), rt, rt, cfg.Seed)
-	nemCtx, stopNemesis := context.WithCancel(ctx)
-	nemDone := make(chan error, 1)
-	go func() { nemDone <- nem.Run(nemCtx) }()
-
-	var history checker.History
-	runWorkload(ctx, rt, cfg, start, &history)
-
-	stopNemesis()
-	if err := <-nemDone; err != nil {
-		return nil, err
-	}
-	if err := nem.Heal(ctx); err != nil {
-		return nil, fmt.Errorf("heal: %w", err)
-	}
-	healed := rt.Now()
-
 	paths := map[string]string{}
 	for _, node := range world.Nodes() {
 		paths[node] = rt.DBPath(node)
 	}
 	pending := checkerPending(spec.Pending)
-	res.Converged, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
+	nem := faults.NewNemesis(profile, world.Links, world.Nodes(), rt, rt, cfg.Seed)
+	var history checker.History
+	// The run proper is the runtime's main process: on the det runtime the
+	// nemesis, the clients and everything they start are its processes.
+	err = rt.Main(ctx, func(ctx context.Context) error {
+		start := rt.Now()
+		if err := nem.Start(); err != nil { // steady faults are on from the first request
+			return err
+		}
+		nemCtx, stopNemesis := context.WithCancel(ctx)
+		var nemErr error
+		nemDone := spawn(rt, "nemesis", func() { nemErr = nem.Run(nemCtx) })
+
+		runWorkload(ctx, rt, cfg, start, &history)
+
+		stopNemesis()
+		join(ctx, rt, nemDone, 1)
+		if nemErr != nil {
+			return nemErr
+		}
+		if err := nem.Heal(ctx); err != nil {
+			return fmt.Errorf("heal: %w", err)
+		}
+		healed := rt.Now()
+		var err error
+		res.Converged, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
+		if err != nil {
+			return err
+		}
+		res.Converge = rt.Now().Sub(healed)
+		finalReads(ctx, rt.Node(sim.Client), cfg, start, &history)
+		res.Duration = rt.Now().Sub(start)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	res.Converge = rt.Now().Sub(healed)
-	finalReads(ctx, rt.Node(sim.Client), cfg, start, &history)
-	res.Duration = rt.Now().Sub(start)
 	res.Applied = rt.Applied()
 	res.Steps = nem.Steps()
 	stopped = true
@@ -204,14 +215,12 @@ func orders(cfg Config) []order {
 func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h *checker.History) {
 	all := orders(cfg)
 	var next atomic.Int64
-	var wg sync.WaitGroup
 	client := rt.Node(sim.Client)
 	client.SetCallTimeout(cfg.CallTimeout) // the client waits its own time, not the services'
 
+	done := new(atomic.Int64)
 	for c := 0; c < cfg.Workload.Concurrency; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		spawnInto(rt, fmt.Sprintf("client %d", c), done, func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(all) || ctx.Err() != nil {
@@ -219,9 +228,36 @@ func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h
 				}
 				place(ctx, client, cfg, c, all[i], start, h)
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	join(ctx, rt, done, cfg.Workload.Concurrency)
+}
+
+// spawn runs fn as a process of the client node, the workload's, and
+// returns the counter it adds one to when fn ends.
+func spawn(rt Runtime, name string, fn func()) *atomic.Int64 {
+	return spawnInto(rt, name, new(atomic.Int64), fn)
+}
+
+// spawnInto is spawn with a counter shared by several processes.
+func spawnInto(rt Runtime, name string, done *atomic.Int64, fn func()) *atomic.Int64 {
+	rt.Go(sim.Client, name, func(context.Context) {
+		defer done.Add(1)
+		fn()
+	})
+	return done
+}
+
+// joinPoll is how often join looks at its counter.
+const joinPoll = 5 * time.Millisecond
+
+// join waits on the runtime's clock until n processes have added to done.
+// It polls: a sync.WaitGroup would block the det runtime's scheduler,
+// which runs one process at a time.
+func join(ctx context.Context, rt Runtime, done *atomic.Int64, n int) {
+	for done.Load() < int64(n) {
+		rt.Sleep(context.WithoutCancel(ctx), joinPoll)
+	}
 }
 
 // place runs one order's attempts.

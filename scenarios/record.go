@@ -13,7 +13,8 @@ import (
 
 // Metrics are the run's figures that do not depend on the host: counts of
 // outcomes and faults. Timings of a live run are wall-clock figures and sit
-// under the record's host key.
+// under the record's host key; a det run's are virtual and sit beside
+// these in the record's metrics.
 type Metrics struct {
 	Checkouts    int     `json:"checkouts"`
 	Attempts     int     `json:"attempts"`
@@ -91,14 +92,25 @@ func (r *Result) Record() (*results.Record, error) {
 		VerdictReason: r.Report.Reason,
 		Host:          results.NewHost(r.Started),
 	}
-	rec.Host.Extra = r.Timings()
+	var metrics any = r.Metrics()
+	if r.Config.Runtime == results.RuntimeDet {
+		// Virtual time is part of the run: its timings are metrics, the
+		// same on every replay.
+		m, err := detMetrics(r.Metrics(), r.Timings())
+		if err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		metrics = m
+	} else {
+		rec.Host.Extra = r.Timings()
+	}
 	for _, f := range []struct {
 		dst *json.RawMessage
 		v   any
 	}{
 		{&rec.Config, r.Config},
 		{&rec.FaultsApplied, r.Faults()},
-		{&rec.Metrics, r.Metrics()},
+		{&rec.Metrics, metrics},
 		{&rec.Findings, r.Report.Anomalies},
 		{&rec.History, r.History},
 		{&rec.State, r.State},
@@ -110,6 +122,22 @@ func (r *Result) Record() (*results.Record, error) {
 		*f.dst = b
 	}
 	return rec, nil
+}
+
+// detMetrics is m with a det run's timings beside its fields.
+func detMetrics(m Metrics, timings map[string]float64) (map[string]any, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	for k, v := range timings {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // FaultCounts lists applied-fault tallies sorted by name, for display.

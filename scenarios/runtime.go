@@ -4,23 +4,46 @@ import (
 	"context"
 
 	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/det"
 	"github.com/txchaos/txchaos/sim/live"
 )
 
 // Runtime is what a run needs of a runtime: the sim.Runtime its nodes run
 // on, the sim.Controller the nemesis drives, the nodes themselves (the
-// client's included), where their databases are, and a way to stop.
+// client's included), where their databases are, a way to run the run
+// itself, and a way to stop.
 type Runtime interface {
 	sim.Runtime
 	sim.Controller
 	Node(name string) *sim.Node
 	DBPath(node string) string
+	// Main runs fn, the run proper, as the runtime's main process: the
+	// det runtime drives its scheduler until fn returns. fn and what it
+	// starts must block only through the runtime (Sleep, requests) and
+	// start concurrent work with Go on sim.Client.
+	Main(ctx context.Context, fn func(ctx context.Context) error) error
 	Stop() error
 }
 
 // runtimes starts a world on a runtime, by the runtime's name (Config.Runtime).
 var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error){
 	"live": func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error) {
-		return live.Start(ctx, w, live.Options{Dir: dir, Seed: seed})
+		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: seed})
+		if err != nil {
+			return nil, err
+		}
+		return liveRuntime{rt}, nil
 	},
+	"det": func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error) {
+		return det.Start(ctx, w, det.Options{Dir: dir, Seed: seed})
+	},
+}
+
+// liveRuntime is the live runtime, whose main process is the caller's
+// goroutine.
+type liveRuntime struct{ *live.Runtime }
+
+// Main calls fn.
+func (liveRuntime) Main(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
 }
