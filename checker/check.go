@@ -27,7 +27,7 @@ const (
 
 // Classes lists every anomaly class in report order.
 var Classes = []Class{
-	LeakedResource, PartialCommit, DuplicateEffect, LostEvent,
+	LeakedResource, PartialCommit, DuplicateEffect, HangingAction, EmptyCompensation, LostEvent,
 	GhostEvent, DuplicateConsumerEffect, NotConserved, Stuck,
 	NonLinearizable,
 }
@@ -40,6 +40,9 @@ const MaxExamples = 5
 type Finding struct {
 	Count    int      `json:"count"`
 	Examples []string `json:"examples,omitempty"`
+	// Witness is the story of the first example's subject, when there is
+	// one (see Witness).
+	Witness *Witness `json:"witness,omitempty"`
 }
 
 // add counts one anomaly, keeping its explanation if there is room.
@@ -115,11 +118,13 @@ var checks = []check{
 	{LeakedResource, []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping}, checkLeakedResource},
 	{PartialCommit, []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping}, checkPartialCommit},
 	{DuplicateEffect, []string{sim.Payments, sim.Inventory, sim.Shipping}, checkDuplicateEffect},
+	{HangingAction, []string{sim.Payments, sim.Inventory, sim.Shipping}, checkHangingAction},
+	{EmptyCompensation, []string{sim.Payments, sim.Inventory, sim.Shipping}, checkEmptyCompensation},
 	{LostEvent, []string{sim.Orders, sim.Rewards}, checkLostEvent},
 	{GhostEvent, []string{sim.Orders, sim.Broker}, checkGhostEvent},
 	{DuplicateConsumerEffect, []string{sim.Rewards}, checkDuplicateConsumerEffect},
 	{NotConserved, []string{sim.Orders, sim.Payments, sim.Inventory, sim.Rewards}, checkNotConserved},
-	{Stuck, []string{sim.Orders, sim.Broker}, checkStuck},
+	{Stuck, []string{sim.Orders, sim.Broker, sim.Payments, sim.Inventory, sim.Shipping}, checkStuck},
 }
 
 // Check judges a run: the anomalies of the final state s, and the
@@ -155,6 +160,7 @@ func Check(h []Op, s *State) Report {
 		r.Unchecked = append(r.Unchecked, NonLinearizable)
 		slices.SortStableFunc(r.Unchecked, func(a, b Class) int { return slices.Index(Classes, a) - slices.Index(Classes, b) })
 	}
+	attachWitnesses(&r, h, w)
 	anomalies := false
 	for _, f := range r.Anomalies {
 		anomalies = anomalies || f.Count > 0
@@ -394,7 +400,8 @@ func checkPartialCommit(w *world) Finding {
 }
 
 // checkDuplicateEffect counts each (order, service) pair with more than one
-// held resource, and each resource cancelled more than once.
+// held resource, and each resource cancelled more than once (by its cancels
+// column or by the cancels its service's log records as applied).
 func checkDuplicateEffect(w *world) Finding {
 	var f Finding
 	for _, svc := range downstream {
@@ -411,9 +418,10 @@ func checkDuplicateEffect(w *world) Finding {
 		}
 	}
 	for _, svc := range downstream {
+		applied := cancelsApplied(w, svc)
 		for _, r := range sortedResources(w.s.Resources[svc]) {
-			if r.Cancels > 1 {
-				f.add("%s %s %d for order %s: cancelled %d times", svc, noun(svc), r.ID, r.Order, r.Cancels)
+			if n := max(r.Cancels, applied[r.ID]); n > 1 {
+				f.add("%s %s %d for order %s: cancelled %d times", svc, noun(svc), r.ID, r.Order, n)
 			}
 		}
 	}
@@ -552,8 +560,9 @@ func checkNotConserved(w *world) Finding {
 }
 
 // checkStuck counts each order in a non-terminal state, each key a Pending
-// query returned, and each event of the orders topic past the rewards
-// group's committed offset.
+// query returned, each event of the orders topic past the rewards group's
+// committed offset, and each request a service refused more than
+// MaxRejections times (checkRetriedRefusals).
 func checkStuck(w *world) Finding {
 	var f Finding
 	for _, o := range w.sortedOrders() {
@@ -579,6 +588,7 @@ func checkStuck(w *world) Finding {
 				e.Offset, e.Type, e.Order, sim.RewardsGroup, w.committed)
 		}
 	}
+	checkRetriedRefusals(w, &f)
 	return f
 }
 

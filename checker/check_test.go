@@ -56,7 +56,7 @@ func TestCheckClasses(t *testing.T) {
 				w.resource(sim.Payments, "k3", "c1", "", 0, 30, sim.ResourceActive, 0)
 			},
 			want: map[checker.Class]int{
-				checker.LeakedResource: 1, checker.PartialCommit: 1, checker.NotConserved: 1,
+				checker.LeakedResource: 1, checker.PartialCommit: 1, checker.HangingAction: 1, checker.NotConserved: 1,
 			},
 			example: "payments charge 4 for order k3: order failed; created after a cancel for its order",
 		},
@@ -345,7 +345,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 
 	b, err = json.Marshal(want)
 	require.NoError(t, err)
-	require.Contains(t, string(b), `"duplicate-effect":{"count":1,"examples":["order k1: 2 active charges at payments (ids 1, 4)"]}`)
+	require.Contains(t, string(b), `"duplicate-effect":{"count":1,"examples":["order k1: 2 active charges at payments (ids 1, 4)"],"witness":{"subject":"order k1","story":[`)
 	require.Contains(t, string(b), `"leaked-resource":{"count":0}`)
 	var rep checker.Report
 	require.NoError(t, json.Unmarshal(b, &rep))

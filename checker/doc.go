@@ -13,13 +13,21 @@
 // State is plain JSON-tagged data, so a run record can store it and
 // Check can judge it again later without the databases.
 //
+// Each class with anomalies carries a Witness: the story of its first
+// example's order (or customer, or SKU) — the clients' operations on it
+// from the history, its rows in every database — so that a reader sees
+// why it is an anomaly, as Elle prints a minimal witness.
+//
 // # Anomaly classes
 //
 // Below, an order is a row of the orders table; a resource is a charge
 // (payments), a reservation (inventory) or a shipment (shipping), and it is
 // held while its state is active. Each class is one check, run on the
 // final state after healing. Classes overlap on purpose: a leaked charge
-// is also money not conserved; each class answers one seed claim.
+// is also money not conserved; each class answers one seed claim. Each
+// class's text, with the seed line it tests, an example, the patterns
+// expected to show it and a command that does, is also in Explain (and
+// `txchaos explain CLASS`); a test keeps the two in step.
 //
 // leaked-resource (checkLeakedResource) counts each held resource that no
 // confirmed order owns: its order is absent from the orders table, failed,
@@ -34,38 +42,89 @@
 // all-or-nothing: confirmed without a held resource at each of payments,
 // inventory and shipping, or failed while something is still held for it.
 // It tests seed 003's objective, "either all the operations are performed
-// or none", and its saga claim: "will leave the resource in a consistent
-// state always". Example: "order k-3: confirmed without a held shipment at
-// shipping".
+// or none", and its saga claim: "Will leave the resource in a consistent
+// state always. either it will be new state/old state but wont be in
+// intermediate states." Example: "order k-3: confirmed without a held
+// shipment at shipping".
 //
 // duplicate-effect (checkDuplicateEffect) counts each (order, service)
 // pair with more than one held resource — two charges for one order — and
-// each resource cancelled more than once. It tests seed 002's idempotency
-// key ("side effects occur only once", "safe retries") and seed 003's
-// retry and read-validate-call claims ("safe to retry ... without causing
-// any side effects"). Example: "order k-17: 2 active charges at payments
-// (ids 4, 9)".
+// each resource cancelled more than once, by its cancels column or by the
+// cancels its service's log records with outcome cancelled: a compensation
+// is applied at most once (a repeated cancel must be answered
+// already-cancelled, Seata's idempotent Cancel). It tests seed 002's
+// idempotency key ("Side effects ocurren solo una vez.": side effects
+// occur only once; "reintentos seguros": safe retries) and seed 003's
+// retry and read-validate-call claims: "Given the idempotent nature of
+// the resource, it is safe to retry these calls without causing any side
+// effects on the dependent resource state." Example: "order k-17: 2
+// active charges at payments (ids 4, 9)".
+//
+// hanging-action (checkHangingAction) counts each action that took effect
+// after its compensation and still holds its resource: a create logged
+// with outcome created at a service after a cancel for the same step (a
+// step is one order's resource at one service; its requests name the
+// order, or the key of a resource that does) had already reached it,
+// whose resource is still held at the end. The saga literature calls it
+// a hanging action, or suspension (Seata's TCC mode: a Try that arrives
+// after its Cancel reserves what nobody will release). An idempotent
+// service prevents it: a cancel that finds nothing leaves a tombstone
+// under the caller's key, and the late create is refused
+// (refused-after-cancel). A late action that a later compensation did
+// release is not counted: nothing hangs. It tests seed 003's saga: "The
+// idea is to revert all actions that were taken before the failed step,
+// to ensure is the system is left in clean state." Example: "shipping
+// shipment 4 for order k-4: created at log seq 5, after its cancel at seq
+// 4 (not-found), and still held".
+//
+// empty-compensation (checkEmptyCompensation) counts each step whose
+// compensation arrived before its action and was not accounted for. In
+// the saga literature an empty compensation (Seata's "empty rollback") is
+// a cancel for an action that has not taken effect — its request was
+// lost, is late, or was never sent; a correct service recognises it,
+// answers success and records it, so that the action, if it arrives
+// later, is refused. Here it is a cancel logged with outcome not-found —
+// the service found nothing to undo and recorded nothing: a
+// non-idempotent service, given an id it does not know or none at all
+// (the action's answer was lost) — after which a create of the same step
+// took effect and its resource is still held at the end (one count per
+// step). Creates before the cancel do not matter here: what it missed is
+// a leak or a duplicate, counted by those classes. The
+// idempotent service's tombstone path (cancel before create leaves a
+// tombstone; the late create is refused-after-cancel) is the correct
+// handling and counts nothing, and so does an empty compensation whose
+// action never arrives: there is nothing to release. Each empty
+// compensation counted is also a hanging action seen from the other side:
+// one class blames the cancel nobody recorded, the other the create
+// nobody stopped. It tests seed 003's saga prerequisite: "Prerequisite is
+// Compensatory actions for every actions is needed in terms of API / DB
+// calls". Example: "shipping: cancel for order k-4 at log seq 4 answered
+// not-found before any shipment existed, leaving no tombstone; shipment 4
+// was created at seq 5 and is still held".
 //
 // lost-event (checkLostEvent) counts each confirmed order with no credit
 // at rewards: its order.confirmed event was never published, never
 // consumed or never applied. It tests seed 003's data-store-and-event
 // claims (outbox, target-state republish, fallback queue, event sourcing):
 // every committed state change is delivered as an event at least once, and
-// seed 001's chain of custody ("a recipient service's ... guarantee it will
-// not lose a message"). Example: "order k-5: confirmed, no credit at
-// rewards: no order.confirmed event in the broker log".
+// seed 001's chain of custody: "The chain of custody is a recipient
+// service’s acknowledgement and guarantee it will not lose a message."
+// Example: "order k-5: confirmed, no credit at rewards: no
+// order.confirmed event in the broker log".
 //
 // ghost-event (checkGhostEvent) counts each order with an order.confirmed
 // event in the orders topic that is not confirmed in the orders database
 // (absent, failed or pending): an event about a change that never
 // committed. It tests the other half of seed 003's atomicity of "data store
-// and event store", which a naive dual write breaks by publishing first.
-// Example: "order k-8: order.confirmed event at offset 5, but order
+// and event store": "Saving event & resource is a single operation, it is
+// inherently atomic." A naive dual write breaks it when a retry undoes
+// the order after its first attempt published. Example: "order k-8: order.confirmed event at offset 5, but order
 // failed".
 //
 // duplicate-consumer-effect (checkDuplicateConsumerEffect) counts each
-// order credited more than once at rewards. It tests seed 003's "will work
-// in at least once semantics w.r.t events" (target-state republish) and
+// order credited more than once at rewards. It tests seed 003's
+// target-state republish, "This might result in duplicate events if
+// retried many times. Will work in atleast once semantics w.r.t events.", and
 // seed 001's at-least-once delivery: a duplicate delivery or a republished
 // event must not be applied twice. The event ids in the example tell a
 // redelivery (same id) from a republish (new id). Example: "order k-4:
@@ -76,8 +135,10 @@
 // the customer's confirmed orders, and the points credited at rewards
 // against that same value; per SKU, inventory's initial stock against
 // available plus the quantity of held reservations (the service's own
-// books). It tests seed 001's "if substantial money ... is at stake then
-// data need to be correct" and seed 003's objective that the final state
+// books). It tests seed 001's "If substantial money or market credibility
+// is at stake then data need to be correct, and a process to detect and
+// rectify incorrect data (i.e. reconciliation) needs to be present as
+// well." and seed 003's objective that the final state
 // be as if all or none of the operations were performed, measured in money,
 // points and stock. Example: "customer c-2: 300 held at payments,
 // confirmed orders worth 200".
@@ -85,10 +146,21 @@
 // stuck (checkStuck) counts each order in a non-terminal state, each key a
 // pattern's Pending query returns (outbox rows not sent, saga steps not
 // compensated), and each event of the orders topic past the rewards
-// group's committed offset — all after healing. It tests seed 000's
-// "service will never lose track of the item ... one can easily recover
-// from any given state" and seed 002's draining jobs: recovery finishes
-// what was started. Example: "order k-2: pending after healing".
+// group's committed offset — all after healing. It also counts each
+// request retried forever on a non-transient error, which never
+// converges however long the quiet period: the same create or cancel (by
+// key, or by order and operation when it has none) refused at a service
+// more than MaxRejections (10) times — outcomes rejected, key-conflict,
+// refused-after-cancel, not-found, or already-cancelled at a
+// non-idempotent service (an idempotent one answers a repeated cancel
+// with success) in its log. Seed 003 says retrying those is pointless:
+// "Non transient errors: [ cannot be recovered ]". The log cannot tell a
+// refusal the caller never heard (its answer lost, so it retried as it
+// should): that takes eleven lost answers in a row, p^11 at a lost-response
+// rate p. It tests seed 000's "service will never lose track of the
+// item ... One can easily recover from the any given state." and seed
+// 002's draining jobs: recovery finishes what was started. Example:
+// "order k-2: pending after healing".
 //
 // non-linearizable (checkLinearizability) judges what the clients saw, not
 // the databases: the history, partitioned by order key, is checked with

@@ -61,6 +61,7 @@ func Matrix(ctx context.Context, base Config, pats []patterns.Spec, row func(Mat
 // short are the matrix's column headers, in checker.Classes order.
 var short = map[checker.Class]string{
 	checker.LeakedResource: "leak", checker.PartialCommit: "partial", checker.DuplicateEffect: "dup",
+	checker.HangingAction: "hanging", checker.EmptyCompensation: "empty-comp",
 	checker.LostEvent: "lost-ev", checker.GhostEvent: "ghost-ev", checker.DuplicateConsumerEffect: "dup-consumer",
 	checker.NotConserved: "not-cons", checker.Stuck: "stuck", checker.NonLinearizable: "non-lin",
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -142,7 +143,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusCreated
 	var out Resource
-	err := InTx(r.Context(), h.n.DB(), func(tx *sql.Tx) error {
+	err := h.inTx(r.Context(), func(tx *sql.Tx) error {
 		if idem {
 			existing, err := scanResource(tx.QueryRow(`SELECT `+resourceColumns+` FROM resources WHERE key = ?`, req.Key))
 			switch {
@@ -212,11 +213,19 @@ func (h *resourceHandler) cancel(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, "bad_request", h.s.name+" is idempotent: cancel takes the key")
 		return
 	case !idem && req.ID == 0:
-		WriteError(w, http.StatusBadRequest, "bad_request", h.s.name+" is not idempotent: cancel takes the id")
+		// A compensation that cannot name its action (its create's answer
+		// was lost): nothing is found. Logged, so that the checker sees it.
+		err := h.inTx(r.Context(), func(tx *sql.Tx) error {
+			if err := h.logOp(tx, "cancel", req.Key, 0, req.Order, "not-found"); err != nil {
+				return err
+			}
+			return &errAnswer{http.StatusBadRequest, "bad_request", h.s.name + " is not idempotent: cancel takes the id"}
+		})
+		h.answer(w, http.StatusOK, Resource{}, err)
 		return
 	}
 	var out Resource
-	err := InTx(r.Context(), h.n.DB(), func(tx *sql.Tx) error {
+	err := h.inTx(r.Context(), func(tx *sql.Tx) error {
 		var row *sql.Row
 		if idem {
 			row = tx.QueryRow(`SELECT `+resourceColumns+` FROM resources WHERE key = ?`, req.Key)
@@ -267,6 +276,26 @@ func (h *resourceHandler) cancel(w http.ResponseWriter, r *http.Request) {
 		return h.logOp(tx, "cancel", existing.Key, existing.ID, existing.Order, "cancelled")
 	})
 	h.answer(w, http.StatusOK, out, err)
+}
+
+// inTx runs fn in one transaction, as InTx does, but commits it when fn
+// refuses the request with an *errAnswer and returns that answer: a
+// refusal writes nothing but its log row, and the log must keep every
+// request that reached the service, refused ones included.
+func (h *resourceHandler) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var refused *errAnswer
+	err := InTx(ctx, h.n.DB(), func(tx *sql.Tx) error {
+		err := fn(tx)
+		if errors.As(err, &refused) {
+			return nil
+		}
+		refused = nil
+		return err
+	})
+	if err == nil && refused != nil {
+		return refused
+	}
+	return err
 }
 
 func (h *resourceHandler) answer(w http.ResponseWriter, status int, out Resource, err error) {

@@ -1,0 +1,183 @@
+package checker
+
+// Doc explains an anomaly class to a reader: what one anomaly is, which
+// seed claim the class tests, an example, which patterns are expected to
+// show it and one command that does. The package doc says the same in
+// prose; a test keeps the two in step.
+type Doc struct {
+	Class Class `json:"class"`
+	// Summary is what the class counts, in one line.
+	Summary string `json:"summary"`
+	// Meaning says what one anomaly is and why it is one.
+	Meaning string `json:"meaning"`
+	// Seed is the seed file whose claim the class tests, and Claim its
+	// line, quoted as the seed has it (typos included).
+	Seed  string `json:"seed"`
+	Claim string `json:"claim"`
+	// Example is an example as Check reports it.
+	Example string `json:"example"`
+	// Expected says which patterns, under which faults, are expected to
+	// show it — and which must not.
+	Expected string `json:"expected"`
+	// Reproduce is one txchaos command that shows it.
+	Reproduce string `json:"reproduce"`
+}
+
+// The seed files.
+const (
+	seed000 = "000_065d6e3281f1afae.txt"
+	seed001 = "001_5782bf61b2e326da.txt"
+	seed002 = "002_139e2c07e7ebd14c.txt"
+	seed003 = "003_11c6468ac7a3d68e.txt"
+)
+
+// Explain returns the Doc of class c, and false for a class this package
+// does not know.
+func Explain(c Class) (Doc, bool) {
+	d, ok := docs[c]
+	d.Class = c
+	return d, ok
+}
+
+var docs = map[Class]Doc{
+	LeakedResource: {
+		Summary: "a resource held that no confirmed order owns",
+		Meaning: "A charge, reservation or shipment is still held (active) at the end, but its order is absent, failed or " +
+			"not terminal: money or stock taken for nothing, which nobody will give back. It is what a lost response " +
+			"leaves when the caller cannot name what it created: it tries again, and the first resource is forgotten.",
+		Seed:    seed000,
+		Claim:   "NO resource leak",
+		Example: "payments charge 4 for order k-17: order failed",
+		Expected: "naive-dual-write and blind-retry under lost responses (a charge whose answer was lost is never " +
+			"refunded); saga and read-validate-call below the idempotent level, where a compensation cannot name an " +
+			"action whose answer was lost. Not the patterns with caller-assigned keys at idempotent services " +
+			"(two-phase-key, saga, outbox, idempotency-keys).",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults lost-response=orders-payments:0.3 --attempts 1",
+	},
+	PartialCommit: {
+		Summary: "an order confirmed without every resource, or failed while holding one",
+		Meaning: "All-or-nothing is broken: the order is confirmed but payments, inventory or shipping holds nothing " +
+			"for it, or the order failed and something is still held. The checkout stopped half way and nothing " +
+			"finished or undid it.",
+		Seed:    seed003,
+		Claim:   "Will leave the resource in a consistent state always. either it will be new state/old state but wont be in intermediate states.",
+		Example: "order k-3: confirmed without a held shipment at shipping",
+		Expected: "naive-dual-write and blind-retry under a coordinator crash after the local commit or between steps. " +
+			"Not the patterns with a durable record and recovery (two-phase-key, saga, outbox, idempotency-keys).",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.2 --attempts 1",
+	},
+	DuplicateEffect: {
+		Summary: "a side effect made twice: two resources held for one order at a service, or a compensation applied twice",
+		Meaning: "A retry was not recognised as the same request: the service charged, reserved or shipped again, or " +
+			"cancelled one resource more than once. Retries are only safe when the service can tell them apart.",
+		Seed:    seed003,
+		Claim:   "Given the idempotent nature of the resource, it is safe to retry these calls without causing any side effects on the dependent resource state.",
+		Example: "order k-17: 2 active charges at payments (ids 4, 9)",
+		Expected: "blind-retry under lost responses (each retry carries a fresh key); read-validate-call at opaque " +
+			"services, or when two drivers of one order race. Not any pattern with caller-assigned keys at " +
+			"idempotent services.",
+		Reproduce: "txchaos run --pattern blind-retry --faults lost-response=orders-payments:0.3",
+	},
+	HangingAction: {
+		Summary: "an action that took effect after its compensation and still holds its resource",
+		Meaning: "A create reached a service and took effect after a cancel for the same step (order, or key) had " +
+			"already reached it, and nothing released it since: the saga compensated, then the late action hung on " +
+			"(Seata's TCC calls it suspension). An idempotent service prevents it: the early cancel leaves a " +
+			"tombstone and the late create is refused. A late action that a later compensation released is not counted.",
+		Seed:    seed003,
+		Claim:   "The idea is to revert all actions that were taken before the failed step, to ensure is the system is left in clean state.",
+		Example: "shipping shipment 4 for order k-4: created at log seq 5, after its cancel at seq 4 (not-found), and still held",
+		Expected: "saga below the idempotent level (--inventory readable) when two drivers of one saga overlap (a " +
+			"slow request and recovery): one compensates, the other's retry of the action lands after it. Not saga, " +
+			"two-phase-key or the others at idempotent services: the tombstone refuses the late create.",
+		Reproduce: "txchaos run --pattern saga --inventory readable --faults latency=orders-inventory:1500ms,lost-response=orders-inventory:0.9 --call-timeout 10s --txns 20",
+	},
+	EmptyCompensation: {
+		Summary: "a compensation that arrived before its action, was not recorded, and let the action through",
+		Meaning: "An empty compensation (Seata's \"empty rollback\") is a cancel for an action that has not taken effect. " +
+			"It must be answered as done and remembered, so that the action, arriving later, is refused. Counted " +
+			"when the service answered not-found and recorded nothing, and the action then took effect and is still " +
+			"held. The idempotent service's tombstone (cancel before create, then refused-after-cancel) is the " +
+			"correct handling and counts nothing; so does an empty compensation whose action never comes.",
+		Seed:    seed003,
+		Claim:   "Prerequisite is Compensatory actions for every actions is needed in terms of API / DB calls",
+		Example: "shipping: cancel for order k-4 at log seq 4 answered not-found before any shipment existed, leaving no tombstone; shipment 4 was created at seq 5 and is still held",
+		Expected: "saga below the idempotent level, when an action's answers are lost: its compensation has no id to " +
+			"cancel by, and a retry of the action lands after it (every empty compensation counted is also a " +
+			"hanging action, seen from the cancel's side). Not any pattern at idempotent services.",
+		Reproduce: "txchaos run --pattern saga --inventory readable --faults latency=orders-inventory:1500ms,lost-response=orders-inventory:0.9 --call-timeout 10s --txns 20",
+	},
+	LostEvent: {
+		Summary: "a confirmed order the event consumer never credited",
+		Meaning: "The order committed but its order.confirmed event was never published, never consumed or never " +
+			"applied at rewards: the chain of custody dropped a message.",
+		Seed:    seed001,
+		Claim:   "The chain of custody is a recipient service’s acknowledgement and guarantee it will not lose a message.",
+		Example: "order k-5: confirmed, no credit at rewards: no order.confirmed event in the broker log",
+		Expected: "naive-dual-write and blind-retry under a crash before the publish or a broker outage; " +
+			"target-state-republish when clients give up. Not outbox, fallback-queue, event-sourcing or saga (the " +
+			"event is committed with the order and relayed).",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=before-publish:0.2 --attempts 1",
+	},
+	GhostEvent: {
+		Summary: "an order.confirmed event for an order that is not confirmed",
+		Meaning: "The broker carries an event about a change the orders database does not hold (the order is absent, " +
+			"failed or pending): the event and the state it announces were not written atomically.",
+		Seed:    seed003,
+		Claim:   "Saving event & resource is a single operation, it is inherently atomic.",
+		Example: "order k-8: order.confirmed event at offset 5, but order failed",
+		Expected: "naive-dual-write and blind-retry when a client's retry of a confirmed order (its answer lost) " +
+			"fails the order after the first attempt published. Not outbox, saga or event-sourcing.",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults lost-response=client-orders:0.5,drop-request=orders-payments:0.5 --txns 60",
+	},
+	DuplicateConsumerEffect: {
+		Summary: "an order credited more than once at rewards",
+		Meaning: "An event delivered again (at-least-once delivery) or published again (a republish under a new id) " +
+			"was applied again by the consumer. The event ids say which: the same id is a redelivery, new ids a " +
+			"republish.",
+		Seed:    seed003,
+		Claim:   "This might result in duplicate events if retried many times. Will work in atleast once semantics w.r.t events.",
+		Example: "order k-4: credited 2 times at rewards (credit ids 3, 7; event ids e-4, e-4)",
+		Expected: "blind-retry (a republished event carries a new id); target-state-republish and any at-least-once " +
+			"pattern when the consumer does not de-duplicate (--dedupe=false) and events are published again.",
+		Reproduce: "txchaos run --pattern target-state-republish --dedupe=false --faults lost-response=orders-broker:0.3 --txns 60",
+	},
+	NotConserved: {
+		Summary: "money, points or stock that do not add up",
+		Meaning: "Per customer, the money held at payments or the points credited at rewards differ from the value " +
+			"of the customer's confirmed orders; per SKU, initial stock differs from available plus reserved.",
+		Seed:    seed001,
+		Claim:   "If substantial money or market credibility is at stake then data need to be correct, and a process to detect and rectify incorrect data (i.e. reconciliation) needs to be present as well.",
+		Example: "customer c-2: 300 held at payments, confirmed orders worth 200",
+		Expected: "every pattern that leaks, duplicates or loses: naive-dual-write and blind-retry under lost " +
+			"responses, any pattern whose consumer double-credits.",
+		Reproduce: "txchaos run --pattern blind-retry --faults lost-response=orders-payments:0.3",
+	},
+	Stuck: {
+		Summary: "work left unfinished after healing, or a request retried forever on a non-transient error",
+		Meaning: "After the faults stopped and the quiet period passed, an order is still not terminal, a pattern's " +
+			"pending query still lists work (outbox rows, saga steps), an event is not consumed, or a service " +
+			"refused the same request more than 10 times with an error retrying cannot fix.",
+		Seed:    seed000,
+		Claim:   "One can easily recover from the any given state.",
+		Example: "order k-2: pending after healing",
+		Expected: "any pattern whose recovery takes longer than the quiet period (recovery re-drives work only once " +
+			"it is older than twice the call timeout); saga below the idempotent level, whose compensations are " +
+			"refused over and over. Not the patterns with recovery workers under the default quiet period.",
+		Reproduce: "txchaos run --pattern saga --faults crashpoint=after-reservation:0.2 --quiet 200ms --txns 60",
+	},
+	// The non-linearizable class is judged from the history alone (see
+	// checkLinearizability).
+	"non-linearizable": {
+		Summary: "what the clients saw cannot be explained by any order of the operations",
+		Meaning: "The history of one order key (its checkouts and reads) has no linearization under the model of the " +
+			"orders API: a checkout with a key takes effect at most once, the order is decided once for good, and a " +
+			"read after a decision sees it. Or a customer's balance at rest disagrees with what the clients were told.",
+		Seed:    seed000,
+		Claim:   "the client will retry with same key and remote service will either create the item or realise it exist and just response ok",
+		Example: "order o000012: get saw absent at 1.31s after checkout#1 answered confirmed at 1.25s (history-o000012.html)",
+		Expected: "event-sourcing (reads from a lagging projection go back in time); naive-dual-write and " +
+			"blind-retry when a retry answers differently from the first attempt.",
+		Reproduce: "txchaos run --pattern event-sourcing --txns 60",
+	},
+}

@@ -1,0 +1,215 @@
+package checker
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// The saga ordering classes: an action and its compensation arriving at a
+// service in the wrong order (see the package doc).
+const (
+	HangingAction     Class = "hanging-action"
+	EmptyCompensation Class = "empty-compensation"
+)
+
+// MaxRejections is how many times a service may refuse one request — the
+// same create or cancel, by key, or by order when it has none — with a
+// non-transient error before the caller's retries count as stuck: a
+// request retried on an error that retrying cannot fix.
+const MaxRejections = 10
+
+// The operations and outcomes of a resource service's log (sim.ResourceSchema).
+const (
+	opCreate = "create"
+	opCancel = "cancel"
+
+	outCreated            = "created"
+	outRejected           = "rejected"
+	outRefusedAfterCancel = "refused-after-cancel"
+	outKeyConflict        = "key-conflict"
+	outCancelled          = "cancelled"
+	outAlreadyCancelled   = "already-cancelled"
+	outNotFound           = "not-found"
+)
+
+// refusal reports whether a log row is a non-transient refusal: an answer
+// that the same request, sent again, gets again. An already-cancelled
+// answer is one at a non-idempotent service (409); an idempotent service
+// (its rows carry the key) answers a repeated cancel with success.
+func refusal(l LogRow) bool {
+	switch l.Outcome {
+	case outRejected, outKeyConflict, outRefusedAfterCancel, outNotFound:
+		return true
+	case outAlreadyCancelled:
+		return l.Key == ""
+	}
+	return false
+}
+
+// steps indexes one service's log by step. A step is one order's resource
+// at the service: every create and cancel for it names the order (or, for a
+// cancel that names none, the key of a resource that does).
+type steps struct {
+	// order maps a resource key to the order of the resource holding it.
+	order map[string]string
+	// res maps a resource id to its row.
+	res map[int64]ResourceRow
+}
+
+func newSteps(w *world, svc string) steps {
+	s := steps{order: map[string]string{}, res: map[int64]ResourceRow{}}
+	for _, r := range w.s.Resources[svc] {
+		s.res[r.ID] = r
+		if r.Key != "" {
+			s.order[r.Key] = r.Order
+		}
+	}
+	return s
+}
+
+// of names the step a log row is about: its order, or failing that the
+// order of the resource with its key, or failing that its key.
+func (s steps) of(l LogRow) string {
+	if l.Order != "" {
+		return l.Order
+	}
+	if o, ok := s.order[l.Key]; ok && o != "" {
+		return o
+	}
+	return "key " + l.Key
+}
+
+// held reports whether the resource with id is still held at the end of
+// the run.
+func (s steps) held(id int64) bool {
+	r, ok := s.res[id]
+	return ok && r.State == sim.ResourceActive
+}
+
+// log returns the service's log in arrival order.
+func (w *world) log(svc string) []LogRow {
+	out := append([]LogRow(nil), w.s.Log[svc]...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// checkHangingAction counts each create that took effect (outcome created)
+// at a service after a cancel for the same step had already reached it, and
+// whose resource is still held at the end: an action that arrived after its
+// compensation and holds a resource nobody will release. A late action that
+// a later compensation did release is not counted.
+func checkHangingAction(w *world) Finding {
+	var f Finding
+	for _, svc := range downstream {
+		st := newSteps(w, svc)
+		cancel := map[string]LogRow{} // step → its first cancel
+		for _, l := range w.log(svc) {
+			step := st.of(l)
+			switch {
+			case l.Op == opCancel:
+				if _, ok := cancel[step]; !ok {
+					cancel[step] = l
+				}
+			case l.Op == opCreate && l.Outcome == outCreated:
+				c, ok := cancel[step]
+				if !ok || !st.held(l.ResourceID) {
+					continue
+				}
+				f.add("%s %s %d for order %s: created at log seq %d, after its cancel at seq %d (%s), and still held",
+					svc, noun(svc), l.ResourceID, step, l.Seq, c.Seq, c.Outcome)
+			}
+		}
+	}
+	return f
+}
+
+// checkEmptyCompensation counts each step whose compensation reached a
+// service and found nothing to undo there, was not accounted for — the
+// service answered not-found and recorded nothing, where an idempotent
+// service leaves a tombstone — and whose action then took effect and is
+// still held at the end: the compensation arrived before its action and
+// did not stop it. One count per step, for its first such cancel.
+func checkEmptyCompensation(w *world) Finding {
+	var f Finding
+	for _, svc := range downstream {
+		st := newSteps(w, svc)
+		empty := map[string]LogRow{}  // steps with an unrecorded empty cancel
+		reported := map[string]bool{} // steps already counted
+		for _, l := range w.log(svc) {
+			step := st.of(l)
+			switch {
+			case l.Op == opCancel && l.Outcome == outNotFound:
+				if _, ok := empty[step]; !ok {
+					empty[step] = l
+				}
+			case l.Op == opCreate && l.Outcome == outCreated:
+				c, ok := empty[step]
+				if !ok || reported[step] || !st.held(l.ResourceID) {
+					continue
+				}
+				reported[step] = true
+				f.add("%s: cancel for order %s at log seq %d found nothing to undo (not-found) and left no tombstone; %s %d was created after it, at seq %d, and is still held",
+					svc, step, c.Seq, noun(svc), l.ResourceID, l.Seq)
+			}
+		}
+	}
+	return f
+}
+
+// cancelsApplied counts, per resource id, the cancels the service's log
+// says took effect (outcome cancelled): a compensation is applied at most
+// once, so more than one is a duplicate effect.
+func cancelsApplied(w *world, svc string) map[int64]int64 {
+	n := map[int64]int64{}
+	for _, l := range w.s.Log[svc] {
+		if l.Op == opCancel && l.Outcome == outCancelled {
+			n[l.ResourceID]++
+		}
+	}
+	return n
+}
+
+// checkRetriedRefusals adds to f each request a service refused with a
+// non-transient error more than MaxRejections times: the same create or
+// cancel (same key, or same order when it has no key) retried as if the
+// error were transient.
+func checkRetriedRefusals(w *world, f *Finding) {
+	type request struct{ op, id, order string }
+	for _, svc := range downstream {
+		st := newSteps(w, svc)
+		count := map[request]int{}
+		outcomes := map[request]map[string]int{}
+		var seen []request
+		for _, l := range w.log(svc) {
+			if !refusal(l) {
+				continue
+			}
+			r := request{l.Op, "", st.of(l)}
+			if l.Key != "" {
+				r.id = " by key " + l.Key
+			}
+			if count[r] == 0 {
+				seen = append(seen, r)
+				outcomes[r] = map[string]int{}
+			}
+			count[r]++
+			outcomes[r][l.Outcome]++
+		}
+		for _, r := range seen {
+			if count[r] <= MaxRejections {
+				continue
+			}
+			var by []string
+			for _, o := range slices.Sorted(maps.Keys(outcomes[r])) {
+				by = append(by, fmt.Sprintf("%s ×%d", o, outcomes[r][o]))
+			}
+			f.add("%s: %s%s for order %s refused %d times (%s): retried on a non-transient error",
+				svc, r.op, r.id, r.order, count[r], strings.Join(by, ", "))
+		}
+	}
+}
