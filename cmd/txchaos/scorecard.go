@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/scenarios"
@@ -22,17 +21,7 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	fmt.Fprintf(w, "%d checkouts by %d clients, up to %d attempts each · payments %s, inventory %s, shipping %s\n\n",
 		c.Workload.Txns, c.Workload.Concurrency, c.Workload.Attempts, c.World.Payments.Maturity, c.World.Inventory.Maturity, c.World.Shipping.Maturity)
 
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ANOMALY\tCOUNT\tEXAMPLE")
-	for _, cl := range checker.Classes {
-		f := r.Report.Anomalies[cl]
-		ex := ""
-		if len(f.Examples) > 0 {
-			ex = f.Examples[0]
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", cl, f.Count, ex)
-	}
-	tw.Flush()
+	writeAnomalies(w, r.Report)
 
 	m := r.Report.Metrics
 	fmt.Fprintf(w, "\noutcomes: %d confirmed, %d rejected, %d pending, %d unknown of %d checkouts (%d attempts)\n", m.Confirmed, m.Rejected, m.Pending, m.Unknown, m.Checkouts, m.Attempts)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+func newCheck() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check RESULT.json",
+		Short: "Judge a stored run again from its record's history and state, without running it",
+		Long: `check reads a run's record, decodes the client history and the final state
+stored in it, and runs the checker on them again — nothing is run. It prints the
+anomalies with their witnesses and the new verdict, says whether the verdict
+differs from the one stored (a newer checker, or a hand-edited record), and
+exits by the new verdict: 0 clean, 1 anomalies, 2 unknown (3 when the record
+cannot be read).`,
+		Example: `  txchaos check txchaos-out/saga-seed1-20260101T120000.000/record.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			rec, err := results.Read(path)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			h, s, err := storedRun(rec)
+			if err != nil {
+				return usageError("%s: %v", path, err)
+			}
+			rep := checker.Check(h, s)
+			writeRecheck(cmd.OutOrStdout(), path, rec, h, s, rep)
+			return verdictExit(string(rep.Verdict))
+		},
+	}
+}
+
+// storedRun decodes the history and the state a record holds. A record
+// without a state gives a nil one, which the checker judges unknown.
+func storedRun(rec *results.Record) ([]checker.Op, *checker.State, error) {
+	var h []checker.Op
+	if !null(rec.History) {
+		if err := json.Unmarshal(rec.History, &h); err != nil {
+			return nil, nil, fmt.Errorf("history: not a list of client operations: %w", err)
+		}
+	}
+	var s *checker.State
+	if !null(rec.State) {
+		s = new(checker.State)
+		if err := json.Unmarshal(rec.State, s); err != nil {
+			return nil, nil, fmt.Errorf("state: not a checker state: %w", err)
+		}
+	}
+	return h, s, nil
+}
+
+func null(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// writeRecheck prints the new judgement of a stored run beside the stored
+// one.
+func writeRecheck(w io.Writer, path string, rec *results.Record, h []checker.Op, s *checker.State, rep checker.Report) {
+	var cfg scenarios.Config
+	faults := "?"
+	if json.Unmarshal(rec.Config, &cfg) == nil {
+		faults = cfg.Faults
+		if faults == "" {
+			faults = "none"
+		}
+	}
+	fmt.Fprintf(w, "record %s\npattern %s · runtime %s · seed %d · faults %s\n", path, rec.Pattern, rec.Runtime, rec.Seed, faults)
+	state := "its final state"
+	if s == nil {
+		state = "no final state (none stored)"
+	}
+	fmt.Fprintf(w, "checked again from its %d client operations and %s; nothing was run\n\n", len(h), state)
+
+	writeAnomalies(w, rep)
+
+	m := rep.Metrics
+	fmt.Fprintf(w, "\noutcomes: %d confirmed, %d rejected, %d pending, %d unknown of %d checkouts (%d attempts)\n",
+		m.Confirmed, m.Rejected, m.Pending, m.Unknown, m.Checkouts, m.Attempts)
+	verdict := strings.ToUpper(string(rep.Verdict))
+	if rep.Reason != "" {
+		verdict += " (" + rep.Reason + ")"
+	}
+	fmt.Fprintf(w, "\nverdict: %s\n", verdict)
+	changed := countChanges(rec.Anomalies, rep)
+	switch {
+	case string(rep.Verdict) != rec.Verdict:
+		fmt.Fprintf(w, "stored verdict: %s — the new verdict DIFFERS\n", strings.ToUpper(rec.Verdict))
+	case len(changed) > 0:
+		fmt.Fprintf(w, "stored verdict: %s — the same verdict, other counts\n", strings.ToUpper(rec.Verdict))
+	default:
+		fmt.Fprintf(w, "stored verdict: %s — the same\n", strings.ToUpper(rec.Verdict))
+	}
+	if len(changed) > 0 {
+		fmt.Fprintf(w, "counts changed: %s\n", strings.Join(changed, ", "))
+	}
+}
+
+// countChanges lists the classes whose count differs between the record
+// and the new report, in report order; a class the record does not name
+// (a checker older than this one) reads as absent.
+func countChanges(stored map[string]int, rep checker.Report) []string {
+	var out []string
+	for _, c := range checker.Classes {
+		n := rep.Anomalies[c].Count
+		was, ok := stored[string(c)]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s (not in the record) → %d", c, n))
+		case was != n:
+			out = append(out, fmt.Sprintf("%s %d → %d", c, was, n))
+		}
+	}
+	return out
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+)
+
+// editRecord rewrites the record at path into a new file in dir, letting
+// edit change its top-level fields.
+func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]json.RawMessage)) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &doc))
+	edit(doc)
+	out, err := json.MarshalIndent(doc, "", "  ")
+	require.NoError(t, err)
+	edited := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(edited, out, 0o644))
+	return edited
+}
+
+// TestCheckStoredRecord re-checks the record of a real short run: as
+// stored it is clean again; with one credit applied twice by hand it must
+// now fail, and say that the verdict differs.
+func TestCheckStoredRecord(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "10", "--out", dir)
+	require.Equal(t, 0, code, stderr+out)
+	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, records, 1)
+	path := records[0]
+
+	code, out, stderr = run(t, "check", path)
+	require.Equal(t, 0, code, stderr+out)
+	require.Contains(t, out, "record "+path+"\npattern naive-dual-write · runtime live · seed 1 · faults none\n")
+	require.Regexp(t, `checked again from its \d+ client operations and its final state; nothing was run`, out)
+	require.Contains(t, out, "\nverdict: CLEAN\nstored verdict: CLEAN — the same\n")
+	require.NotContains(t, out, "witnesses")
+
+	// Apply the first order's credit a second time, as a consumer without
+	// an inbox would on a redelivery.
+	var order string
+	doubled := editRecord(t, path, t.TempDir(), "doubled.json", func(doc map[string]json.RawMessage) {
+		var s checker.State
+		require.NoError(t, json.Unmarshal(doc["state"], &s))
+		require.NotEmpty(t, s.Credits)
+		c := s.Credits[0]
+		order = c.Order
+		c.ID = s.Credits[len(s.Credits)-1].ID + 1
+		s.Credits = append(s.Credits, c)
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		doc["state"] = b
+	})
+	code, out, stderr = run(t, "check", doubled)
+	require.Equal(t, 1, code, stderr+out)
+	require.Regexp(t, `\nduplicate-consumer-effect +1 +order `+order+`: credited 2 times at rewards`, out)
+	require.Contains(t, out, "  duplicate-consumer-effect: order "+order+"\n")
+	require.Contains(t, out, "\nverdict: ANOMALIES\nstored verdict: CLEAN — the new verdict DIFFERS\n")
+	require.Contains(t, out, "counts changed: duplicate-consumer-effect 0 → 1, not-conserved 0 → 1\n")
+}
+
+func TestCheckBadRecords(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "5", "--out", dir)
+	require.Equal(t, 0, code, stderr+out)
+	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, records, 1)
+
+	t.Run("no state stored: unknown", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "stateless.json", func(doc map[string]json.RawMessage) { delete(doc, "state") })
+		code, out, stderr := run(t, "check", path)
+		require.Equal(t, 2, code, stderr+out)
+		require.Contains(t, out, "and no final state (none stored); nothing was run")
+		require.Contains(t, out, "\nverdict: UNKNOWN (not judged: ")
+		require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
+	})
+	t.Run("a history that is not one", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "bad-history.json", func(doc map[string]json.RawMessage) {
+			doc["history"] = json.RawMessage(`{"ops": 3}`)
+		})
+		code, _, stderr := run(t, "check", path)
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, "bad-history.json: history: not a list of client operations")
+	})
+	t.Run("no such file", func(t *testing.T) {
+		code, _, stderr := run(t, "check", filepath.Join(dir, "nope.json"))
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, "nope.json: no such file or directory")
+	})
+	t.Run("not a record", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "x.json")
+		require.NoError(t, os.WriteFile(path, []byte(`{"hello": 1}`), 0o644))
+		code, _, stderr := run(t, "check", path)
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, "no schema_version")
+	})
+	t.Run("no argument", func(t *testing.T) {
+		code, _, stderr := run(t, "check")
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, "accepts 1 arg(s), received 0")
+	})
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+)
+
+func TestExplain(t *testing.T) {
+	t.Run("no argument lists every class", func(t *testing.T) {
+		code, out, stderr := run(t, "explain")
+		require.Zero(t, code, stderr)
+		for _, c := range checker.Classes {
+			d, _ := checker.Explain(c)
+			require.Regexp(t, `\n`+string(c)+` +`+regexp.QuoteMeta(d.Summary)+`\n`, out)
+		}
+	})
+	t.Run("one class", func(t *testing.T) {
+		code, out, stderr := run(t, "explain", "empty-compensation")
+		require.Zero(t, code, stderr)
+		d, _ := checker.Explain(checker.EmptyCompensation)
+		require.True(t, strings.HasPrefix(out, "empty-compensation\n  a compensation that arrived before its action, was not"), out)
+		require.Contains(t, oneLine(out), d.Summary+" What it means "+oneLine(d.Meaning))
+		require.Contains(t, out, "\nSeed claim it tests (003_11c6468ac7a3d68e.txt)\n  “Prerequisite is Compensatory actions")
+		require.Contains(t, out, "\nReproduce\n  "+d.Reproduce+"\n")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasPrefix(line, "  txchaos ") {
+				require.LessOrEqual(t, len([]rune(line)), 76, "wrapped: %q", line)
+			}
+		}
+	})
+	t.Run("an unknown class lists the known ones", func(t *testing.T) {
+		code, _, stderr := run(t, "explain", "tornado")
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, `anomaly "tornado" is not one of leaked-resource, partial-commit, duplicate-effect, hanging-action, empty-compensation, `)
+	})
+	t.Run("two classes", func(t *testing.T) {
+		code, _, stderr := run(t, "explain", "stuck", "lost-event")
+		require.Equal(t, exitUsage, code)
+		require.Contains(t, stderr, "accepts at most 1 arg(s), received 2")
+	})
+}
+
+// TestExplainReproducesAreRunnable checks that each class's Reproduce is a
+// txchaos run whose flags are all valid (it does not run them: see the
+// report for what each showed when it was measured).
+func TestExplainReproducesAreRunnable(t *testing.T) {
+	for _, c := range checker.Classes {
+		d, _ := checker.Explain(c)
+		args := strings.Fields(d.Reproduce)
+		require.Equal(t, []string{"txchaos", "run"}, args[:2], d.Reproduce)
+		var f runFlags
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		f.bind(fs)
+		require.NoError(t, fs.Parse(args[2:]), d.Reproduce)
+		require.Empty(t, fs.Args(), d.Reproduce)
+		_, err := f.config()
+		require.NoError(t, err, d.Reproduce)
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

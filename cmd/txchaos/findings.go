@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/txchaos/txchaos/checker"
+)
+
+// maxWitnessLines is how many lines of a witness's story the terminal
+// shows; the record keeps them all.
+const maxWitnessLines = 16
+
+// writeAnomalies prints the anomaly table of a report — every class, its
+// count and first example — and under it the witness of each class with
+// anomalies: the story of its first example's subject.
+func writeAnomalies(w io.Writer, rep checker.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ANOMALY\tCOUNT\tEXAMPLE")
+	for _, cl := range checker.Classes {
+		f := rep.Anomalies[cl]
+		ex := ""
+		if len(f.Examples) > 0 {
+			ex = f.Examples[0]
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", cl, f.Count, ex)
+	}
+	tw.Flush()
+	writeWitnesses(w, rep)
+}
+
+// writeWitnesses prints the witness of each class with anomalies, once per
+// subject: a class whose witness tells the same story as an earlier one's
+// points to it.
+func writeWitnesses(w io.Writer, rep checker.Report) {
+	told := map[string]checker.Class{}
+	header := false
+	for _, cl := range checker.Classes {
+		wit := rep.Anomalies[cl].Witness
+		if rep.Anomalies[cl].Count == 0 || wit == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nwitnesses (the story of each class's first example):")
+			header = true
+		}
+		if first, ok := told[wit.Subject]; ok {
+			fmt.Fprintf(w, "  %s: %s, as told for %s\n", cl, wit.Subject, first)
+			continue
+		}
+		told[wit.Subject] = cl
+		fmt.Fprintf(w, "  %s: %s\n", cl, wit.Subject)
+		for i, line := range wit.Story {
+			if i == maxWitnessLines {
+				fmt.Fprintf(w, "    … %d more lines in the record\n", len(wit.Story)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
+}
