@@ -40,7 +40,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--reject-rate", "1.5"}, "--reject-rate: 1.5 is not between 0 and 1"},
 		{[]string{"run", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
 		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
-		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live]`},
+		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},
 		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
 		{[]string{"fly"}, `unknown command "fly"`},
