@@ -38,7 +38,7 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.IntVar(&f.cfg.Workload.Attempts, "attempts", d.Workload.Attempts, "tries per checkout while its outcome is unknown (same key)")
 	fs.IntVar(&f.cfg.Workload.Customers, "customers", d.Workload.Customers, "distinct customers")
 	fs.Int64Var(&f.cfg.Seed, "seed", d.Seed, "seed of every random decision (workload, faults, rejections)")
-	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy)")
+	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy) or det (deterministic simulation: same seed, same run; see txchaos replay, shrink, explore)")
 	fs.DurationVar(&f.cfg.Quiet, "quiet", d.Quiet, "longest fault-free period after healing for recovery to bring the world to rest")
 	fs.DurationVar(&f.cfg.CallTimeout, "call-timeout", d.CallTimeout, "client request timeout")
 	fs.DurationVar(&f.cfg.World.CallTimeout, "service-timeout", d.World.CallTimeout, "how long a service waits for another service (0: 2s)")

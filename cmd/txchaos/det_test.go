@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+// detRun runs a small det run of the naive dual write under lost charge
+// answers and returns its record's path.
+func detRun(t *testing.T, dir string) string {
+	t.Helper()
+	code, out, stderr := run(t, "run", "--runtime", "det", "--pattern", "naive-dual-write", "--faults", "lost-response=orders-payments:0.3",
+		"--txns", "8", "--concurrency", "2", "--attempts", "1", "--quiet", "500ms", "--service-timeout", "300ms", "--seed", "3", "--out", dir)
+	require.Equal(t, 1, code, "the baseline leaks: %s%s", out, stderr)
+	paths, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, paths, 1)
+	return paths[0]
+}
+
+// edit rewrites the JSON record at path into a new file with change.
+func edit(t *testing.T, path string, change func(map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(data, &doc))
+	change(doc)
+	data, err = json.Marshal(doc)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "record.json")
+	require.NoError(t, os.WriteFile(out, data, 0o644))
+	return out
+}
+
+func TestReplay(t *testing.T) {
+	rec := detRun(t, t.TempDir())
+
+	code, out, stderr := run(t, "replay", rec)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3")
+
+	tampered := edit(t, rec, func(doc map[string]any) {
+		op := doc["history"].([]any)[2].(map[string]any)
+		op["return"] = op["return"].(float64) + 1
+	})
+	code, out, _ = run(t, "replay", tampered)
+	require.Equal(t, 1, code)
+	require.Regexp(t, regexp.MustCompile(`does not reproduce: the first difference \(recorded vs replayed\) is\n  history\[2\]\.return: \d+ vs \d+`), out)
+
+	live := edit(t, rec, func(doc map[string]any) { doc["runtime"] = "live" })
+	code, _, stderr = run(t, "replay", live)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, `runtime "live": only a det run replays`)
+
+	code, _, stderr = run(t, "replay", filepath.Join(t.TempDir(), "none.json"))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "no such file")
+}
+
+func TestShrink(t *testing.T) {
+	rec := detRun(t, t.TempDir())
+	file := filepath.Join(t.TempDir(), "regress", "leak.yaml")
+	code, out, stderr := run(t, "shrink", rec, "--class", "leaked-resource", "--out", file)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "leaked-resource: 8 → 1 orders")
+	require.Contains(t, out, "txchaos run --pattern naive-dual-write --scenario "+file)
+	require.Contains(t, stderr, "✓", "the progress shows the kept changes")
+
+	sc, err := scenarios.Load(file)
+	require.NoError(t, err)
+	require.Equal(t, "det", sc.Config.Runtime)
+	require.Equal(t, 1, sc.Config.Workload.Txns)
+	require.Contains(t, sc.Description, "naive-dual-write shows leaked-resource")
+
+	code, out, _ = run(t, "run", "--pattern", "naive-dual-write", "--scenario", file, "--out", "")
+	require.Equal(t, 1, code, "the shrunk scenario still finds the anomaly")
+	require.Contains(t, out, "leaked-resource")
+
+	clean := edit(t, rec, func(doc map[string]any) {
+		doc["verdict"] = "clean"
+		doc["verdict_reason"] = ""
+		for k := range doc["anomalies"].(map[string]any) {
+			doc["anomalies"].(map[string]any)[k] = 0
+		}
+	})
+	code, _, stderr = run(t, "shrink", clean)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "the run found no anomaly")
+	code, _, stderr = run(t, "shrink", rec, "--class", "lost-event")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--class: the run shows no lost-event (it shows: ")
+}
+
+func TestExplore(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "explore", "--pattern", "naive-dual-write", "--seeds", "3", "--txns", "6", "--concurrency", "2", "--attempts", "1",
+		"--quiet", "500ms", "--service-timeout", "300ms", "--faults", "lost-response=orders-payments:0.3", "--out", dir)
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, out, "3 runs in")
+	require.Regexp(t, `leaked-resource\s+[123]\s+[123]/3`, out)
+	m := regexp.MustCompile(`replay it: txchaos replay (\S+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	code, out2, stderr := run(t, "replay", m[1])
+	require.Zero(t, code, "the first failing seed's record replays: %s%s", out2, stderr)
+	rc := regexp.MustCompile(`run it:    txchaos (run .*)`).FindStringSubmatch(out)
+	require.NotNil(t, rc, out)
+	code, _, stderr = run(t, append(strings.Fields(rc[1]), "--out", "")...)
+	require.Equal(t, 1, code, "the printed run command finds the anomaly again: %s", stderr)
+
+	code, _, stderr = run(t, "explore", "--runtime", "live")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "explore runs on the det runtime")
+	code, _, stderr = run(t, "explore", "--seeds", "0")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--seeds: 0 must be at least 1")
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/scenarios"
+)
+
+// exploreDefaults are explore's run flags' defaults: the det runtime and a
+// run small enough to try many seeds.
+func exploreDefaults() scenarios.Config {
+	d := scenarios.Default()
+	d.Runtime = results.RuntimeDet
+	d.Workload.Txns = 50
+	d.Quiet = 5 * time.Second
+	return d
+}
+
+// exploreFaults is the profile explore uses without --faults: every
+// network fault, crashes of payments and the broker, and a crash at each of
+// the pattern's crash points.
+func exploreFaults(spec patterns.Spec) string {
+	p := []string{"lost-response=0.1", "drop-request=0.05", "partition=300ms", "crash=payments:0.05", "crash=broker:0.05"}
+	for _, point := range spec.CrashPoints {
+		p = append(p, "crashpoint="+point+":0.05")
+	}
+	return strings.Join(p, ",")
+}
+
+func newExplore() *cobra.Command {
+	var (
+		f        runFlags
+		seeds    int
+		parallel int
+	)
+	cmd := &cobra.Command{
+		Use:   "explore",
+		Short: "Run many seeds on the det runtime and report the first failing seed of each anomaly class",
+		Long: `explore runs one configuration on the det runtime with seeds SEED, SEED+1, ...
+and reports, for each anomaly class found, the first seed that shows it and
+how many do (TigerBeetle's VOPR). Each first failing run's record is written
+under --out, with the commands that replay and shrink it.
+
+Without --faults it uses every network fault, payments and broker crashes and
+a crash at each of the pattern's crash points: ` + exploreFaults(patterns.Spec{CrashPoints: []string{"POINT"}}) + `.
+
+Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
+3 bad flags, 4 harness failure.`,
+		Example: `  txchaos explore --pattern outbox --seeds 500
+  txchaos explore --pattern saga --seeds 200 --faults lost-response=0.2,crash=payments:0.05 --txns 20`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if seeds < 1 {
+				return usageError("--seeds: %d must be at least 1", seeds)
+			}
+			if !cmd.Flags().Changed("faults") {
+				spec, err := patterns.Lookup(f.cfg.Pattern)
+				if err != nil {
+					return usageError("--pattern: %v", err)
+				}
+				f.cfg.Faults = exploreFaults(spec)
+			}
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			if cfg.Runtime != results.RuntimeDet {
+				return usageError("--runtime: %q: explore runs on the det runtime, whose runs replay", cfg.Runtime)
+			}
+			errw, w := cmd.ErrOrStderr(), cmd.OutOrStdout()
+			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
+				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, orNone(cfg.Faults))
+			began := time.Now()
+			done := 0
+			exp, err := scenarios.Explore(cmd.Context(), cfg, scenarios.ExploreOptions{Seeds: seeds, Parallel: parallel, Progress: func(r scenarios.ExploreRun) {
+				done++
+				if done%10 == 0 || done == seeds {
+					fmt.Fprintf(errw, "\r%d/%d seeds", done, seeds)
+				}
+			}})
+			fmt.Fprintln(errw)
+			if err != nil {
+				return harnessError(err)
+			}
+			took := time.Since(began)
+			fmt.Fprintf(w, "%d runs in %s (%.1f runs/s): %d clean, %d unknown, %d with anomalies\n\n",
+				exp.Runs, took.Round(time.Millisecond), float64(exp.Runs)/took.Seconds(), exp.Clean, exp.Unknown, exp.Runs-exp.Clean-exp.Unknown)
+			if len(exp.Failures) == 0 {
+				if exp.Unknown > 0 {
+					return &exitError{code: 2}
+				}
+				fmt.Fprintln(w, "no anomaly found")
+				return nil
+			}
+			dir := ""
+			if f.out != "" {
+				dir = filepath.Join(f.out, fmt.Sprintf("explore-%s-%s", cfg.Pattern, began.UTC().Format("20060102T150405")))
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "class\tfirst seed\tseeds showing it\texample")
+			for _, ff := range exp.Failures {
+				ex := ""
+				if e := ff.Result.Report.Anomalies[ff.Class].Examples; len(e) > 0 {
+					ex = firstLine(e[0])
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%s\n", ff.Class, ff.Seed, ff.Seeds, exp.Runs, ex)
+			}
+			tw.Flush()
+			fmt.Fprintln(w)
+			written := map[int64]string{}
+			for _, ff := range exp.Failures {
+				path, seen := written[ff.Seed]
+				if dir != "" && !seen {
+					path = filepath.Join(dir, "seed-"+strconv.FormatInt(ff.Seed, 10), "record.json")
+					rec, err := ff.Result.Record()
+					if err != nil {
+						return harnessError(err)
+					}
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						return harnessError(err)
+					}
+					if err := results.Write(path, rec); err != nil {
+						return harnessError(err)
+					}
+					written[ff.Seed] = path
+				}
+				fmt.Fprintf(w, "%s (seed %d):\n", ff.Class, ff.Seed)
+				if c := runCommand(ff.Result.Config); c != "" {
+					fmt.Fprintf(w, "  run it:    %s\n", c)
+				}
+				if path != "" {
+					fmt.Fprintf(w, "  replay it: txchaos replay %s\n", path)
+					fmt.Fprintf(w, "  shrink it: txchaos shrink %s --class %s\n", path, ff.Class)
+				}
+			}
+			return &exitError{code: 1}
+		},
+	}
+	f.bindTo(cmd.Flags(), exploreDefaults())
+	cmd.Flags().IntVar(&seeds, "seeds", 100, "how many seeds to run, from --seed on")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "runs at once (default: one per CPU)")
+	return cmd
+}
+
+// runCommand is the `txchaos run` command line of cfg, or "" when its
+// flags cannot say all of it (a reject rate at inventory or shipping).
+func runCommand(cfg scenarios.Config) string {
+	d := scenarios.Default()
+	if cfg.World.Inventory.RejectRate != d.World.Inventory.RejectRate || cfg.World.Shipping.RejectRate != d.World.Shipping.RejectRate ||
+		cfg.World.InitialStock != d.World.InitialStock || cfg.Scenario != "" {
+		return ""
+	}
+	args := []string{"txchaos", "run", "--runtime=" + cfg.Runtime, "--pattern=" + cfg.Pattern, "--seed=" + strconv.FormatInt(cfg.Seed, 10)}
+	add := func(flag, v, def string) {
+		if v != def {
+			args = append(args, "--"+flag+"="+v)
+		}
+	}
+	itoa := strconv.Itoa
+	add("txns", itoa(cfg.Workload.Txns), itoa(d.Workload.Txns))
+	add("concurrency", itoa(cfg.Workload.Concurrency), itoa(d.Workload.Concurrency))
+	add("attempts", itoa(cfg.Workload.Attempts), itoa(d.Workload.Attempts))
+	add("customers", itoa(cfg.Workload.Customers), itoa(d.Workload.Customers))
+	add("quiet", cfg.Quiet.String(), d.Quiet.String())
+	add("call-timeout", cfg.CallTimeout.String(), d.CallTimeout.String())
+	add("service-timeout", cfg.World.CallTimeout.String(), d.World.CallTimeout.String())
+	add("payments", string(cfg.World.Payments.Maturity), string(d.World.Payments.Maturity))
+	add("inventory", string(cfg.World.Inventory.Maturity), string(d.World.Inventory.Maturity))
+	add("shipping", string(cfg.World.Shipping.Maturity), string(d.World.Shipping.Maturity))
+	add("reject-rate", strconv.FormatFloat(cfg.World.Payments.RejectRate, 'g', -1, 64), strconv.FormatFloat(d.World.Payments.RejectRate, 'g', -1, 64))
+	add("dedupe", strconv.FormatBool(cfg.World.RewardsDedupe), strconv.FormatBool(d.World.RewardsDedupe))
+	if cfg.Faults != "" {
+		args = append(args, "--faults="+cfg.Faults)
+	}
+	return strings.Join(args, " ")
+}

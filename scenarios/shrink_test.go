@@ -1,0 +1,103 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/patterns"
+)
+
+// TestDetShrink shrinks a failing run of the naive dual write — 500 orders
+// under nine faults at once — to a handful of orders and one fault, writes
+// it as a scenario file, and runs that file again: it still leaks a charge.
+// Under the race detector it starts from 20 orders and four faults.
+func TestDetShrink(t *testing.T) {
+	cfg := Default()
+	cfg.Pattern, cfg.Runtime = "naive-dual-write", "det"
+	cfg.Workload.Txns = 500
+	cfg.Quiet = 2 * time.Second
+	cfg.Faults = "lost-response=0.1,drop-request=0.05,partition=200ms,latency=20ms,crash=payments:0.05,crash=broker:0.05,error=payments:0.1," +
+		"crashpoint=after-local-commit:0.05,crashpoint=before-publish:0.05"
+	if raceDetector { // SQLite is ten times slower: a smaller run, the same search
+		cfg.Workload.Txns = 20
+		cfg.Faults = "lost-response=0.1,crash=payments:0.2,error=payments:0.1,crashpoint=after-local-commit:0.1"
+	}
+	var steps []ShrinkStep
+	best, res, err := Shrink(context.Background(), cfg, checker.LeakedResource, ShrinkOptions{Progress: func(s ShrinkStep) { steps = append(steps, s) }})
+	require.NoError(t, err)
+	require.True(t, steps[0].Fails, "the run as recorded leaks")
+	require.Positive(t, res.Report.Anomalies[checker.LeakedResource].Count)
+	t.Logf("%d runs: %d orders from %d clients, %d attempts, faults %s", len(steps), best.Workload.Txns, best.Workload.Concurrency, best.Workload.Attempts, best.Faults)
+
+	require.LessOrEqual(t, best.Workload.Txns, 5, "a handful of orders")
+	p, err := faults.Parse(best.Faults)
+	require.NoError(t, err)
+	require.Len(t, p, 1, "one fault: %s", best.Faults)
+	require.Equal(t, 1, best.Workload.Concurrency)
+
+	var file bytes.Buffer
+	require.NoError(t, WriteScenario(&file, "shrunk-leak", "The naive dual write leaks a charge.", best))
+	sc, err := Parse("shrunk-leak.yaml", file.Bytes())
+	require.NoError(t, err)
+	spec, err := patterns.Lookup(cfg.Pattern)
+	require.NoError(t, err)
+	again, err := sc.ConfigFor(spec)
+	require.NoError(t, err)
+	res2, err := ExecuteSpec(context.Background(), spec, again, t.TempDir())
+	require.NoError(t, err)
+	require.Positive(t, res2.Report.Anomalies[checker.LeakedResource].Count, "the scenario file still leaks:\n%s", file.String())
+	require.NotEmpty(t, sc.Expect.Check(res2.Report), "as a regression test, the scenario fails until the bug is fixed")
+}
+
+// TestShrinkRefuses: only a det run that shows the class can be shrunk.
+func TestShrinkRefuses(t *testing.T) {
+	live := Default()
+	_, _, err := Shrink(context.Background(), live, checker.LostEvent, ShrinkOptions{})
+	require.ErrorContains(t, err, "only a det run can be shrunk")
+
+	clean := detTiny("outbox", "")
+	_, _, err = Shrink(context.Background(), clean, checker.LostEvent, ShrinkOptions{})
+	require.ErrorContains(t, err, "shows no lost-event")
+
+	_, _, err = Shrink(context.Background(), clean, "lost-socks", ShrinkOptions{})
+	require.ErrorContains(t, err, `"lost-socks" is not an anomaly class`)
+}
+
+// TestDetExplore explores seeds of the naive dual write under lost
+// responses: it finds the classes the baseline is known for, reports the
+// lowest failing seed of each, and that seed alone shows the class again.
+func TestDetExplore(t *testing.T) {
+	cfg := detTiny("naive-dual-write", "lost-response=orders-payments:0.3")
+	var seen []int64
+	exp, err := Explore(context.Background(), cfg, ExploreOptions{Seeds: 6, Parallel: 2, Progress: func(r ExploreRun) { seen = append(seen, r.Seed) }})
+	require.NoError(t, err)
+	require.Equal(t, 6, exp.Runs)
+	require.ElementsMatch(t, []int64{5, 6, 7, 8, 9, 10}, seen)
+	var classes []checker.Class
+	for _, f := range exp.Failures {
+		classes = append(classes, f.Class)
+		require.Positive(t, f.Result.Report.Anomalies[f.Class].Count)
+		require.Equal(t, f.Seed, f.Result.Config.Seed)
+		require.GreaterOrEqual(t, f.Seed, cfg.Seed)
+		require.LessOrEqual(t, f.Seeds, exp.Runs)
+	}
+	require.Contains(t, classes, checker.LeakedResource)
+
+	first := exp.Failures[0]
+	for s := cfg.Seed; s < first.Seed; s++ {
+		c := cfg
+		c.Seed = s
+		res, err := Execute(context.Background(), c, t.TempDir())
+		require.NoError(t, err)
+		require.Zero(t, res.Report.Anomalies[first.Class].Count, "seed %d shows %s: %d is not the first", s, first.Class, first.Seed)
+	}
+
+	_, err = Explore(context.Background(), Default(), ExploreOptions{Seeds: 1})
+	require.ErrorContains(t, err, "explore runs seeds on the det runtime")
+}
