@@ -46,6 +46,7 @@ var (
 	customerSubject = regexp.MustCompile(`^customer ([^\s:;,()]+)`)
 	skuSubject      = regexp.MustCompile(`^sku ([^\s:;,()]+)`)
 	pendingSubject  = regexp.MustCompile(`^.+: (\S+) unfinished after healing$`)
+	seqCited        = regexp.MustCompile(`\bseq (\d+)`)
 )
 
 // noStateKey marks, in the Missing of the empty State attachWitnesses
@@ -74,7 +75,7 @@ func attachWitnesses(r *Report, h []Op, w *world) {
 // when the example names none of these.
 func (w *world) witness(h []Op, example string) *Witness {
 	if key, ok := w.orderSubject(h, example); ok {
-		return &Witness{Subject: "order " + key, Story: w.orderStory(h, key)}
+		return &Witness{Subject: "order " + key, Story: w.orderStory(h, key, citedSeqs(example))}
 	}
 	if m := customerSubject.FindStringSubmatch(example); m != nil {
 		return &Witness{Subject: "customer " + m[1], Story: w.customerStory(h, m[1])}
@@ -214,8 +215,90 @@ func logLine(svc string, l LogRow) string {
 	return b.String()
 }
 
+// citedSeqs are the log seqs an example names ("log seq 5", "seq 4").
+func citedSeqs(example string) map[int64]bool {
+	cited := map[int64]bool{}
+	for _, m := range seqCited.FindAllStringSubmatch(example, -1) {
+		var n int64
+		if _, err := fmt.Sscan(m[1], &n); err == nil {
+			cited[n] = true
+		}
+	}
+	return cited
+}
+
+// maxListed is how many resources of one service a story lists one a
+// line; more are summed up by state.
+const maxListed = 4
+
+// resourceLines tells svc's resources for the order.
+func resourceLines(svc, order string, res []ResourceRow) []string {
+	if len(res) <= maxListed {
+		out := make([]string, len(res))
+		for i, r := range res {
+			out[i] = resourceLine(svc, r)
+		}
+		return out
+	}
+	var states []string
+	ids := map[string][]string{}
+	for _, r := range res {
+		if ids[r.State] == nil {
+			states = append(states, r.State)
+		}
+		ids[r.State] = append(ids[r.State], fmt.Sprint(r.ID))
+	}
+	parts := make([]string, len(states))
+	for i, st := range states {
+		list := ids[st]
+		if len(list) > 8 {
+			list = append(list[:8:8], "…")
+		}
+		parts[i] = fmt.Sprintf("%s ×%d (ids %s)", st, len(ids[st]), strings.Join(list, ", "))
+	}
+	return []string{fmt.Sprintf("%s: %d %ss for order %s: %s", svc, len(res), noun(svc), order, strings.Join(parts, "; "))}
+}
+
+// logLines tells svc's log rows for the order in seq order: all of them
+// when they are few, else the cited ones and the first others, up to
+// maxStoryRows, and a line counting the rest.
+func logLines(svc string, log []LogRow, cited map[int64]bool) []string {
+	keep := map[int64]bool{}
+	room := maxStoryRows
+	for _, l := range log {
+		if cited[l.Seq] && room > 0 {
+			keep[l.Seq] = true
+			room--
+		}
+	}
+	for _, l := range log {
+		if room == 0 {
+			break
+		}
+		if !keep[l.Seq] {
+			keep[l.Seq] = true
+			room--
+		}
+	}
+	var out []string
+	for _, l := range log {
+		if keep[l.Seq] {
+			out = append(out, logLine(svc, l))
+		}
+	}
+	if n := len(log) - len(out); n > 0 {
+		out = append(out, fmt.Sprintf("%s log: … %d more rows", svc, n))
+	}
+	return out
+}
+
 // orderStory is everything the run left about the order with key.
-func (w *world) orderStory(h []Op, key string) []string {
+//
+// A service's resources for the order are listed one a line when there
+// are few, and summed up by state when there are many; its log rows are
+// listed up to maxStoryRows, always including those the example cites by
+// seq.
+func (w *world) orderStory(h []Op, key string, cited map[int64]bool) []string {
 	var story []string
 	ops := opsOf(h, key, false)
 	if len(ops) == 0 {
@@ -257,8 +340,8 @@ func (w *world) orderStory(h []Op, key string) []string {
 			story = append(story, fmt.Sprintf("%s: no %s, no request reached it", svc, noun(svc)))
 			continue
 		}
-		story = section(story, res, maxStoryRows, func(r ResourceRow) string { return resourceLine(svc, r) }, svc+":")
-		story = section(story, log, maxStoryRows, func(l LogRow) string { return logLine(svc, l) }, svc+" log:")
+		story = append(story, resourceLines(svc, key, res)...)
+		story = append(story, logLines(svc, log, cited)...)
 	}
 	story = w.missingLine(story, sim.Broker)
 	if _, missing := w.s.Missing[sim.Broker]; !missing {

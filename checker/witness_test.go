@@ -146,3 +146,39 @@ func TestWitnessWithoutState(t *testing.T) {
 		"state: not read (no state was read)",
 	}, wit.Story)
 }
+
+// TestWitnessKeepsWhatTheExampleCites checks that a long story sums up
+// many resources by state and keeps the log rows its example cites, even
+// past the rows it has room for.
+func TestWitnessKeepsWhatTheExampleCites(t *testing.T) {
+	s := &checker.State{
+		Orders:    []checker.OrderRow{{Key: "o1", Customer: "c1", State: sim.OrderFailed}},
+		Resources: map[string][]checker.ResourceRow{},
+		Log:       map[string][]checker.LogRow{},
+	}
+	// Twenty shipments made by blind retries, all cancelled, then an
+	// empty cancel and one more shipment that hangs.
+	seq := int64(0)
+	for id := int64(1); id <= 20; id++ {
+		s.Resources[sim.Shipping] = append(s.Resources[sim.Shipping], checker.ResourceRow{ID: id, Order: "o1", Customer: "c1", State: sim.ResourceCancelled, Cancels: 1})
+		seq++
+		s.Log[sim.Shipping] = append(s.Log[sim.Shipping], checker.LogRow{Seq: seq, Op: "create", ResourceID: id, Order: "o1", Outcome: "created"})
+		seq++
+		s.Log[sim.Shipping] = append(s.Log[sim.Shipping], checker.LogRow{Seq: seq, Op: "cancel", ResourceID: id, Order: "o1", Outcome: "cancelled"})
+	}
+	s.Log[sim.Shipping] = append(s.Log[sim.Shipping],
+		checker.LogRow{Seq: 41, Op: "cancel", Key: "shipment:o1", Order: "o1", Outcome: "not-found"},
+		checker.LogRow{Seq: 42, Op: "create", ResourceID: 21, Order: "o1", Outcome: "created"})
+	s.Resources[sim.Shipping] = append(s.Resources[sim.Shipping], checker.ResourceRow{ID: 21, Order: "o1", Customer: "c1", State: sim.ResourceActive})
+
+	r := checker.Check(nil, s)
+	require.Equal(t, "shipping shipment 21 for order o1: created at log seq 42, after its cancel at seq 2 (cancelled), and still held",
+		r.Anomalies[checker.HangingAction].Examples[0])
+	story := r.Anomalies[checker.EmptyCompensation].Witness.Story
+	require.Contains(t, story, "shipping: 21 shipments for order o1: cancelled ×20 (ids 1, 2, 3, 4, 5, 6, 7, 8, …); active ×1 (ids 21)")
+	require.Contains(t, story, "shipping log seq 41: cancel key shipment:o1 → not-found", "cited by the example")
+	require.Contains(t, story, "shipping log seq 42: create → created (shipment 21)", "cited by the example")
+	require.Contains(t, story, "shipping log seq 1: create → created (shipment 1)", "the first rows fill the room left")
+	require.Contains(t, story, "shipping log: … 30 more rows")
+	require.NotContains(t, story, "shipping log seq 11: create → created (shipment 6)", "no room left")
+}

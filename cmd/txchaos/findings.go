@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/txchaos/txchaos/checker"
@@ -32,7 +34,8 @@ func writeAnomalies(w io.Writer, rep checker.Report) {
 
 // writeWitnesses prints the witness of each class with anomalies, once per
 // subject: a class whose witness tells the same story as an earlier one's
-// points to it.
+// points to it. A long story is cut to maxWitnessLines, keeping the log
+// rows the example cites.
 func writeWitnesses(w io.Writer, rep checker.Report) {
 	told := map[string]checker.Class{}
 	header := false
@@ -51,12 +54,40 @@ func writeWitnesses(w io.Writer, rep checker.Report) {
 		}
 		told[wit.Subject] = cl
 		fmt.Fprintf(w, "  %s: %s\n", cl, wit.Subject)
+		keep := storyLines(wit.Story, rep.Anomalies[cl].Examples[0])
+		gap := false
 		for i, line := range wit.Story {
-			if i == maxWitnessLines {
-				fmt.Fprintf(w, "    … %d more lines in the record\n", len(wit.Story)-i)
-				break
+			if !keep[i] {
+				gap = true
+				continue
+			}
+			if gap {
+				fmt.Fprintln(w, "    …")
+				gap = false
 			}
 			fmt.Fprintf(w, "    %s\n", line)
 		}
+		if n := len(wit.Story) - len(keep); n > 0 {
+			fmt.Fprintf(w, "    … %d more lines in the record\n", n)
+		}
 	}
+}
+
+var citedSeq = regexp.MustCompile(`\bseq (\d+)`)
+
+// storyLines picks the lines of a story the terminal shows: the log rows
+// the example cites by seq, then the first lines, up to maxWitnessLines.
+func storyLines(story []string, example string) map[int]bool {
+	keep := map[int]bool{}
+	for _, m := range citedSeq.FindAllStringSubmatch(example, -1) {
+		for i, line := range story {
+			if strings.Contains(line, " log seq "+m[1]+":") && len(keep) < maxWitnessLines {
+				keep[i] = true
+			}
+		}
+	}
+	for i := 0; i < len(story) && len(keep) < maxWitnessLines; i++ {
+		keep[i] = true
+	}
+	return keep
 }

@@ -65,3 +65,18 @@ func TestWriteAnomaliesCutsLongStories(t *testing.T) {
 	require.Greater(t, len(story), maxWitnessLines)
 	require.Contains(t, out.String(), fmt.Sprintf("    … %d more lines in the record\n", len(story)-maxWitnessLines))
 }
+
+// TestStoryLinesKeepCitedRows checks that the terminal shows the log rows
+// an example cites even when they lie past the lines it has room for.
+func TestStoryLinesKeepCitedRows(t *testing.T) {
+	var story []string
+	for i := 1; i <= 40; i++ {
+		story = append(story, fmt.Sprintf("inventory log seq %d: create → created (reservation %d)", i, i))
+	}
+	keep := storyLines(story, "inventory reservation 38 for order o1: created at log seq 38, after its cancel at seq 35 (not-found), and still held")
+	require.Len(t, keep, maxWitnessLines)
+	require.True(t, keep[34] && keep[37], "seq 35 and seq 38 are cited")
+	require.True(t, keep[0] && keep[maxWitnessLines-3], "the first lines fill the rest")
+	require.False(t, keep[maxWitnessLines-2])
+	require.Len(t, storyLines(story[:5], "no seq cited"), 5)
+}
