@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +26,18 @@ const expectationsFile = "testdata/expectations.txt"
 // baselines are the patterns every built-in scenario is meant to break.
 var baselines = []string{"naive-dual-write", "blind-retry"}
 
-// matrixParallel is how many cells run at once: a cell mostly waits on
-// timeouts, and CI has two cores.
-const matrixParallel = 3
+// matrixParallel is how many cells run at once: -parallel (GOMAXPROCS by
+// default), at most 3. A cell mostly waits on timeouts, but its world's
+// idle polling under -race takes half a core, and CI has two.
+func matrixParallel() int {
+	n := 3
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if p, err := strconv.Atoi(f.Value.String()); err == nil && p > 0 {
+			n = min(n, p)
+		}
+	}
+	return n
+}
 
 // cell is one line of the expectation matrix.
 type cell struct {
@@ -148,7 +159,7 @@ func TestMatrix(t *testing.T) {
 		specs[s.Name] = s
 	}
 	results := make([]outcome, len(cells))
-	sem := make(chan struct{}, matrixParallel)
+	sem := make(chan struct{}, matrixParallel())
 	var wg sync.WaitGroup
 	for i, c := range cells {
 		wg.Add(1)
