@@ -229,8 +229,8 @@ func (r *Runtime) do(ctx context.Context, fn func(p *proc) error) error {
 // elapsed is the virtual time since the runtime started.
 func (r *Runtime) elapsed() time.Duration { return r.s.now.Sub(Epoch) }
 
-// Steps is how many times the scheduler has handed the baton over so far:
-// a measure of the work a run did.
+// Steps is how many scheduling steps (picks of the next process) the
+// runtime has taken so far: a measure of the work a run did.
 func (r *Runtime) Steps() uint64 { return r.s.steps }
 
 // Node is name's view of the world in its current (or last) incarnation:

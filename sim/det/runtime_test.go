@@ -270,3 +270,20 @@ func TestDiscipline(t *testing.T) {
 		})
 	}
 }
+
+// TestInterrupted: a Main whose processes ignore its context still ends
+// when the context does.
+func TestInterrupted(t *testing.T) {
+	r := start(t, paymentsWorld(), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := r.Main(ctx, func(context.Context) error {
+		for i := 0; ; i++ {
+			if i == 100 {
+				cancel()
+			}
+			r.Sleep(context.Background(), time.Millisecond) // deaf to ctx
+		}
+	})
+	require.ErrorContains(t, err, "interrupted")
+	require.ErrorIs(t, err, context.Canceled)
+}
