@@ -2,9 +2,10 @@
 
 GO        ?= go
 BENCHTIME ?= 500ms
-# The runtime-discipline check: patterns (recursively) and the services of
-# sim (non-recursively: sim/live is the runtime itself).
-LINT_PATHS ?= ./patterns/... ./sim
+# The runtime-discipline check: patterns (recursively), the services of
+# sim (non-recursively: sim/live is the runtime itself) and the example
+# pattern written outside patterns/.
+LINT_PATHS ?= ./patterns/... ./sim ./examples/...
 
 .PHONY: all build test demo bench lint fmt clean
 
