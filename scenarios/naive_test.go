@@ -20,6 +20,17 @@ func quick(pattern, faults string) Config {
 	cfg.World.CallTimeout = 300 * time.Millisecond
 	cfg.CallTimeout = 1500 * time.Millisecond
 	cfg.Quiet = 5 * time.Second
+	// The deterministic runtime: the same seed is the same run, and a
+	// pattern's suite takes seconds, not minutes. The live runtime is
+	// covered by TestNaiveDualWrite and the expectation matrix (TestMatrix).
+	cfg.Runtime = "det"
+	return cfg
+}
+
+// quickLive is quick on the live runtime: real sockets, real proxies.
+func quickLive(pattern, faults string) Config {
+	cfg := quick(pattern, faults)
+	cfg.Runtime = "live"
 	return cfg
 }
 
@@ -33,7 +44,7 @@ func execute(t *testing.T, cfg Config) *Result {
 
 func TestNaiveDualWrite(t *testing.T) {
 	t.Run("no faults is clean", func(t *testing.T) {
-		cfg := quick("naive-dual-write", "")
+		cfg := quickLive("naive-dual-write", "")
 		cfg.World.Payments.RejectRate = 0.2
 		// The baseline breaks on any timeout, and a loaded CI machine under
 		// -race is slow: give it the default timeouts so only faults count.
@@ -45,7 +56,7 @@ func TestNaiveDualWrite(t *testing.T) {
 		require.Empty(t, res.Applied)
 	})
 	t.Run("a lost charge answer leaks the charge", func(t *testing.T) {
-		cfg := quick("naive-dual-write", "lost-response=orders-payments:0.3")
+		cfg := quickLive("naive-dual-write", "lost-response=orders-payments:0.3")
 		cfg.Workload.Attempts = 1 // the client gives up: the order stays failed
 		res := execute(t, cfg)
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
@@ -53,14 +64,14 @@ func TestNaiveDualWrite(t *testing.T) {
 		require.Positive(t, res.Faults().Counts["lost-response orders->payments"])
 	})
 	t.Run("a lost checkout answer double-charges on the client's retry", func(t *testing.T) {
-		res := execute(t, quick("naive-dual-write", "lost-response=client-orders:0.3"))
+		res := execute(t, quickLive("naive-dual-write", "lost-response=client-orders:0.3"))
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.DuplicateEffect].Count, res.Report.String())
 		require.Positive(t, res.Report.Anomalies[checker.DuplicateConsumerEffect].Count, res.Report.String())
 		require.Positive(t, res.Faults().Counts["lost-response client->orders"])
 	})
 	t.Run("a crash after the local commit loses events and commits partially", func(t *testing.T) {
-		res := execute(t, quick("naive-dual-write", "crashpoint=after-local-commit:0.2"))
+		res := execute(t, quickLive("naive-dual-write", "crashpoint=after-local-commit:0.2"))
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.LostEvent].Count, res.Report.String())
 		require.Positive(t, res.Report.Anomalies[checker.PartialCommit].Count, res.Report.String())

@@ -24,7 +24,7 @@ func TestTargetStateRepublish(t *testing.T) {
 	// attempts to outlast the faults.
 	for _, faults := range []string{
 		"lost-response=0.2,crash=broker:0.05",
-		"partition=orders-broker:300ms",
+		"partition=orders-broker:50ms",
 		"crashpoint=after-local-commit:0.05,crashpoint=before-publish:0.05,crashpoint=after-payment:0.05",
 	} {
 		t.Run("clients that retry survive "+faults, func(t *testing.T) {
