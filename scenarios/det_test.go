@@ -51,9 +51,13 @@ func requireReplays(t *testing.T, cfg Config) *Result {
 // TestDetReplays runs every pattern twice under no fault, lost responses,
 // a partition, payments crashes and coordinator crashes at every one of
 // its crash points, and requires byte-identical records. Under the race
-// detector it runs each pattern under all of those at once.
+// detector it runs four patterns (the baseline, one with a relay, one that
+// compensates, one with a node of its own), each under all of those at once.
 func TestDetReplays(t *testing.T) {
 	for _, spec := range patterns.All() {
+		if raceDetector && !slices.Contains([]string{"naive-dual-write", "outbox", "saga", "fallback-queue"}, spec.Name) {
+			continue
+		}
 		t.Run(spec.Name, func(t *testing.T) {
 			t.Parallel()
 			var crashPoints []string
@@ -102,15 +106,17 @@ func countPrefix(counts map[string]int, prefix string) int {
 // the reason says why this one misses. A listed cell that holds on det is
 // logged: the entry can go.
 var fragileCells = map[[2]string]string{
-	{"naive-dual-write", "duplicate-delivery"}: "with seed 1 the rewards->broker requests dropped are polls, not " +
-		"acknowledgements, so nothing is redelivered; the live runtime misses it too in about one run in five",
+	{"blind-retry", "broker-outage"}: "whether a client's retry outlasts the publish depends on how long requests take " +
+		"against the 400ms partition windows: det's requests take under a millisecond of virtual time and its 20 checkouts " +
+		"are done before a window matters (lost-event and duplicate-effect 0); on the live runtime of a loaded two-core " +
+		"machine the same cell showed duplicate-effect 0 in four runs of four too (lost-event 7 to 10)",
 }
 
 // TestDetMatrix runs every cell of the expectation matrix (every pattern
 // under every built-in scenario) on the det runtime, twice: both runs must
 // give the same record, and the cell's expectations must hold as they do
-// on the live runtime (TestMatrix). Under the race detector it runs one
-// pattern per scenario.
+// on the live runtime (TestMatrix). Under the race detector it runs three
+// cells: the k-th scenario with the k-th pattern, for k < 3.
 func TestDetMatrix(t *testing.T) {
 	specs := map[string]patterns.Spec{}
 	for _, s := range patterns.All() {
@@ -118,7 +124,7 @@ func TestDetMatrix(t *testing.T) {
 	}
 	names, scenarioNames := patterns.Names(), BuiltinNames()
 	for _, c := range readMatrix(t) {
-		if raceDetector && c.pattern != names[slices.Index(scenarioNames, c.scenario)%len(names)] {
+		if k := slices.Index(scenarioNames, c.scenario); raceDetector && (k >= 3 || c.pattern != names[k%len(names)]) {
 			continue // the sample: the k-th scenario with the k-th pattern
 		}
 		t.Run(c.scenario+"/"+c.pattern, func(t *testing.T) {
