@@ -16,9 +16,11 @@ build:
 
 # The det runtime's suite runs SQLite (C translated to Go) ten times slower
 # under -race, where it runs a sample; it runs in full once more without.
+# The live expectation matrix alone takes minutes under -race on 2 cores:
+# go test's default 10-minute limit per package is too tight.
 test:
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run '^TestDet' ./scenarios
+	$(GO) test -race -count=1 -timeout 40m ./...
+	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios
 
 demo:
 	$(GO) run ./cmd/txchaos demo
