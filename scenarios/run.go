@@ -24,10 +24,12 @@ import (
 //	}
 //
 // A scenario that does not fit spec (a crash point it does not declare) or
-// a run the harness could not complete stops the test. Each missed
-// expectation fails it, with the class, what was expected, what was found
-// and the checker's examples; the report is logged either way. Run returns
-// the result for further assertions.
+// a run the harness could not complete stops the test. Missed expectations
+// fail it, each with the class, what was expected, what was found and the
+// checker's examples, and porcupine's history-<key>.html of every order or
+// customer whose history did not linearize is written to t.ArtifactDir
+// (kept with go test -artifacts). The report is logged either way. Run
+// returns the result for further assertions.
 func Run(t testing.TB, spec patterns.Spec, sc Scenario) *Result {
 	t.Helper()
 	cfg, err := sc.ConfigFor(spec)
@@ -36,8 +38,14 @@ func Run(t testing.TB, spec patterns.Spec, sc Scenario) *Result {
 	require.NoError(t, err, "pattern %s under scenario %s: the run did not complete", spec.Name, sc.Name)
 	t.Logf("pattern %s under scenario %s (faults %q): %s", spec.Name, sc.Name, cfg.Faults, res.Report)
 	if misses := sc.Expect.Check(res.Report); len(misses) > 0 {
+		histories := ""
+		if paths, err := res.WriteHistories(t.ArtifactDir()); err != nil {
+			histories = "\nhistories not written: " + err.Error()
+		} else if len(paths) > 0 {
+			histories = "\nhistories (kept with go test -artifacts): " + strings.Join(paths, ", ")
+		}
 		assert.Fail(t, fmt.Sprintf("pattern %s under scenario %s missed %d expectation(s)", spec.Name, sc.Name, len(misses)),
-			"%s\n%s", FormatMisses(misses), FormatReport(res))
+			"%s\n%s%s", FormatMisses(misses), FormatReport(res), histories)
 	}
 	return res
 }

@@ -46,6 +46,7 @@ func TestBrokenRelayIsCaught(t *testing.T) {
 	require.Contains(t, msg, "pattern eager-outbox-broken under scenario business-rejections missed")
 	require.Contains(t, msg, fmt.Sprintf("lost-event: want zero, found %d", lost.Count))
 	require.Contains(t, msg, "e.g. "+lost.Examples[0], "the failure shows the checker's examples")
+	require.Contains(t, msg, "histories (kept with go test -artifacts): ", "the customer short of points has a porcupine history to open")
 	for _, c := range []checker.Class{checker.LeakedResource, checker.PartialCommit, checker.DuplicateEffect} {
 		require.NotContains(t, msg, string(c)+": want", "only the bug's classes fail")
 	}
