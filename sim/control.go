@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -43,6 +44,41 @@ type NodeFaults struct {
 // Zero reports whether f does nothing.
 func (f NodeFaults) Zero() bool {
 	return f.CrashRate == 0 && len(f.CrashPoints) == 0 && f.ErrorRate == 0
+}
+
+// Validate names the first rate or duration out of range.
+func (f LinkFaults) Validate() error {
+	switch {
+	case f.DropRequest < 0 || f.DropRequest > 1:
+		return fmt.Errorf("drop_request %v is not between 0 and 1", f.DropRequest)
+	case f.LostResponse < 0 || f.LostResponse > 1:
+		return fmt.Errorf("lost_response %v is not between 0 and 1", f.LostResponse)
+	case f.DropRequest+f.LostResponse > 1:
+		return fmt.Errorf("drop_request + lost_response is %v, more than 1", f.DropRequest+f.LostResponse)
+	case f.Latency < 0:
+		return fmt.Errorf("latency %v is negative", f.Latency)
+	case f.Jitter < 0:
+		return fmt.Errorf("jitter %v is negative", f.Jitter)
+	}
+	return nil
+}
+
+// Validate names the first rate or duration out of range.
+func (f NodeFaults) Validate() error {
+	switch {
+	case f.CrashRate < 0 || f.CrashRate > 1:
+		return fmt.Errorf("crash_rate %v is not between 0 and 1", f.CrashRate)
+	case f.ErrorRate < 0 || f.ErrorRate > 1:
+		return fmt.Errorf("error_rate %v is not between 0 and 1", f.ErrorRate)
+	case f.Downtime < 0:
+		return fmt.Errorf("downtime %v is negative", f.Downtime)
+	}
+	for p, v := range f.CrashPoints {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("crash_points[%q] %v is not between 0 and 1", p, v)
+		}
+	}
+	return nil
 }
 
 // Applied is one fault as it actually happened, recorded by the runtime.

@@ -16,26 +16,10 @@ func (r *Runtime) SetLinkFaults(l sim.Link, f sim.LinkFaults) error {
 	if k == nil {
 		return fmt.Errorf("set faults on link %s: the world has no such link", l)
 	}
-	if err := checkLinkFaults(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return fmt.Errorf("set faults on link %s: %w", l, err)
 	}
 	k.faults = f
-	return nil
-}
-
-func checkLinkFaults(f sim.LinkFaults) error {
-	switch {
-	case f.DropRequest < 0 || f.DropRequest > 1:
-		return fmt.Errorf("drop_request %v is not between 0 and 1", f.DropRequest)
-	case f.LostResponse < 0 || f.LostResponse > 1:
-		return fmt.Errorf("lost_response %v is not between 0 and 1", f.LostResponse)
-	case f.DropRequest+f.LostResponse > 1:
-		return fmt.Errorf("drop_request + lost_response is %v, more than 1", f.DropRequest+f.LostResponse)
-	case f.Latency < 0:
-		return fmt.Errorf("latency %v is negative", f.Latency)
-	case f.Jitter < 0:
-		return fmt.Errorf("jitter %v is negative", f.Jitter)
-	}
 	return nil
 }
 
@@ -47,7 +31,7 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	if err != nil {
 		return fmt.Errorf("set faults: %w", err)
 	}
-	if err := checkNodeFaults(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return fmt.Errorf("set faults on node %s: %w", node, err)
 	}
 	points := make(map[string]float64, len(f.CrashPoints))
@@ -56,23 +40,6 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	}
 	f.CrashPoints = points
 	n.faults = f
-	return nil
-}
-
-func checkNodeFaults(f sim.NodeFaults) error {
-	switch {
-	case f.CrashRate < 0 || f.CrashRate > 1:
-		return fmt.Errorf("crash_rate %v is not between 0 and 1", f.CrashRate)
-	case f.ErrorRate < 0 || f.ErrorRate > 1:
-		return fmt.Errorf("error_rate %v is not between 0 and 1", f.ErrorRate)
-	case f.Downtime < 0:
-		return fmt.Errorf("downtime %v is negative", f.Downtime)
-	}
-	for p, v := range f.CrashPoints {
-		if v < 0 || v > 1 {
-			return fmt.Errorf("crash_points[%q] %v is not between 0 and 1", p, v)
-		}
-	}
 	return nil
 }
 
