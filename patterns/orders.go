@@ -49,6 +49,40 @@ func validSKU(s string) bool {
 	return false
 }
 
+// Begin starts a POST /checkout request the way most patterns do. It reads
+// the request (ReadCheckout), loads the order stored under its
+// Idempotency-Key and records a key it has never seen as a pending order
+// (InsertOrder). It answers the request itself, and returns ok false, for
+// a bad request (400), a key used before with other parameters
+// (KeyConflict, 422), a retry of an order already decided (the same
+// answer again, Answer) and a database error (Unavailable, 503). When ok
+// is true nothing has been answered yet: o is the order, pending, new or
+// left pending by an earlier attempt, and the caller drives it.
+func Begin(w http.ResponseWriter, r *http.Request, n *sim.Node) (key string, co sim.Checkout, o sim.Order, ok bool) {
+	if key, co, ok = ReadCheckout(w, r); !ok {
+		return key, co, o, false
+	}
+	o, found, err := LoadOrder(r.Context(), n.DB(), key)
+	switch {
+	case err != nil:
+		Unavailable(w, err)
+		return key, co, o, false
+	case found && !Same(o, co):
+		KeyConflict(w, key)
+		return key, co, o, false
+	case found && o.State != sim.OrderPending:
+		Answer(w, o) // a retry of a decided order: the same answer
+		return key, co, o, false
+	case !found:
+		if err := InsertOrder(r.Context(), n, key, co); err != nil {
+			Unavailable(w, err)
+			return key, co, o, false
+		}
+		o = sim.Order{Key: key, Customer: co.Customer, SKU: co.SKU, Qty: co.Qty, Amount: co.Amount, State: sim.OrderPending}
+	}
+	return key, co, o, true
+}
+
 // Migrate creates the orders table and the pattern's own tables.
 func Migrate(n *sim.Node, stmts ...string) error {
 	return sim.Migrate(n.Context(), n.DB(), append([]string{sim.OrdersSchema}, stmts...)...)

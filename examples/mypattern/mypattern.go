@@ -7,7 +7,9 @@
 // outbox of package patterns/outbox, the request publishes the event at
 // once and marks it sent, so the consumer hears of the order without
 // waiting for the relay; a relay publishes whatever the eager publish did
-// not (a broker outage, a crash between the commit and the publish). The
+// not (a broker outage, a crash between the commit and the publish): the
+// outbox table and relay of package patterns (patterns.OutboxSchema,
+// patterns.Relay), which a pattern of your own can use as they are. The
 // downstream steps use caller-assigned keys, a business rejection cancels
 // the steps made, and a recovery process re-drives orders left pending.
 //
@@ -26,15 +28,6 @@ import (
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 )
-
-const schema = `CREATE TABLE IF NOT EXISTS outbox (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	event_id TEXT NOT NULL UNIQUE,
-	order_ref TEXT NOT NULL,
-	customer TEXT NOT NULL,
-	amount INTEGER NOT NULL,
-	sent_at INTEGER NOT NULL DEFAULT 0
-)`
 
 // How often the relay and the recovery process run.
 const (
@@ -71,7 +64,7 @@ type service struct {
 
 // Start implements sim.Service.
 func (s service) Start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, schema); err != nil {
+	if err := patterns.Migrate(n, patterns.OutboxSchema); err != nil {
 		return nil, err
 	}
 	n.Go("relay", func(ctx context.Context) { n.Every(ctx, relayEvery, func(ctx context.Context) { s.relay(ctx, n) }) })
@@ -84,28 +77,11 @@ func (s service) Start(n *sim.Node) (http.Handler, error) {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		// A bad request, a reused key or a retry of a decided order is
+		// answered by Begin; a new or still pending order is driven here.
+		if key, co, _, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, s.drive(r.Context(), n, key, co))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, s.drive(r.Context(), n, key, co))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil
@@ -172,35 +148,14 @@ func (s service) drive(ctx context.Context, n *sim.Node, key string, co sim.Chec
 	return o
 }
 
-// relay publishes unsent outbox rows in order and marks each sent; a crash
-// between the two publishes it again, which the consumer's inbox absorbs.
+// relay publishes the outbox with patterns.Relay: in order, at least once,
+// with the crash point before-mark-sent. Broken's relay first marks every
+// n-th unsent row sent without publishing it: the planted bug.
 func (s service) relay(ctx context.Context, n *sim.Node) {
-	rows, err := n.DB().QueryContext(ctx, `SELECT id, event_id, order_ref, customer, amount FROM outbox WHERE sent_at = 0 ORDER BY id LIMIT 100`)
-	if err != nil {
-		return
-	}
-	type row struct {
-		id int64
-		e  sim.Event
-	}
-	var batch []row
-	for rows.Next() {
-		r := row{e: sim.Event{Topic: sim.OrdersTopic, Type: sim.OrderConfirmedEvent}}
-		if rows.Scan(&r.id, &r.e.EventID, &r.e.Order, &r.e.Customer, &r.e.Amount) == nil {
-			batch = append(batch, r)
-		}
-	}
-	rows.Close()
-	for _, r := range batch {
-		skip := s.skipEvery > 0 && r.id%int64(s.skipEvery) == 0 // Broken's bug
-		if !skip {
-			if _, err := n.Broker().Publish(ctx, r.e); err != nil {
-				return // try again on the next tick, in order
-			}
-			n.CrashPoint("before-mark-sent")
-		}
-		if _, err := n.DB().ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE id = ?`, n.Now().UnixNano(), r.id); err != nil {
+	if s.skipEvery > 0 {
+		if _, err := n.DB().ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE sent_at = 0 AND id % ? = 0`, n.Now().UnixNano(), s.skipEvery); err != nil {
 			return
 		}
 	}
+	patterns.Relay(ctx, n)
 }

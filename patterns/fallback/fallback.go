@@ -91,28 +91,9 @@ func start(n *sim.Node) (http.Handler, error) {
 	n.Go("recovery", func(ctx context.Context) { n.Every(ctx, recoveryEvery, func(ctx context.Context) { redrive(ctx, n) }) })
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		if key, co, _, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, drive(r.Context(), n, key, co))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, drive(r.Context(), n, key, co))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil

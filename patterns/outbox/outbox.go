@@ -1,9 +1,9 @@
 // Package outbox is the transactional outbox, option 3 of
 // 003_11c6468ac7a3d68e.txt ("Resource and corresponding Events are stored
 // atomically"): the order's new state and its event are written in one
-// local transaction; a relay polls the outbox, publishes each event and
-// marks it sent. The consumer de-duplicates by event id (an inbox), so the
-// relay's at-least-once delivery applies each event once.
+// local transaction; a relay (patterns.Relay) polls the outbox, publishes
+// each event and marks it sent. The consumer de-duplicates by event id (an
+// inbox), so the relay's at-least-once delivery applies each event once.
 //
 // The downstream calls use caller-assigned keys (000_065d6e3281f1afae.txt)
 // with capped retries of transient errors; a business rejection cancels the
@@ -32,15 +32,6 @@ import (
 // Name is the pattern's registry name.
 const Name = "outbox"
 
-const schema = `CREATE TABLE IF NOT EXISTS outbox (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	event_id TEXT NOT NULL UNIQUE,
-	order_ref TEXT NOT NULL,
-	customer TEXT NOT NULL,
-	amount INTEGER NOT NULL,
-	sent_at INTEGER NOT NULL DEFAULT 0
-)`
-
 // How often the relay and the recovery process run, and how old a pending
 // order must be before recovery takes it over from its request.
 const (
@@ -61,35 +52,18 @@ func init() {
 }
 
 func start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, schema); err != nil {
+	if err := patterns.Migrate(n, patterns.OutboxSchema); err != nil {
 		return nil, err
 	}
-	n.Go("relay", func(ctx context.Context) { n.Every(ctx, relayEvery, func(ctx context.Context) { relay(ctx, n) }) })
+	n.Go("relay", func(ctx context.Context) {
+		n.Every(ctx, relayEvery, func(ctx context.Context) { patterns.Relay(ctx, n) })
+	})
 	n.Go("recovery", func(ctx context.Context) { n.Every(ctx, recoveryEvery, func(ctx context.Context) { redrive(ctx, n) }) })
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		if key, co, _, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, drive(r.Context(), n, key, co))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, drive(r.Context(), n, key, co))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil
@@ -141,37 +115,6 @@ func drive(ctx context.Context, n *sim.Node, key string, co sim.Checkout) sim.Or
 		return order
 	}
 	return o
-}
-
-// relay publishes unsent outbox rows in order and marks them sent. A crash
-// between the publish and the mark publishes the event again: at least once.
-func relay(ctx context.Context, n *sim.Node) {
-	rows, err := n.DB().QueryContext(ctx, `SELECT id, event_id, order_ref, customer, amount FROM outbox WHERE sent_at = 0 ORDER BY id LIMIT 100`)
-	if err != nil {
-		return
-	}
-	type row struct {
-		id int64
-		e  sim.Event
-	}
-	var batch []row
-	for rows.Next() {
-		var r row
-		r.e = sim.Event{Topic: sim.OrdersTopic, Type: sim.OrderConfirmedEvent}
-		if rows.Scan(&r.id, &r.e.EventID, &r.e.Order, &r.e.Customer, &r.e.Amount) == nil {
-			batch = append(batch, r)
-		}
-	}
-	rows.Close()
-	for _, r := range batch {
-		if _, err := n.Broker().Publish(ctx, r.e); err != nil {
-			return // try again on the next tick, in order
-		}
-		n.CrashPoint("before-mark-sent")
-		if _, err := n.DB().ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE id = ?`, n.Now().UnixNano(), r.id); err != nil {
-			return
-		}
-	}
 }
 
 // redrive re-drives orders left pending longer than a request could still

@@ -16,9 +16,10 @@
 // failed cancel. When the read is refused (an opaque service) the pattern
 // cannot validate: it calls anyway and cancels by the id it kept, if any.
 //
-// Events go through a transactional outbox and a relay, as in package
-// outbox, so the pattern is judged on its calls. An order left pending is
-// re-driven by a recovery process, reading and validating again.
+// Events go through a transactional outbox and its relay (patterns.Relay),
+// as in package outbox, so the pattern is judged on its calls. An order
+// left pending is re-driven by a recovery process, reading and validating
+// again.
 //
 // Promises: no duplicate charge, reservation or shipment and no leak at
 // readable (or idempotent) services under lost responses, drops, partitions
@@ -44,15 +45,6 @@ import (
 // Name is the pattern's registry name.
 const Name = "read-validate-call"
 
-const schema = `CREATE TABLE IF NOT EXISTS outbox (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	event_id TEXT NOT NULL UNIQUE,
-	order_ref TEXT NOT NULL,
-	customer TEXT NOT NULL,
-	amount INTEGER NOT NULL,
-	sent_at INTEGER NOT NULL DEFAULT 0
-)`
-
 // How often the relay and the recovery process run.
 const (
 	relayEvery    = 20 * time.Millisecond
@@ -71,35 +63,18 @@ func init() {
 }
 
 func start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, schema); err != nil {
+	if err := patterns.Migrate(n, patterns.OutboxSchema); err != nil {
 		return nil, err
 	}
-	n.Go("relay", func(ctx context.Context) { n.Every(ctx, relayEvery, func(ctx context.Context) { relay(ctx, n) }) })
+	n.Go("relay", func(ctx context.Context) {
+		n.Every(ctx, relayEvery, func(ctx context.Context) { patterns.Relay(ctx, n) })
+	})
 	n.Go("recovery", func(ctx context.Context) { n.Every(ctx, recoveryEvery, func(ctx context.Context) { redrive(ctx, n) }) })
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		if key, co, o, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, drive(r.Context(), n, key, co, o.Reason))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, drive(r.Context(), n, key, co, o.Reason))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil
@@ -233,36 +208,6 @@ func read(ctx context.Context, s patterns.Step, key string) ([]sim.Resource, err
 func unreadable(err error) bool {
 	var r *sim.Rejected
 	return errors.As(err, &r) && r.Status == http.StatusMethodNotAllowed
-}
-
-// relay publishes unsent outbox rows in order and marks them sent.
-func relay(ctx context.Context, n *sim.Node) {
-	rows, err := n.DB().QueryContext(ctx, `SELECT id, event_id, order_ref, customer, amount FROM outbox WHERE sent_at = 0 ORDER BY id LIMIT 100`)
-	if err != nil {
-		return
-	}
-	type row struct {
-		id int64
-		e  sim.Event
-	}
-	var batch []row
-	for rows.Next() {
-		var r row
-		r.e = sim.Event{Topic: sim.OrdersTopic, Type: sim.OrderConfirmedEvent}
-		if rows.Scan(&r.id, &r.e.EventID, &r.e.Order, &r.e.Customer, &r.e.Amount) == nil {
-			batch = append(batch, r)
-		}
-	}
-	rows.Close()
-	for _, r := range batch {
-		if _, err := n.Broker().Publish(ctx, r.e); err != nil {
-			return // try again on the next tick, in order
-		}
-		n.CrashPoint("before-mark-sent")
-		if _, err := n.DB().ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE id = ?`, n.Now().UnixNano(), r.id); err != nil {
-			return
-		}
-	}
 }
 
 // redrive re-drives orders left pending longer than a request could still

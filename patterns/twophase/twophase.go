@@ -93,29 +93,12 @@ func start(n *sim.Node) (http.Handler, error) {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
+		key, co, _, ok := patterns.Begin(w, r, n)
 		if !ok {
 			return
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
 		drive(r.Context(), n, key, co)
-		o, _, err = patterns.LoadOrder(r.Context(), n.DB(), key)
+		o, _, err := patterns.LoadOrder(r.Context(), n.DB(), key)
 		if err != nil {
 			patterns.Unavailable(w, err)
 			return

@@ -3,7 +3,8 @@
 // delete it from the learners' copy. It is the transactional outbox of
 // patterns/outbox cut to what the exercise asks: the order's confirmation
 // and its event in one local transaction, a relay that publishes committed
-// events at least once, and a recovery process for abandoned orders.
+// events at least once (patterns.Relay), and a recovery process for
+// abandoned orders.
 package solution
 
 import (
@@ -21,12 +22,12 @@ var Spec = patterns.Spec{
 	Name:        "my-pattern",
 	Summary:     "the workshop's starter, finished: the order and its event in one transaction, a relay, recovery",
 	Source:      "docs/workshop/README.md, exercise 7",
-	CrashPoints: []string{"after-local-commit"},
+	CrashPoints: []string{"after-local-commit", "before-mark-sent"}, // the second is patterns.Relay's
 	Pending:     []patterns.Pending{{Name: "unsent outbox rows", SQL: `SELECT event_id FROM outbox WHERE sent_at = 0`}},
 	New:         func() sim.Service { return sim.ServiceFunc(start) },
 }
 
-// TODO(1): the outbox table.
+// TODO(1): the outbox table: the columns patterns.Relay reads and marks.
 const outbox = `CREATE TABLE IF NOT EXISTS outbox (
 	event_id TEXT PRIMARY KEY,
 	order_ref TEXT NOT NULL,
@@ -39,9 +40,11 @@ func start(n *sim.Node) (http.Handler, error) {
 	if err := patterns.Migrate(n, outbox); err != nil {
 		return nil, err
 	}
-	// TODO(2b): the relay.
+	// TODO(2b): the relay: patterns.Relay publishes the unsent rows in order
+	// and marks them sent, at least once (the consumer de-duplicates by
+	// event id).
 	n.Go("relay", func(ctx context.Context) {
-		n.Every(ctx, 20*time.Millisecond, func(ctx context.Context) { relay(ctx, n) })
+		n.Every(ctx, 20*time.Millisecond, func(ctx context.Context) { patterns.Relay(ctx, n) })
 	})
 	// TODO(4): recovery.
 	n.Go("recovery", func(ctx context.Context) {
@@ -54,28 +57,9 @@ func start(n *sim.Node) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		if key, co, _, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, checkout(r.Context(), n, key, co))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o)
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, checkout(r.Context(), n, key, co))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil
@@ -127,34 +111,4 @@ func checkout(ctx context.Context, n *sim.Node, key string, co sim.Checkout) sim
 		return order
 	}
 	return o
-}
-
-// relay publishes unsent events in order and marks them sent: at least
-// once (the consumer de-duplicates by event id).
-func relay(ctx context.Context, n *sim.Node) {
-	type row struct {
-		id string
-		e  sim.Event
-	}
-	var batch []row
-	rows, err := n.DB().QueryContext(ctx, `SELECT event_id, order_ref, customer, amount FROM outbox WHERE sent_at = 0 ORDER BY rowid LIMIT 100`)
-	if err != nil {
-		return
-	}
-	for rows.Next() {
-		r := row{e: sim.Event{Topic: sim.OrdersTopic, Type: sim.OrderConfirmedEvent}}
-		if rows.Scan(&r.e.EventID, &r.e.Order, &r.e.Customer, &r.e.Amount) == nil {
-			r.id = r.e.EventID
-			batch = append(batch, r)
-		}
-	}
-	rows.Close()
-	for _, r := range batch {
-		if _, err := n.Broker().Publish(ctx, r.e); err != nil {
-			return
-		}
-		if _, err := n.DB().ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE event_id = ?`, n.Now().UnixNano(), r.id); err != nil {
-			return
-		}
-	}
 }

@@ -6,9 +6,10 @@
 //	TXCHAOS_WORKSHOP=1 go test ./docs/workshop/starter/
 //
 // What it already does right: a retry of a decided order gets the same
-// answer (the client's Idempotency-Key), and every downstream call carries
-// a caller-assigned key and is retried on transient errors
-// (patterns.Steps), so lost responses neither leak nor double-charge.
+// answer (the client's Idempotency-Key, patterns.Begin), and every
+// downstream call carries a caller-assigned key and is retried on
+// transient errors (patterns.Steps), so lost responses neither leak nor
+// double-charge.
 //
 // What it does wrong: it confirms the order, then publishes the
 // order.confirmed event in a second, separate step. A crash between the two
@@ -75,28 +76,9 @@ func start(n *sim.Node) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
-		key, co, ok := patterns.ReadCheckout(w, r)
-		if !ok {
-			return
+		if key, co, _, ok := patterns.Begin(w, r, n); ok {
+			patterns.Answer(w, checkout(r.Context(), n, key, co))
 		}
-		o, found, err := patterns.LoadOrder(r.Context(), n.DB(), key)
-		switch {
-		case err != nil:
-			patterns.Unavailable(w, err)
-			return
-		case found && !patterns.Same(o, co):
-			patterns.KeyConflict(w, key)
-			return
-		case found && o.State != sim.OrderPending:
-			patterns.Answer(w, o) // a retry of a decided order: the same answer
-			return
-		case !found:
-			if err := patterns.InsertOrder(r.Context(), n, key, co); err != nil {
-				patterns.Unavailable(w, err)
-				return
-			}
-		}
-		patterns.Answer(w, checkout(r.Context(), n, key, co))
 	})
 	mux.HandleFunc("GET /orders/{key}", patterns.GetOrder(n))
 	return mux, nil
