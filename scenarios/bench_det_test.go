@@ -62,3 +62,24 @@ func BenchmarkDetCheckout(b *testing.B) {
 	d := detCheckouts(b, b.N, 8)
 	b.ReportMetric(float64(b.N)/d.Seconds(), "checkouts/s")
 }
+
+// BenchmarkDetRun is what `txchaos explore` does per seed: a whole run of
+// 50 outbox checkouts from 8 clients under every network fault, crashes
+// and crash points, on the det runtime: the world's start, the workload,
+// recovery until rest, the final reads, the checker. It reports runs per
+// second of wall time.
+func BenchmarkDetRun(b *testing.B) {
+	cfg := Default()
+	cfg.Runtime = "det"
+	cfg.Pattern = "outbox"
+	cfg.Workload.Txns = 50
+	cfg.Faults = "lost-response=0.1,drop-request=0.05,partition=300ms,crash=payments:0.05,crash=broker:0.05,crashpoint=after-payment:0.05,crashpoint=after-local-commit:0.05"
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		cfg.Seed = int64(i + 1)
+		if _, err := Execute(context.Background(), cfg, b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "runs/s")
+}

@@ -162,16 +162,26 @@ const (
 
 // awaitRest polls the world's databases until nothing is stuck (every
 // order terminal, no pending work, the consumer caught up) restChecks
-// times in a row, or quiet passes.
-func awaitRest(ctx context.Context, rt sim.Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, error) {
+// times in a row, or quiet passes. A poll that finds no database changed
+// since the last one (Sync) reuses its verdict.
+func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, error) {
 	deadline := rt.Now().Add(quiet)
+	stuck, read := false, false
 	for calm := 0; ; {
-		s, err := checker.ReadState(ctx, paths, pending)
+		changed, err := rt.Sync()
 		if err != nil {
-			return false, fmt.Errorf("read the state while waiting for rest: %w", err)
+			return false, fmt.Errorf("write the databases while waiting for rest: %w", err)
+		}
+		if changed || !read {
+			s, err := checker.ReadState(ctx, paths, pending)
+			if err != nil {
+				return false, fmt.Errorf("read the state while waiting for rest: %w", err)
+			}
+			r := checker.Check(nil, s)
+			stuck, read = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck), true
 		}
 		calm++
-		if r := checker.Check(nil, s); r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck) {
+		if stuck {
 			calm = 0
 		}
 		if calm >= restChecks {

@@ -1,56 +1,165 @@
 package det
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
 
-// openDB opens a node's database for the deterministic runtime. A
-// simulated crash is not an operating-system crash: the file needs no sync,
-// and the rollback journal can live in memory. Writes still go to the file,
-// so that the checker reads it as it reads a live run's.
+// store is a node's database for the deterministic runtime. It lives in
+// memory (SQLite's memdb VFS, named by the node's file path) from the
+// runtime's start to its Stop, across the node's incarnations: a simulated
+// crash closes the incarnation's handle, which rolls back its open
+// transactions, while a connection of the store's own keeps the committed
+// database. Sync (and Stop) write it to its file, where the checker reads
+// it as it reads a live run's.
 //
-// Nor does it need file locks: one process runs at a time and none holds a
-// transaction while another runs (the scheduler fails a process that yields
-// inside a transaction), so the database is opened with SQLite's unix-none
-// VFS, which takes none. Locking is the largest single cost of a small
-// transaction in modernc.org/sqlite; dropping it doubles the runtime's
-// throughput.
-func openDB(path string, openTx *atomic.Int64) (*sql.DB, error) {
+// Keeping it in memory drops the file system from every transaction: a
+// simulated crash is not an operating-system crash, so nothing needs to
+// reach the disk. Nor does it need file locks: one process runs at a time
+// and none holds a transaction while another runs (the scheduler fails a
+// process that yields inside a transaction).
+type store struct {
+	path    string
+	dsn     string
+	keep    *sql.Conn     // holds the memory database open
+	keepDB  *sql.DB       // keep's pool
+	commits atomic.Uint64 // transactions committed in it, by any connection
+	synced  uint64        // commits when sync last looked
+	image   []byte        // the database as sync last wrote it
+}
+
+// newStore creates the in-memory database of the node whose file is path,
+// loading the file when it exists.
+func newStore(path string) (*store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(MEMORY)")
 	q.Add("_pragma", "synchronous(OFF)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
-	q.Set("vfs", "unix-none")
-	db := sql.OpenDB(connector{dsn: "file:" + path + "?" + q.Encode(), openTx: openTx})
+	q.Set("vfs", "memdb")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	st := &store{path: path, dsn: "file:" + filepath.ToSlash(abs) + "?" + q.Encode()}
+	st.keepDB = sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
+	ctx := context.Background()
+	if st.keep, err = st.keepDB.Conn(ctx); err != nil {
+		st.keepDB.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		if err := st.load(ctx); err != nil {
+			st.close()
+			return nil, fmt.Errorf("load database %s: %w", path, err)
+		}
+	}
+	st.synced = st.commits.Load()
+	return st, nil
+}
+
+// load copies the database file into the memory database.
+func (st *store) load(ctx context.Context) error {
+	return st.keep.Raw(func(dc any) error {
+		c, ok := dc.(*cachingConn).c.(interface {
+			NewRestore(string) (*sqlite.Backup, error)
+		})
+		if !ok {
+			return errors.New("the SQLite driver cannot restore a backup")
+		}
+		b, err := c.NewRestore("file:" + st.path + "?mode=ro")
+		if err != nil {
+			return err
+		}
+		for more := true; more; {
+			if more, err = b.Step(-1); err != nil {
+				b.Finish()
+				return err
+			}
+		}
+		return b.Finish()
+	})
+}
+
+// open is a new handle on the database, for one incarnation of the node.
+// openTx counts the transactions open on it.
+func (st *store) open(openTx *atomic.Int64) (*sql.DB, error) {
+	db := sql.OpenDB(connector{st: st, openTx: openTx})
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", st.path, err)
 	}
 	return db, nil
 }
 
+// sync writes the database to its file if it changed since the last sync,
+// replacing the file at once, and reports whether it did. A transaction
+// that commits no change (a consumer's empty poll) is no change.
+func (st *store) sync() (bool, error) {
+	commits := st.commits.Load()
+	if commits == st.synced {
+		return false, nil
+	}
+	var image []byte
+	err := st.keep.Raw(func(dc any) error {
+		c, ok := dc.(*cachingConn).c.(interface{ Serialize() ([]byte, error) })
+		if !ok {
+			return errors.New("the SQLite driver cannot serialize a database")
+		}
+		var err error
+		image, err = c.Serialize()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("write database %s: %w", st.path, err)
+	}
+	st.synced = commits
+	if bytes.Equal(image, st.image) {
+		return false, nil
+	}
+	tmp := st.path + ".tmp"
+	if err := os.WriteFile(tmp, image, 0o644); err != nil {
+		return false, fmt.Errorf("write database %s: %w", st.path, err)
+	}
+	if err := os.Rename(tmp, st.path); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("write database %s: %w", st.path, err)
+	}
+	st.image = image
+	return true, nil
+}
+
+// close frees the memory database.
+func (st *store) close() error {
+	return errors.Join(st.keep.Close(), st.keepDB.Close())
+}
+
 // connector opens connections to one database for database/sql.
 type connector struct {
-	dsn    string
-	openTx *atomic.Int64 // the runtime's count of open transactions
+	st     *store
+	openTx *atomic.Int64 // the count of open transactions
 }
 
 var sqliteDriver = &sqlite.Driver{}
 
 func (c connector) Connect(context.Context) (driver.Conn, error) {
-	return cachingDriver{d: sqliteDriver, openTx: c.openTx}.Open(c.dsn)
+	return c.Driver().Open(c.st.dsn)
 }
 
-func (c connector) Driver() driver.Driver { return cachingDriver{d: sqliteDriver, openTx: c.openTx} }
+func (c connector) Driver() driver.Driver {
+	return cachingDriver{d: sqliteDriver, openTx: c.openTx, commits: &c.st.commits}
+}
 
 // cachingDriver wraps the SQLite driver: each connection keeps its
 // statements prepared, keyed by their text, since services run the same few
@@ -62,9 +171,13 @@ func (c connector) Driver() driver.Driver { return cachingDriver{d: sqliteDriver
 // interrupting a statement in progress, which never happens here (contexts
 // are cancelled only between steps of the scheduler, never while a
 // statement runs) and costs a goroutine per statement.
+//
+// And it counts the transactions committed on its connections, so that
+// the store knows when its file is out of date.
 type cachingDriver struct {
-	d      *sqlite.Driver
-	openTx *atomic.Int64
+	d       *sqlite.Driver
+	openTx  *atomic.Int64
+	commits *atomic.Uint64
 }
 
 // sqliteConn is what the SQLite driver's connections implement.
@@ -88,6 +201,16 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("det: the SQLite driver's connection %T lacks a context method", c)
 	}
+	hooked, ok := c.(interface{ RegisterCommitHook(sqlite.CommitHookFn) })
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("det: the SQLite driver's connection %T has no commit hook", c)
+	}
+	commits := d.commits
+	hooked.RegisterCommitHook(func() int32 {
+		commits.Add(1)
+		return 0 // let it commit
+	})
 	return &cachingConn{c: sc, stmts: map[string]*cachedStmt{}, openTx: d.openTx}, nil
 }
 
@@ -137,37 +260,53 @@ func (c *cachingConn) Close() error {
 
 func (c *cachingConn) Begin() (driver.Tx, error) { return c.BeginTx(background, driver.TxOptions{}) }
 
+// BeginTx begins a transaction with the connection's cached BEGIN, as
+// the driver would with the _txlock of the DSN (BEGIN IMMEDIATE for a
+// write transaction), and the transaction ends with cached statements too.
 func (c *cachingConn) BeginTx(_ context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.c.BeginTx(background, opts)
-	if err != nil {
+	if opts.Isolation != driver.IsolationLevel(sql.LevelDefault) {
+		return nil, fmt.Errorf("det: isolation level %d is not supported", opts.Isolation)
+	}
+	begin := "BEGIN IMMEDIATE"
+	if opts.ReadOnly {
+		begin = "BEGIN"
+	}
+	if _, err := c.ExecContext(background, begin, nil); err != nil {
 		return nil, err
 	}
 	c.openTx.Add(1)
-	return &countedTx{Tx: tx, openTx: c.openTx}, nil
+	return &countedTx{c: c}, nil
 }
 
-// countedTx keeps the runtime's count of open transactions.
+// countedTx is a transaction; it keeps the runtime's count of open
+// transactions.
 type countedTx struct {
-	driver.Tx
-	openTx *atomic.Int64
-	ended  bool
+	c     *cachingConn
+	ended bool
 }
 
 func (t *countedTx) end() {
 	if !t.ended {
 		t.ended = true
-		t.openTx.Add(-1)
+		t.c.openTx.Add(-1)
 	}
 }
 
+// Commit commits, or rolls back when the commit fails, so that the
+// connection is left outside any transaction either way.
 func (t *countedTx) Commit() error {
 	defer t.end()
-	return t.Tx.Commit()
+	_, err := t.c.ExecContext(background, "COMMIT", nil)
+	if err != nil {
+		t.c.ExecContext(background, "ROLLBACK", nil) // may find no transaction left: nothing to do
+	}
+	return err
 }
 
 func (t *countedTx) Rollback() error {
 	defer t.end()
-	return t.Tx.Rollback()
+	_, err := t.c.ExecContext(background, "ROLLBACK", nil)
+	return err
 }
 
 func (c *cachingConn) ExecContext(_ context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

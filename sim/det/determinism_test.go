@@ -68,6 +68,8 @@ func checkoutRun(t *testing.T, seed int64) string {
 	for _, a := range r.Applied() {
 		fmt.Fprintf(&b, "%v\n", a)
 	}
+	_, err = r.Sync()
+	require.NoError(t, err)
 	for _, node := range w.Nodes() {
 		dumpDB(t, &b, r.DBPath(node))
 	}

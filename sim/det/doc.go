@@ -58,17 +58,19 @@
 // each of its processes at its next step: the runtime panics with
 // http.ErrAbortHandler in it, which its process boundary recovers. Once
 // they have all ended, the database handle is closed. A restart (after the
-// downtime, by Restart, or by Heal) reopens the same file and runs the
+// downtime, by Restart, or by Heal) reopens the same database and runs the
 // service's Start again: uncommitted work is lost, committed work kept.
 //
 // # Databases
 //
-// Each node's database is a real SQLite file (modernc.org/sqlite), which
-// the checker reads as it reads a live run's, opened with the rollback
-// journal in memory and synchronous=OFF: a simulated crash is not an
-// operating-system crash, so nothing needs to reach the disk, and a
-// crashed incarnation's transactions are rolled back when its handle is
-// closed.
+// Each node's database is a real SQLite database (modernc.org/sqlite)
+// kept in memory for the runtime's life (SQLite's memdb VFS), across the
+// node's incarnations, with its rollback journal in memory: a simulated
+// crash is not an operating-system crash, so nothing needs to reach the
+// disk, and a crashed incarnation's transactions are rolled back when its
+// handle is closed. Sync writes every database that changed to its file
+// (DBPath), Stop writes them all, so the checker reads them as it reads a
+// live run's; a runtime started over existing files loads them.
 //
 // # Determinism
 //

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -147,14 +149,29 @@ func call(ctx context.Context, from *sim.Node, service, method, path string) (in
 	return resp.StatusCode, err
 }
 
-// rowsIn reads which of names the database file at path holds, as the
-// checker would.
-func rowsIn(t *testing.T, path string, names ...string) map[string]bool {
+// rowsIn reads which of names node's database file holds, as the checker
+// would, once r has written it (Sync).
+func rowsIn(t *testing.T, r *det.Runtime, node string, names ...string) map[string]bool {
 	t.Helper()
+	_, err := r.Sync()
+	require.NoError(t, err)
+	return fileRows(t, r.DBPath(node), names...)
+}
+
+// fileRows reads which of names the database file at path holds (none
+// when there is no file yet).
+func fileRows(t *testing.T, path string, names ...string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		for _, name := range names {
+			out[name] = false
+		}
+		return out
+	}
 	db, err := sim.OpenReadOnly(path)
 	require.NoError(t, err)
 	defer db.Close()
-	out := map[string]bool{}
 	for _, name := range names {
 		var k int
 		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM rows WHERE name = ?`, name).Scan(&k))

@@ -17,12 +17,14 @@ import (
 // that decide each request's fate and delays. It is the link's
 // http.RoundTripper.
 type link struct {
-	r      *Runtime
-	l      sim.Link
-	name   string
-	faults sim.LinkFaults
-	rng    *rand.Rand // fault rolls, as the live runtime's
-	net    *rand.Rand // network delays
+	r    *Runtime
+	l    sim.Link
+	name string
+	// What a caller waits for, by phase, for deadlock reports.
+	waitNet, waitAnswer, waitLost string
+	faults                        sim.LinkFaults
+	rng                           *rand.Rand // fault rolls, as the live runtime's
+	net                           *rand.Rand // network delays
 }
 
 // lane is what the link does with one request, as the live runtime's
@@ -141,7 +143,7 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("link %s: %w", k.name, err)
 	}
 	ln, delay := k.decide(req)
-	if err := s.sleep(p, ctx, delay+k.hop(), "the network ("+k.name+")"); err != nil {
+	if err := s.sleep(p, ctx, delay+k.hop(), k.waitNet); err != nil {
 		return nil, err // never delivered
 	}
 	if ln == drop {
@@ -154,17 +156,27 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 	}
 
 	hctx, hcancel := context.WithCancel(inc.ctx)
-	sreq, err := http.NewRequestWithContext(hctx, req.Method, req.URL.String(), bytes.NewReader(body))
-	if err != nil {
-		hcancel()
-		return nil, fmt.Errorf("link %s: %w", k.name, err)
+	u := *req.URL
+	sreq := &http.Request{
+		Method:     req.Method,
+		URL:        &u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     req.Header.Clone(),
+		Body:       http.NoBody,
+		Host:       u.Host,
+		RemoteAddr: k.l.From + ":0",
+		RequestURI: u.RequestURI(),
 	}
-	sreq.Header = req.Header.Clone()
-	sreq.RemoteAddr = k.l.From + ":0"
-	sreq.RequestURI = req.URL.RequestURI()
+	if len(body) > 0 {
+		sreq.Body, sreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
+	sreq = sreq.WithContext(hctx)
 	c := &call{caller: p, inc: inc, idx: len(inc.calls), lost: ln == lost, rec: newRecorder(), cancel: hcancel}
 	inc.calls = append(inc.calls, c)
-	s.spawn(inc, fmt.Sprintf("%s#%d/%s %s", to.name, inc.num, req.Method, req.URL.Path), func() { k.serve(c, sreq) })
+	h := s.spawn(inc, "", func() { k.serve(c, sreq) })
+	h.nameOf = func() string { return fmt.Sprintf("%s#%d/%s %s", to.name, inc.num, sreq.Method, sreq.URL.Path) }
 	defer func() {
 		if !c.done { // the caller hangs up (gave up, or crashed): the handler's context ends
 			c.gone = true
@@ -175,7 +187,7 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 		return nil, k.blackHole(p, ctx)
 	}
 	if !c.done {
-		p.call, p.done, p.what = c, ctx.Done(), "an answer over "+k.name
+		p.call, p.done, p.what = c, ctx.Done(), k.waitAnswer
 		s.park(p)
 	}
 	if !c.done {
@@ -195,7 +207,7 @@ func (k *link) blackHole(p *proc, ctx context.Context) error {
 		s.await(p, "a request lost over "+k.name+" with no deadline", func() bool { return false })
 	}
 	for ctx.Err() == nil {
-		p.done, p.what = ctx.Done(), "a request lost over "+k.name
+		p.done, p.what = ctx.Done(), k.waitLost
 		s.park(p)
 	}
 	return ctx.Err()
@@ -279,7 +291,7 @@ func (w *recorder) response(req *http.Request) *http.Response {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	h := w.header.Clone()
+	h := w.header // the handler is done with it
 	h.Set("Content-Length", strconv.Itoa(w.body.Len()))
 	return &http.Response{
 		Status:        strconv.Itoa(status) + " " + http.StatusText(status),

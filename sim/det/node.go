@@ -16,7 +16,7 @@ import (
 type node struct {
 	name    string
 	svc     sim.Service // nil for the client
-	path    string      // database file; "" for the client
+	store   *store      // its database; nil for the client
 	cur     *incarnation
 	num     int // incarnations so far
 	faults  sim.NodeFaults
@@ -41,8 +41,8 @@ type incarnation struct {
 	err    error        // closing the database
 }
 
-func (r *Runtime) newNode(name string, svc sim.Service, path string) *node {
-	return &node{name: name, svc: svc, path: path, rng: newRand(r.opt.Seed, "faults/"+name), s: r.s}
+func (r *Runtime) newNode(name string, svc sim.Service, st *store) *node {
+	return &node{name: name, svc: svc, store: st, rng: newRand(r.opt.Seed, "faults/"+name), s: r.s}
 }
 
 // errCrashedStarting reports that the node crashed while its service was
@@ -78,7 +78,7 @@ func (r *Runtime) start(n *node) error {
 		n.cur = inc
 		return nil
 	}
-	db, err := openDB(n.path, &r.s.openTx)
+	db, err := n.store.open(&r.s.openTx)
 	if err != nil {
 		inc.cancel()
 		return fmt.Errorf("start %s: %w", n.name, err)

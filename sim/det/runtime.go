@@ -100,7 +100,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	}
 	if err := r.build(); err != nil {
 		cancel()
-		return nil, err
+		return nil, errors.Join(err, r.closeStores())
 	}
 	err := r.Main(ctx, func(context.Context) error {
 		for _, name := range r.nodeNames() {
@@ -126,9 +126,13 @@ func (r *Runtime) build() error {
 		if name == sim.Client {
 			return fmt.Errorf("det: %q is the workload's node and cannot run a service", sim.Client)
 		}
-		r.nodes[name] = r.newNode(name, svc, r.DBPath(name))
+		st, err := newStore(r.DBPath(name))
+		if err != nil {
+			return fmt.Errorf("det: node %s: %w", name, err)
+		}
+		r.nodes[name] = r.newNode(name, svc, st)
 	}
-	r.nodes[sim.Client] = r.newNode(sim.Client, nil, "")
+	r.nodes[sim.Client] = r.newNode(sim.Client, nil, nil)
 	for _, name := range r.nodeNames() {
 		r.rands[name] = newRand(r.opt.Seed, "rand/"+name)
 	}
@@ -144,8 +148,11 @@ func (r *Runtime) build() error {
 		}
 		r.links[l] = &link{
 			r: r, l: l, name: l.String(),
-			rng: newRand(r.opt.Seed, "link/"+l.String()),
-			net: newRand(r.opt.Seed, "net/"+l.String()),
+			waitNet:    "the network (" + l.String() + ")",
+			waitAnswer: "an answer over " + l.String(),
+			waitLost:   "a request lost over " + l.String(),
+			rng:        newRand(r.opt.Seed, "link/"+l.String()),
+			net:        newRand(r.opt.Seed, "net/"+l.String()),
 		}
 	}
 	return nil
@@ -245,7 +252,8 @@ func (r *Runtime) Node(name string) *sim.Node {
 }
 
 // DBPath is the file of node's database, or "" for a node without one (the
-// client, an unknown name).
+// client, an unknown name). The runtime keeps the databases in memory while
+// it runs: the file holds what was committed when Sync or Stop last wrote it.
 func (r *Runtime) DBPath(node string) string {
 	if node == sim.Client || r.world.Services[node] == nil {
 		return ""
@@ -361,7 +369,37 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, inc.err)
 		}
 	}
+	_, err = r.Sync()
+	errs = append(errs, err, r.closeStores())
 	r.cancel()
+	return errors.Join(errs...)
+}
+
+// Sync writes the committed state of every database that changed since the
+// last Sync to its file (DBPath), and reports whether any did. Stop syncs
+// too. Call it between steps of the world: from a process, or while no Main
+// runs.
+func (r *Runtime) Sync() (changed bool, err error) {
+	var errs []error
+	for _, name := range r.nodeNames() {
+		if st := r.nodes[name].store; st != nil {
+			wrote, err := st.sync()
+			changed = changed || wrote
+			errs = append(errs, err)
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+// closeStores frees every node's memory database.
+func (r *Runtime) closeStores() error {
+	var errs []error
+	for _, name := range r.nodeNames() {
+		if n := r.nodes[name]; n.store != nil {
+			errs = append(errs, n.store.close())
+			n.store = nil
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -57,6 +57,8 @@ func TestLinkFaults(t *testing.T) {
 			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
+			_, err = r.Sync()
+			require.NoError(t, err)
 			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
 			require.NoError(t, err)
 			defer db.Close()
@@ -126,7 +128,7 @@ func TestCrash(t *testing.T) {
 	require.ErrorContains(t, refused, "connection refused", "a crashed node answers nothing")
 	require.Positive(t, ticks, "the node's process ran before the crash")
 	require.Equal(t, ticks, refusedTicks, "a crashed node's process does not run")
-	require.Equal(t, map[string]bool{"A": true, "B": true}, rowsIn(t, r.DBPath(sim.Orders), "A", "B"), "committed rows survive the crash")
+	require.Equal(t, map[string]bool{"A": true, "B": true}, rowsIn(t, r, sim.Orders, "A", "B"), "committed rows survive the crash")
 
 	require.NoError(t, r.Restart(ctx, sim.Orders))
 	require.Equal(t, 2, s.starts, "Restart runs the service's Start again")
@@ -154,7 +156,7 @@ func TestCrashPoint(t *testing.T) {
 	require.ErrorContains(t, err, "connection reset")
 	require.Less(t, r.Now().Sub(began), callTimeout, "the cut is heard at once")
 	require.Equal(t, []string{"orders after-commit"}, applied(r, "crash-point"))
-	require.Equal(t, map[string]bool{"C": true}, rowsIn(t, r.DBPath(sim.Orders), "C"))
+	require.Equal(t, map[string]bool{"C": true}, rowsIn(t, r, sim.Orders, "C"))
 
 	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/C")
 	require.ErrorContains(t, err, "connection refused", "down for its downtime")
@@ -181,7 +183,7 @@ func TestNodeFaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	require.Equal(t, []string{"orders POST /rows/E"}, applied(r, "error"))
-	require.Equal(t, map[string]bool{"E": false}, rowsIn(t, r.DBPath(sim.Orders), "E"), "an injected error comes before the service acts")
+	require.Equal(t, map[string]bool{"E": false}, rowsIn(t, r, sim.Orders, "E"), "an injected error comes before the service acts")
 
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 1, Downtime: 10 * time.Millisecond}))
 	names := []string{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"}
@@ -192,7 +194,7 @@ func TestNodeFaults(t *testing.T) {
 	}
 	crashes := applied(r, "crash")
 	require.Len(t, crashes, len(names))
-	have := rowsIn(t, r.DBPath(sim.Orders), names...)
+	have := rowsIn(t, r, sim.Orders, names...)
 	var before, after int
 	for i, name := range names {
 		switch crashes[i] {
@@ -286,4 +288,49 @@ func TestInterrupted(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "interrupted")
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDatabaseFiles: the databases live in memory while the world runs;
+// Sync writes those that changed to their files, Stop writes them all, and
+// a runtime started over the files carries on from them.
+func TestDatabaseFiles(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := &store{}
+	r, err := det.Start(ctx, s.world(), det.Options{Dir: dir, Seed: 1})
+	require.NoError(t, err)
+	_, err = r.Sync() // the schema
+	require.NoError(t, err)
+	changed, err := r.Sync()
+	require.NoError(t, err)
+	require.False(t, changed, "nothing committed since the last Sync")
+
+	client := r.Node(sim.Client)
+	status, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/A")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, status)
+	require.Equal(t, map[string]bool{"A": false}, fileRows(t, r.DBPath(sim.Orders), "A"), "not written before Sync")
+	changed, err = r.Sync()
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, map[string]bool{"A": true}, fileRows(t, r.DBPath(sim.Orders), "A"))
+
+	_, err = call(ctx, client, sim.Orders, http.MethodPost, "/rows/B")
+	require.NoError(t, err)
+	require.NoError(t, r.Stop())
+	require.Equal(t, map[string]bool{"A": true, "B": true}, fileRows(t, r.DBPath(sim.Orders), "A", "B"), "Stop writes the files")
+
+	again := startOver(t, dir, s)
+	status, err = call(ctx, again.Node(sim.Client), sim.Orders, http.MethodGet, "/rows/B")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, "a runtime started over the files has their rows")
+}
+
+// startOver starts s's world over the databases in dir until the test ends.
+func startOver(t *testing.T, dir string, s *store) *det.Runtime {
+	t.Helper()
+	r, err := det.Start(context.Background(), s.world(), det.Options{Dir: dir, Seed: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, r.Stop()) })
+	return r
 }

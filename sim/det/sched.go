@@ -37,9 +37,10 @@ const (
 // the baton.
 type proc struct {
 	id      uint64
-	name    string
-	inc     *incarnation // the node incarnation it belongs to; nil for none
-	incIdx  int          // its index in inc.procs
+	name    string        // its name, or "" when named by nameOf
+	nameOf  func() string // names it when asked (a request's handler)
+	inc     *incarnation  // the node incarnation it belongs to; nil for none
+	incIdx  int           // its index in inc.procs
 	fn      func()
 	wake    chan struct{}
 	started bool // its goroutine exists
@@ -54,6 +55,14 @@ type proc struct {
 	what    string          // what it waits for, for deadlock reports
 	why     wakeReason
 	waitIdx int // index in sched.waiting; -1 when not in it
+}
+
+// title is p's name, for reports.
+func (p *proc) title() string {
+	if p.name == "" && p.nameOf != nil {
+		return p.nameOf()
+	}
+	return p.name
 }
 
 // timer is an event at a virtual instant: it wakes a process or runs fn.
@@ -301,7 +310,7 @@ func (s *sched) switchTo(next *proc) {
 func (s *sched) park(p *proc) {
 	if n := s.openTx.Load(); n > 0 {
 		panic(fmt.Errorf("det: %s blocks on the runtime (waiting for %s) with a database transaction open: "+
-			"a process must not hold a transaction across a call to the runtime (a request, a sleep)", p.name, p.what))
+			"a process must not hold a transaction across a call to the runtime (a request, a sleep)", p.title(), p.what))
 	}
 	p.state = stWaiting
 	if p.done != nil || p.cond != nil {
@@ -357,7 +366,7 @@ func (s *sched) runOne(w *worker) bool {
 func (s *sched) call(p *proc) {
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler && s.failure == nil {
-			s.failure = fmt.Errorf("det: process %s panicked: %v\n%s", p.name, v, debug.Stack())
+			s.failure = fmt.Errorf("det: process %s panicked: %v\n%s", p.title(), v, debug.Stack())
 		}
 	}()
 	if !p.aborted {
@@ -454,7 +463,7 @@ func (s *sched) blocked() string {
 	var out []string
 	for _, p := range s.all {
 		if p.state == stWaiting {
-			out = append(out, p.name+" (waiting for "+p.what+")")
+			out = append(out, p.title()+" (waiting for "+p.what+")")
 		}
 	}
 	sort.Strings(out)
