@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,24 @@ func usageError(format string, args ...any) error {
 
 func harnessError(err error) error { return &exitError{code: exitHarness, err: err} }
 
+// gcPercent is the garbage collector's target when GOGC is not set. A
+// simulation's heap is small and short-lived: collecting at 400% of the
+// live heap instead of 100% runs the det runtime about a third faster
+// (BenchmarkDetCheckout, GOGC=100 against GOGC=400) for a few tens of
+// megabytes more; memLimit makes the collector work harder again before the
+// heap grows past it.
+const (
+	gcPercent = 400
+	memLimit  = 1 << 30
+)
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+			debug.SetMemoryLimit(memLimit)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
