@@ -24,7 +24,8 @@ type Result struct {
 	History []checker.Op
 	State   *checker.State
 	// Steps is what the nemesis did; Applied is every fault the runtime
-	// actually applied, request by request.
+	// actually applied, request by request, timed from the run's start as
+	// the history is.
 	Steps   []faults.Step
 	Applied []sim.Applied
 	// Converged reports whether the world came to rest after healing, and
@@ -92,8 +93,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	var history checker.History
 	// The run proper is the runtime's main process: on the det runtime the
 	// nemesis, the clients and everything they start are its processes.
+	var start time.Time
 	err = rt.Main(ctx, func(ctx context.Context) error {
-		start := rt.Now()
+		start = rt.Now()
 		if err := nem.Start(); err != nil { // steady faults are on from the first request
 			return err
 		}
@@ -126,6 +128,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		return nil, err
 	}
 	res.Applied = rt.Applied()
+	for i := range res.Applied { // count from the run's start, as the history does
+		res.Applied[i].At -= start.Sub(rt.Epoch())
+	}
 	res.Steps = nem.Steps()
 	stopped = true
 	if err := rt.Stop(); err != nil {

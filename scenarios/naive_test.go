@@ -78,3 +78,31 @@ func TestNaiveDualWrite(t *testing.T) {
 		require.Positive(t, res.Faults().Counts["crash-point orders"])
 	})
 }
+
+// TestFaultTimesMatchTheHistory: the faults a run applied are timed on the
+// history's clock, on both runtimes. With one client, every request the
+// client sends is delayed (latency on client->orders) while the operation
+// that sent it is in flight: its Applied time falls inside that operation.
+func TestFaultTimesMatchTheHistory(t *testing.T) {
+	for _, runtime := range Runtimes {
+		t.Run(runtime, func(t *testing.T) {
+			cfg := quick("naive-dual-write", "latency=client-orders:4ms")
+			cfg.Runtime = runtime
+			cfg.Workload.Concurrency, cfg.Workload.Txns = 1, 10
+			res := execute(t, cfg)
+			var checked int
+			for _, a := range res.Applied {
+				if a.Target != "client->orders" {
+					continue
+				}
+				checked++
+				inside := false
+				for _, op := range res.History {
+					inside = inside || (op.Call <= a.At && a.At <= op.Return)
+				}
+				require.True(t, inside, "%s %s at %v is inside no operation of the history", a.Fault, a.Detail, a.At)
+			}
+			require.Positive(t, checked)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"time"
 
 	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/det"
@@ -16,6 +17,9 @@ type Runtime interface {
 	sim.Runtime
 	sim.Controller
 	Node(name string) *sim.Node
+	// Epoch is the clock's reading when the runtime started: the zero of
+	// the times of Applied.
+	Epoch() time.Time
 	DBPath(node string) string
 	// Sync brings the files at DBPath up to date with what the nodes
 	// committed and reports whether any changed since the last Sync. The

@@ -83,7 +83,9 @@ func (f NodeFaults) Validate() error {
 
 // Applied is one fault as it actually happened, recorded by the runtime.
 type Applied struct {
-	// At is the runtime clock's time since the run started.
+	// At is the runtime clock's time since the runtime started (its
+	// Epoch); a scenario's result counts it from the run's start, as its
+	// history.
 	At time.Duration `json:"at"`
 	// Fault names what happened: drop-request, lost-response, latency,
 	// partition, crash, crash-point, restart, error.

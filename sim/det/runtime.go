@@ -251,6 +251,10 @@ func (r *Runtime) Node(name string) *sim.Node {
 	return n.cur.sn
 }
 
+// Epoch is the virtual clock's reading when the runtime started (the
+// package's Epoch): Applied's times count from it.
+func (r *Runtime) Epoch() time.Time { return Epoch }
+
 // DBPath is the file of node's database, or "" for a node without one (the
 // client, an unknown name). The runtime keeps the databases in memory while
 // it runs: the file holds what was committed when Sync or Stop last wrote it.

@@ -215,6 +215,10 @@ func (r *Runtime) Node(name string) *sim.Node {
 	return n.cur.node
 }
 
+// Epoch is the clock's reading when the runtime started: Applied's times
+// count from it.
+func (r *Runtime) Epoch() time.Time { return r.log.start }
+
 // DBPath is the file of node's database, or "" for a node without one (the
 // client, an unknown name).
 func (r *Runtime) DBPath(node string) string {
