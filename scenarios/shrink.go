@@ -59,7 +59,7 @@ func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions)
 		return cfg, nil, fmt.Errorf("shrink: %q is not an anomaly class (classes: %s)", c, classNames())
 	}
 	cfg.Faults = canonicalFaults(cfg.Faults)
-	s := &shrinker{ctx: ctx, spec: spec, class: c, opt: opt, tried: map[string]bool{}}
+	s := &shrinker{ctx: ctx, spec: spec, class: c, opt: opt, tried: map[string]bool{}, orig: cfg}
 	if s.opt.MaxRuns <= 0 {
 		s.opt.MaxRuns = DefaultShrinkRuns
 	}
@@ -72,7 +72,7 @@ func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions)
 	}
 	for changed := true; changed && !s.spent(); {
 		changed = false
-		for _, pass := range []func(Config) (Config, bool, error){s.txns, s.faults, s.concurrency, s.attempts, s.links, s.rates, s.boost, s.rejections, s.customers} {
+		for _, pass := range []func(Config) (Config, bool, error){s.faults, s.txns, s.concurrency, s.attempts, s.links, s.rates, s.boost, s.rejections, s.customers} {
 			next, ok, err := pass(s.best)
 			if err != nil {
 				return s.best, s.bestRes, err
@@ -93,6 +93,7 @@ type shrinker struct {
 	opt     ShrinkOptions
 	runs    int
 	tried   map[string]bool
+	orig    Config // the run as recorded
 	best    Config
 	bestRes *Result
 }
@@ -179,15 +180,34 @@ func (s *shrinker) customers(cfg Config) (Config, bool, error) {
 	return s.smaller(cfg, cfg.Workload.Customers, 1, "customers", func(c *Config, v int) { c.Workload.Customers = v })
 }
 
-// faults drops profile entries, one at a time.
+// faults first tries each profile entry alone, then drops entries one at a
+// time. A fault matters more than orders: when the run no longer fails
+// without one, it tries again with as many orders as the run as recorded
+// had (the txns pass then takes them off again), since with few orders
+// left the faults that remain may have needed each other only by chance.
 func (s *shrinker) faults(cfg Config) (Config, bool, error) {
 	shrunk := false
 	p, _ := faults.Parse(cfg.Faults)
+	for i := 0; i < len(p) && len(p) > 1 && !s.spent(); i++ {
+		c := cfg
+		c.Faults = faults.Profile{p[i]}.String()
+		fails, err := s.try(c, p[i].String()+" alone")
+		if err != nil {
+			return cfg, shrunk, err
+		}
+		if fails {
+			return c, true, nil
+		}
+	}
 	for i := 0; i < len(p) && !s.spent(); {
 		rest := append(append(faults.Profile(nil), p[:i]...), p[i+1:]...)
 		c := cfg
 		c.Faults = rest.String()
 		fails, err := s.try(c, "without "+p[i].String())
+		if err == nil && !fails && c.Workload.Txns < s.orig.Workload.Txns {
+			c.Workload.Txns = s.orig.Workload.Txns
+			fails, err = s.try(c, fmt.Sprintf("without %s, with txns %d → %d", p[i], cfg.Workload.Txns, c.Workload.Txns))
+		}
 		if err != nil {
 			return cfg, shrunk, err
 		}
