@@ -275,6 +275,12 @@ func join(ctx context.Context, rt Runtime, done *atomic.Int64, n int) {
 	}
 }
 
+// clientBackoff is a client's wait before its second try of an order whose
+// outcome is unknown; it doubles at each further try. Three tries span
+// 300 ms, longer than a crashed node's default downtime (200 ms), so a
+// client that meets a node down does not spend its tries on it at once.
+const clientBackoff = 100 * time.Millisecond
+
 // place runs one order's attempts.
 func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) {
 	for attempt := 1; attempt <= cfg.Workload.Attempts; attempt++ {
@@ -297,7 +303,7 @@ func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, st
 		if op.Outcome != checker.OutcomeUnknown || ctx.Err() != nil {
 			break
 		}
-		if n.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond) != nil {
+		if n.Sleep(ctx, clientBackoff<<(attempt-1)) != nil {
 			return
 		}
 	}
