@@ -101,17 +101,6 @@ func countPrefix(counts map[string]int, prefix string) int {
 	return n
 }
 
-// fragileCells are cells of the expectation matrix whose expectation holds
-// for some schedules and not others: det runs one schedule per seed, and
-// the reason says why this one misses. A listed cell that holds on det is
-// logged: the entry can go.
-var fragileCells = map[[2]string]string{
-	{"blind-retry", "broker-outage"}: "whether a client's retry outlasts the publish depends on how long requests take " +
-		"against the 400ms partition windows: det's requests take under a millisecond of virtual time and its 20 checkouts " +
-		"are done before a window matters (lost-event and duplicate-effect 0); on the live runtime of a loaded two-core " +
-		"machine the same cell showed duplicate-effect 0 in four runs of four too (lost-event 7 to 10)",
-}
-
 // TestDetMatrix runs every cell of the expectation matrix (every pattern
 // under every built-in scenario) on the det runtime, twice: both runs must
 // give the same record, and the cell's expectations must hold as they do
@@ -138,14 +127,7 @@ func TestDetMatrix(t *testing.T) {
 				cfg.Quiet = min(cfg.Quiet, 2*time.Second) // a cell that never comes to rest polls the databases all quiet long
 			}
 			res := requireReplays(t, cfg)
-			misses := c.expect.Check(res.Report)
-			why, fragile := fragileCells[[2]string{c.pattern, c.scenario}]
-			switch {
-			case fragile && len(misses) == 0:
-				t.Logf("%s × %s is listed in fragileCells and holds on det now: the entry can go", c.pattern, c.scenario)
-			case fragile:
-				t.Logf("%s × %s misses on det, a known fragile cell (%s):\n%s", c.pattern, c.scenario, why, FormatMisses(misses))
-			case len(misses) > 0:
+			if misses := c.expect.Check(res.Report); len(misses) > 0 {
 				t.Errorf("%s × %s (%s:%d) holds on live but misses on det:\n%s\n%s",
 					c.pattern, c.scenario, expectationsFile, c.line, FormatMisses(misses), FormatReport(res))
 			}
