@@ -224,7 +224,13 @@ func PendingOrders(ctx context.Context, n *sim.Node, age time.Duration) []sim.Or
 }
 
 // Abandoned is how long an order must have been pending before recovery
-// takes it over. A request may still be driving it then: patterns must
-// make a second driver harmless (keys, conditional writes), and this age
-// only keeps the duplicate work rare.
-func Abandoned(n *sim.Node) time.Duration { return 2 * n.CallTimeout() }
+// takes it over: two call timeouts, or one for work last touched before
+// this incarnation of the node started (its drivers died in the crash, and
+// a call timeout after its last step no request of theirs is still on its
+// way). A request may still be driving an order then: patterns must make a
+// second driver harmless (keys, conditional writes), and this age only
+// keeps the duplicate work rare.
+func Abandoned(n *sim.Node) time.Duration {
+	t := n.CallTimeout()
+	return min(2*t, max(t, n.Now().Sub(n.Started())))
+}

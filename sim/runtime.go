@@ -51,6 +51,7 @@ type Node struct {
 	ctx  context.Context
 	url  func(service string) string
 
+	started     time.Time
 	callTimeout time.Duration
 }
 
@@ -58,8 +59,12 @@ type Node struct {
 // world. ctx is cancelled when the node crashes or stops; url maps a service
 // name to the base URL this node reaches it at.
 func NewNode(name string, db *sql.DB, rt Runtime, ctx context.Context, url func(service string) string) *Node {
-	return &Node{name: name, db: db, rt: rt, ctx: ctx, url: url}
+	return &Node{name: name, db: db, rt: rt, ctx: ctx, url: url, started: rt.Now()}
 }
+
+// Started is when this incarnation of the node started. Work an earlier
+// incarnation left half-done has no driver left: a crash ended them all.
+func (n *Node) Started() time.Time { return n.started }
 
 // SetCallTimeout sets how long this node waits for one request to another
 // service (DefaultCallTimeout when zero). Runtimes call it from the world's
