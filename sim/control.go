@@ -81,6 +81,19 @@ func (f NodeFaults) Validate() error {
 	return nil
 }
 
+// Clone is f with a crash-point map of its own, so that a runtime can keep
+// f while the caller changes its map.
+func (f NodeFaults) Clone() NodeFaults {
+	if f.CrashPoints != nil {
+		points := make(map[string]float64, len(f.CrashPoints))
+		for p, v := range f.CrashPoints {
+			points[p] = v
+		}
+		f.CrashPoints = points
+	}
+	return f
+}
+
 // Applied is one fault as it actually happened, recorded by the runtime.
 type Applied struct {
 	// At is the runtime clock's time since the runtime started (its

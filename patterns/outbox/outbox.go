@@ -35,9 +35,8 @@ const Name = "outbox"
 // How often the relay and the recovery process run, and how old a pending
 // order must be before recovery takes it over from its request.
 const (
-	relayEvery     = 20 * time.Millisecond
-	recoveryEvery  = 200 * time.Millisecond
-	abandonedAfter = 3 * sim.DefaultCallTimeout
+	relayEvery    = 20 * time.Millisecond
+	recoveryEvery = 200 * time.Millisecond
 )
 
 func init() {

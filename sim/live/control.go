@@ -33,11 +33,7 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("set faults on node %s: %w", node, err)
 	}
-	points := make(map[string]float64, len(f.CrashPoints))
-	for p, v := range f.CrashPoints {
-		points[p] = v
-	}
-	f.CrashPoints = points
+	f = f.Clone()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.faults = f
