@@ -68,3 +68,34 @@ func ConfirmedEvent(key string, co sim.Checkout) sim.Event {
 		Order: key, Customer: co.Customer, Amount: co.Amount,
 	}
 }
+
+// TakeSteps makes the checkout's steps for an order, in order, reaching
+// each step's crash point (Step.After) once it is made, and reports done
+// when all are. Otherwise it returns the order to answer: failed when a
+// step was refused and the steps made before it are undone, pending when
+// a step's outcome stayed unknown after its retries or the undoing did not
+// finish (recovery, or the client's retry, takes it on from there).
+func TakeSteps(ctx context.Context, n *sim.Node, key string, co sim.Checkout) (order sim.Order, done bool) {
+	order = sim.Order{Key: key, Customer: co.Customer, SKU: co.SKU, Qty: co.Qty, Amount: co.Amount, State: sim.OrderPending}
+	steps := Steps(n)
+	for i, s := range steps {
+		_, err := s.Create(ctx, n, key, co)
+		if sim.IsRejected(err) {
+			for _, made := range steps[:i] {
+				if made.Cancel(ctx, n, key) != nil {
+					return order, false
+				}
+			}
+			order.State, order.Reason = sim.OrderFailed, Reason(err)
+			if FinishOrder(ctx, n, key, order.State, order.Reason) != nil {
+				order.State = sim.OrderPending
+			}
+			return order, false
+		}
+		if err != nil {
+			return order, false
+		}
+		n.CrashPoint(s.After)
+	}
+	return order, true
+}

@@ -91,26 +91,9 @@ func (s service) Start(n *sim.Node) (http.Handler, error) {
 // caller-assigned key, then the order and its event in one transaction,
 // then the eager publish. A rejection undoes the steps made.
 func (s service) drive(ctx context.Context, n *sim.Node, key string, co sim.Checkout) sim.Order {
-	order := sim.Order{Key: key, Customer: co.Customer, SKU: co.SKU, Qty: co.Qty, Amount: co.Amount, State: sim.OrderPending}
-	steps := patterns.Steps(n)
-	for i, step := range steps {
-		_, err := step.Create(ctx, n, key, co)
-		if sim.IsRejected(err) {
-			for _, done := range steps[:i] {
-				if done.Cancel(ctx, n, key) != nil {
-					return order // recovery will finish undoing it
-				}
-			}
-			order.State, order.Reason = sim.OrderFailed, patterns.Reason(err)
-			if patterns.FinishOrder(ctx, n, key, order.State, order.Reason) != nil {
-				order.State = sim.OrderPending
-			}
-			return order
-		}
-		if err != nil {
-			return order // retries spent: recovery re-drives it later
-		}
-		n.CrashPoint(step.After)
+	order, done := patterns.TakeSteps(ctx, n, key, co)
+	if !done {
+		return order
 	}
 	e := patterns.ConfirmedEvent(key, co)
 	var id int64

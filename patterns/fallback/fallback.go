@@ -102,26 +102,9 @@ func start(n *sim.Node) (http.Handler, error) {
 // drive takes a pending order as far as it can: every step, the order
 // committed confirmed, then its event to the broker or the fallback queue.
 func drive(ctx context.Context, n *sim.Node, key string, co sim.Checkout) sim.Order {
-	order := sim.Order{Key: key, Customer: co.Customer, SKU: co.SKU, Qty: co.Qty, Amount: co.Amount, State: sim.OrderPending}
-	steps := patterns.Steps(n)
-	for i, s := range steps {
-		_, err := s.Create(ctx, n, key, co)
-		if sim.IsRejected(err) {
-			for _, done := range steps[:i] {
-				if done.Cancel(ctx, n, key) != nil {
-					return order // recovery will finish undoing it
-				}
-			}
-			order.State, order.Reason = sim.OrderFailed, patterns.Reason(err)
-			if patterns.FinishOrder(ctx, n, key, order.State, order.Reason) != nil {
-				order.State = sim.OrderPending
-			}
-			return order
-		}
-		if err != nil {
-			return order // retries spent: recovery re-drives it later
-		}
-		n.CrashPoint(s.After)
+	order, done := patterns.TakeSteps(ctx, n, key, co)
+	if !done {
+		return order
 	}
 	committed := false
 	err := sim.InTx(ctx, n.DB(), func(tx *sql.Tx) error {

@@ -119,26 +119,9 @@ func request(ctx context.Context, n *sim.Node, key string, co sim.Checkout) (sim
 // drive takes a pending order as far as it can: every step, then the order
 // confirmed. A rejection undoes the steps made and fails the order.
 func drive(ctx context.Context, n *sim.Node, key string, co sim.Checkout) sim.Order {
-	order := sim.Order{Key: key, Customer: co.Customer, SKU: co.SKU, Qty: co.Qty, Amount: co.Amount, State: sim.OrderPending}
-	steps := patterns.Steps(n)
-	for i, s := range steps {
-		_, err := s.Create(ctx, n, key, co)
-		if sim.IsRejected(err) {
-			for _, done := range steps[:i] {
-				if done.Cancel(ctx, n, key) != nil {
-					return order // a retry or recovery finishes undoing it
-				}
-			}
-			order.State, order.Reason = sim.OrderFailed, patterns.Reason(err)
-			if patterns.FinishOrder(ctx, n, key, order.State, order.Reason) != nil {
-				order.State = sim.OrderPending
-			}
-			return order
-		}
-		if err != nil {
-			return order // retries spent: the client's retry or recovery re-drives it
-		}
-		n.CrashPoint(s.After)
+	order, done := patterns.TakeSteps(ctx, n, key, co)
+	if !done {
+		return order
 	}
 	if patterns.FinishOrder(ctx, n, key, sim.OrderConfirmed, "") != nil {
 		return order
