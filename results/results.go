@@ -36,10 +36,17 @@ import (
 
 // SchemaVersion is the version of the record this package writes. It
 // changes whenever a field changes meaning or a required field is added.
-const SchemaVersion = 1
+//
+// Version 2: a det run's clock readings are all distinct (each takes a
+// nanosecond), so a version-1 det record no longer replays byte for byte;
+// the history marks the reads taken at rest (at_rest); the record carries
+// what the reads showed (reads), and non-linearizable judges the checkouts
+// alone, the reads having classes of their own.
+const SchemaVersion = 2
 
-// SupportedVersions are the schema versions Read accepts.
-var SupportedVersions = []int{SchemaVersion}
+// SupportedVersions are the schema versions Read accepts: a version-1
+// record is still read (and judged again by check), though not replayed.
+var SupportedVersions = []int{1, SchemaVersion}
 
 // Tool is the value of Record.Tool.
 const Tool = "txchaos"
@@ -147,8 +154,8 @@ var requiredKeys = []string{
 func (r *Record) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if r.SchemaVersion != SchemaVersion {
-		bad("schema_version: %d, want %d", r.SchemaVersion, SchemaVersion)
+	if !slices.Contains(SupportedVersions, r.SchemaVersion) {
+		bad("schema_version: %d, want one of %s", r.SchemaVersion, versions())
 	}
 	if r.Tool != Tool {
 		bad("tool: %q, want %q", r.Tool, Tool)

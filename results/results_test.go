@@ -267,18 +267,18 @@ func TestReadErrors(t *testing.T) {
 	}{
 		{
 			name:   "future schema version",
-			change: func(d map[string]any) { d["schema_version"] = 2; d["pattern"] = nil },
-			want:   []string{"schema_version 2 is not supported", "reads schema versions 1"},
+			change: func(d map[string]any) { d["schema_version"] = 3; d["pattern"] = nil },
+			want:   []string{"schema_version 3 is not supported", "reads schema versions 1, 2"},
 		},
 		{
 			name:   "schema version zero",
 			change: func(d map[string]any) { d["schema_version"] = 0 },
-			want:   []string{"schema_version 0 is not supported", "reads schema versions 1"},
+			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2"},
 		},
 		{
 			name:   "no schema version",
 			change: func(d map[string]any) { delete(d, "schema_version") },
-			want:   []string{"no schema_version", "reads schema versions 1"},
+			want:   []string{"no schema_version", "reads schema versions 1, 2"},
 		},
 		{
 			name:   "schema version not a number",
@@ -452,5 +452,18 @@ func TestExitCode(t *testing.T) {
 		if got := ExitCode(tc.verdict); got != tc.want {
 			t.Errorf("ExitCode(%q) = %d, want %d", tc.verdict, got, tc.want)
 		}
+	}
+}
+
+// TestReadVersion1: a record of the previous schema version is still read,
+// with its version, so that check can judge it again and report can draw
+// it; only replay refuses it.
+func TestReadVersion1(t *testing.T) {
+	r, err := Read(writeRaw(t, func(d map[string]any) { d["schema_version"] = 1 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SchemaVersion != 1 {
+		t.Errorf("schema version %d, want 1", r.SchemaVersion)
 	}
 }

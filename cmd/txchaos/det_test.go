@@ -61,6 +61,11 @@ func TestReplay(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, `runtime "live": only a det run replays`)
 
+	old := edit(t, rec, func(doc map[string]any) { doc["schema_version"] = 1 })
+	code, _, stderr = run(t, "replay", old)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "schema_version 1: this txchaos writes schema version 2 and replays only that")
+
 	code, _, stderr = run(t, "replay", filepath.Join(t.TempDir(), "none.json"))
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "no such file")

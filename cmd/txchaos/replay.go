@@ -22,7 +22,8 @@ func newReplay() *cobra.Command {
 key: the history, the faults applied, the final state, the verdict.
 
 Exit status: 0 the run reproduces, 1 it does not (the first differing field is
-printed), 3 bad arguments (a live run cannot be replayed), 4 harness failure.`,
+printed), 3 bad arguments (a live run, or a record of an older schema version,
+cannot be replayed), 4 harness failure.`,
 		Example: `  txchaos run --runtime det --pattern naive-dual-write --faults lost-response=0.2 --seed 7
   txchaos replay txchaos-out/naive-dual-write-seed7-*/record.json`,
 		Args: cobra.ExactArgs(1),
@@ -30,6 +31,12 @@ printed), 3 bad arguments (a live run cannot be replayed), 4 harness failure.`,
 			rec, cfg, err := readDetRecord(args[0])
 			if err != nil {
 				return err
+			}
+			if rec.SchemaVersion != results.SchemaVersion {
+				return usageError("%s: schema_version %d: this txchaos writes schema version %d and replays only that: "+
+					"a det run recorded at version %d ran on a clock whose readings could repeat an instant, so it cannot "+
+					"reproduce byte for byte; run its configuration again (txchaos run --runtime det --pattern %s --seed %d ...) "+
+					"and replay the new record", args[0], rec.SchemaVersion, results.SchemaVersion, rec.SchemaVersion, rec.Pattern, rec.Seed)
 			}
 			res, err := scenarios.Execute(cmd.Context(), cfg, "")
 			if err != nil {

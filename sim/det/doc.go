@@ -22,6 +22,14 @@
 // is then context.DeadlineExceeded). Contexts are only ever cancelled by the
 // baton holder, so every cancellation is seen at a deterministic point.
 //
+// Reading Now takes a nanosecond of virtual time: no two readings are
+// equal, each is later than every reading before it. Code between two
+// scheduling points would otherwise take no time at all, and a client's
+// answer and its next call would share an instant; a history timed by Now
+// keeps real-time order instead — an operation called after another
+// returned is after it on the clock — while operations that truly overlap
+// (one called before the other returned) still overlap.
+//
 // Code run by the runtime must block only through it: a go statement, a
 // channel or a sync.WaitGroup.Wait would escape the scheduler. That is the
 // runtime discipline internal/lint checks in patterns and services; the

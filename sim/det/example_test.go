@@ -39,7 +39,7 @@ func Example() {
 	err = rt.Main(context.Background(), func(ctx context.Context) error {
 		start := rt.Now()
 		_, err := orders.Payments().Create(ctx, sim.ResourceRequest{Key: "charge:o1", Order: "o1", Customer: "c1", Amount: 10})
-		fmt.Println("after", rt.Now().Sub(start), "the caller gave up:", err)
+		fmt.Println("after", rt.Now().Sub(start).Round(time.Millisecond), "the caller gave up:", err)
 		return nil
 	})
 	if err != nil {

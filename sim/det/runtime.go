@@ -265,8 +265,11 @@ func (r *Runtime) DBPath(node string) string {
 	return filepath.Join(r.opt.Dir, node+".db")
 }
 
-// Now implements sim.Runtime: the virtual clock.
-func (r *Runtime) Now() time.Time { return r.s.now }
+// Now implements sim.Runtime: the virtual clock. Reading it takes a
+// nanosecond of virtual time, so no two readings are equal: what a
+// process does after another process's reading is strictly later on the
+// clock (see sched.read).
+func (r *Runtime) Now() time.Time { return r.s.read() }
 
 // Sleep implements sim.Runtime: the calling process waits d of virtual
 // time, or until ctx is done.

@@ -255,6 +255,22 @@ func (s *sched) pick() *proc {
 	}
 }
 
+// read is a reading of the virtual clock for a process: its time, after
+// which the clock moves on by a nanosecond. Every reading is strictly
+// later than the one before, so an operation a client calls after another
+// one returned (each timed by a reading) is after it on the clock too, as
+// on a real machine; without it, work done between two scheduling points
+// takes no time, and an answer and the next call would share an instant
+// that a linearizability checker takes for an overlap. Readings happen in
+// the baton's order, so they stay deterministic. Timers are not moved: a
+// timer due at an instant the readings went past fires at the next pick
+// that finds nothing runnable, as it would have.
+func (s *sched) read() time.Time {
+	t := s.now
+	s.now = s.now.Add(time.Nanosecond)
+	return t
+}
+
 // fire advances the clock to the earliest timer and fires every timer due
 // then. It reports false when no timer is pending.
 func (s *sched) fire() bool {
