@@ -23,13 +23,16 @@ const (
 	NotConserved            Class = "not-conserved"
 	Stuck                   Class = "stuck"
 	NonLinearizable         Class = "non-linearizable"
+	StaleRead               Class = "stale-read"
+	SessionStaleRead        Class = "session-stale-read"
+	UnconvergedRead         Class = "unconverged-read"
 )
 
 // Classes lists every anomaly class in report order.
 var Classes = []Class{
 	LeakedResource, PartialCommit, DuplicateEffect, HangingAction, EmptyCompensation, LostEvent,
 	GhostEvent, DuplicateConsumerEffect, NotConserved, Stuck,
-	NonLinearizable,
+	NonLinearizable, StaleRead, SessionStaleRead, UnconvergedRead,
 }
 
 // MaxExamples is how many examples a Finding keeps.
@@ -71,7 +74,9 @@ type Report struct {
 	// Reason says why some checks, or some partitions of the
 	// non-linearizable check, could not be made; empty when all were.
 	Reason string `json:"reason,omitempty"`
-	// Anomalies holds every class of Classes, zeros included.
+	// Anomalies holds every class of Classes, zeros included. A read
+	// class whose model the pattern does not promise counts zero here:
+	// what its reads showed is in Reads.Unpromised.
 	Anomalies map[Class]Finding `json:"anomalies"`
 	// Unchecked lists the classes that could not be judged (their count
 	// is zero), in the order of Classes.
@@ -79,8 +84,13 @@ type Report struct {
 	Metrics   Metrics `json:"metrics"`
 	// Linearizability lists the partitions of the history (an order key,
 	// or a customer's balance) that did not linearize or could not be
-	// judged in time, in report order; Visualize draws each.
+	// judged in time, in report order: the checkouts that are
+	// non-linearizable, then the reads that are an anomaly under the
+	// pattern's read promise. Visualize draws each.
 	Linearizability []Partition `json:"linearizability,omitempty"`
+	// Reads is what the reads showed: the read models they held, the
+	// stale reads, what they broke beyond the promise.
+	Reads Reads `json:"reads"`
 }
 
 // String summarises r on one line: the verdict, then each class with
@@ -127,12 +137,14 @@ var checks = []check{
 	{Stuck, []string{sim.Orders, sim.Broker, sim.Payments, sim.Inventory, sim.Shipping}, checkStuck},
 }
 
-// Check judges a run: the anomalies of the final state s, and the
-// linearizability and metrics of the client history h. It does no I/O and
-// changes neither argument. A nil s, or one whose Missing names a database
-// a check needs, leaves that check unjudged (see Verdict); the
-// non-linearizable check needs only h.
-func Check(h []Op, s *State) Report {
+// Check judges a run: the anomalies of the final state s, the
+// linearizability of the checkouts of the client history h, its reads
+// against the read model the pattern promises (the zero ReadModel is
+// Linearizable), and its metrics. It does no I/O and changes neither
+// argument. A nil s, or one whose Missing names a database a check needs,
+// leaves that check unjudged (see Verdict); the checks of the history need
+// only h.
+func Check(h []Op, s *State, reads ReadModel) Report {
 	r := Report{Anomalies: make(map[Class]Finding, len(Classes)), Metrics: metrics(h)}
 	for _, c := range Classes {
 		r.Anomalies[c] = Finding{}
@@ -154,8 +166,10 @@ func Check(h []Op, s *State) Report {
 		}
 		r.Anomalies[c.class] = c.run(w)
 	}
-	lin, parts, linWhy := checkLinearizability(h)
+	x := indexHistory(h)
+	lin, parts, linWhy := checkLinearizability(x)
 	r.Anomalies[NonLinearizable], r.Linearizability = lin, parts
+	judgeReadModels(&r, x, reads)
 	if len(linWhy) > 0 && lin.Count == 0 {
 		r.Unchecked = append(r.Unchecked, NonLinearizable)
 		slices.SortStableFunc(r.Unchecked, func(a, b Class) int { return slices.Index(Classes, a) - slices.Index(Classes, b) })

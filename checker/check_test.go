@@ -171,7 +171,7 @@ func TestCheckClasses(t *testing.T) {
 			tt.mutate(w)
 			s := w.read()
 			require.Empty(t, s.Missing)
-			r := checker.Check(nil, s)
+			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
 			require.Empty(t, r.Unchecked)
 			require.Empty(t, r.Reason)
@@ -225,7 +225,7 @@ func TestReadStateWhileServicesRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, s.Missing)
 	require.Len(t, s.Orders, 3)
-	require.Equal(t, checker.VerdictClean, checker.Check(nil, s).Verdict)
+	require.Equal(t, checker.VerdictClean, checker.Check(nil, s, checker.Linearizable).Verdict)
 }
 
 func TestReadStateCallerMistakes(t *testing.T) {
@@ -244,10 +244,12 @@ func TestReadStateCallerMistakes(t *testing.T) {
 
 func TestCheckUnknown(t *testing.T) {
 	t.Run("no state", func(t *testing.T) {
-		r := checker.Check(nil, nil)
+		r := checker.Check(nil, nil, checker.Linearizable)
 		require.Equal(t, checker.VerdictUnknown, r.Verdict)
-		// Every class but non-linearizable, which the history alone judges.
-		stateClasses := slices.DeleteFunc(slices.Clone(checker.Classes), func(c checker.Class) bool { return c == checker.NonLinearizable })
+		// Every class but those of the history, which it alone judges.
+		stateClasses := slices.DeleteFunc(slices.Clone(checker.Classes), func(c checker.Class) bool {
+			return slices.Contains([]checker.Class{checker.NonLinearizable, checker.StaleRead, checker.SessionStaleRead, checker.UnconvergedRead}, c)
+		})
 		require.Equal(t, stateClasses, r.Unchecked)
 		require.Contains(t, r.Reason, "no state was read")
 		requireCounts(t, nil, r)
@@ -260,7 +262,7 @@ func TestCheckUnknown(t *testing.T) {
 		s, err := checker.ReadState(context.Background(), paths, []checker.Pending{outboxPending})
 		require.NoError(t, err)
 		require.Equal(t, map[string]string{sim.Rewards: "no database given"}, s.Missing)
-		r := checker.Check(nil, s)
+		r := checker.Check(nil, s, checker.Linearizable)
 		require.Equal(t, checker.VerdictUnknown, r.Verdict, r.String())
 		require.Equal(t, []checker.Class{checker.LostEvent, checker.DuplicateConsumerEffect, checker.NotConserved}, r.Unchecked)
 		require.Equal(t, "not judged: lost-event, duplicate-consumer-effect, not-conserved: rewards not read (no database given)", r.Reason)
@@ -273,7 +275,7 @@ func TestCheckUnknown(t *testing.T) {
 		s, err := checker.ReadState(context.Background(), w.paths, []checker.Pending{outboxPending})
 		require.NoError(t, err)
 		require.Contains(t, s.Missing[sim.Broker], "does not exist")
-		r := checker.Check(nil, s)
+		r := checker.Check(nil, s, checker.Linearizable)
 		require.Equal(t, checker.VerdictUnknown, r.Verdict)
 		require.Equal(t, []checker.Class{checker.GhostEvent, checker.Stuck}, r.Unchecked)
 	})
@@ -285,14 +287,14 @@ func TestCheckUnknown(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, s.Missing[sim.Payments], "no such table")
 		require.NotContains(t, s.Resources, sim.Payments)
-		require.Equal(t, checker.VerdictUnknown, checker.Check(nil, s).Verdict)
+		require.Equal(t, checker.VerdictUnknown, checker.Check(nil, s, checker.Linearizable).Verdict)
 	})
 	t.Run("a pending query that fails", func(t *testing.T) {
 		w := cleanWorld(t)
 		s := w.read(outboxPending, checker.Pending{Name: "saga", SQL: `SELECT key FROM saga_steps`})
 		require.Contains(t, s.Missing["pending saga"], "no such table")
 		require.Equal(t, []string{}, s.Pending["outbox"])
-		r := checker.Check(nil, s)
+		r := checker.Check(nil, s, checker.Linearizable)
 		require.Equal(t, checker.VerdictUnknown, r.Verdict)
 		require.Equal(t, []checker.Class{checker.Stuck}, r.Unchecked)
 		require.Contains(t, r.Reason, "pending saga failed")
@@ -304,7 +306,7 @@ func TestCheckUnknown(t *testing.T) {
 		delete(w.paths, sim.Rewards)
 		s, err := checker.ReadState(context.Background(), w.paths, nil)
 		require.NoError(t, err)
-		r := checker.Check(nil, s)
+		r := checker.Check(nil, s, checker.Linearizable)
 		require.Equal(t, checker.VerdictAnomalies, r.Verdict)
 		require.Equal(t, 1, r.Anomalies[checker.DuplicateEffect].Count)
 		require.NotEmpty(t, r.Unchecked)
@@ -318,7 +320,7 @@ func TestCheckExamplesAreCappedAndStable(t *testing.T) {
 	for _, k := range []string{"k7", "k3", "k9", "k1", "k5", "k2", "k8"} {
 		s.Orders = append(s.Orders, checker.OrderRow{Key: k, State: sim.OrderPending})
 	}
-	r := checker.Check(nil, s)
+	r := checker.Check(nil, s, checker.Linearizable)
 	f := r.Anomalies[checker.Stuck]
 	require.Equal(t, 7, f.Count)
 	require.Equal(t, []string{
@@ -333,7 +335,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 	w.event("k3", "c1", 30)
 	w.order("k5", "c3", "sku-3", 1, 10, sim.OrderPending)
 	s := w.read()
-	want := checker.Check(nil, s)
+	want := checker.Check(nil, s, checker.Linearizable)
 	require.Equal(t, checker.VerdictAnomalies, want.Verdict)
 
 	b, err := json.Marshal(s)
@@ -341,7 +343,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 	var back checker.State
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, *s, back)
-	require.Equal(t, want, checker.Check(nil, &back))
+	require.Equal(t, want, checker.Check(nil, &back, checker.Linearizable))
 
 	b, err = json.Marshal(want)
 	require.NoError(t, err)

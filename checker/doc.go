@@ -8,7 +8,7 @@
 //
 //	var h checker.History           // clients call h.Add(op) during the run
 //	s, err := checker.ReadState(ctx, dbs, pattern.Pending)
-//	rep := checker.Check(h.Ops(), s) // rep.Verdict: clean, anomalies or unknown
+//	rep := checker.Check(h.Ops(), s, pattern.Reads) // rep.Verdict: clean, anomalies or unknown
 //
 // State is plain JSON-tagged data, so a run record can store it and
 // Check can judge it again later without the databases.
@@ -162,40 +162,106 @@
 // 002's draining jobs: recovery finishes what was started. Example:
 // "order k-2: pending after healing".
 //
-// non-linearizable (checkLinearizability) judges what the clients saw, not
-// the databases: the history, partitioned by order key, is checked with
-// porcupine against a model of the orders API. A checkout with a key
-// creates its order at most once; the order is then decided once, for good:
-// every retry with the key answers the same decision, and a read after a
-// confirmed (or failed) answer sees it confirmed (failed). Before the
-// decision a read may see the order absent (no checkout took effect yet) or
-// pending (one did), and an answer of pending is allowed. A rejected
+// non-linearizable (checkLinearizability) judges what the checkouts told
+// the clients, not the databases: the checkouts of the history,
+// partitioned by order key, with the decision each order settled on (its
+// reads at rest that show one), are checked with porcupine against a model
+// of the orders API. A checkout with a key creates its order at most once;
+// the order is then decided once, for good: every retry with the key
+// answers the same decision, and the order settles on it. An answer of
+// pending (not decided yet) is allowed before the decision. A rejected
 // checkout (4xx) is the order failed for good. An outcome the client could
 // not know (a timeout, a lost response, a 503) is an open interval: the
-// checkout may have taken effect at any point after its call, or never. The
-// check also reads each customer's rewards balance at rest (balance reads,
-// taken after every event has been consumed): it must count every order a
-// client had been told was confirmed before the read, and no order a client
-// was told failed and never confirmed; an order whose fate no client
-// learned may count either way. It tests seed 002's idempotency key as the
-// client sees it ("reintentos seguros", safe retries: a stored key answers
-// its stored response) and seed 000's "the client will retry with same key
-// and remote service will either create the item or realise it exist and
-// just response ok"; it measures seed 003's caveat for event sourcing, that
-// "applications must handle eventually consistent data", and seed 001's
-// chain of custody as far as the consumer's books the client reads. Each
-// failing order key or customer is listed in Report.Linearizability;
-// Visualize draws its operations, porcupine's longest linearizations and
-// the faults applied meanwhile as an HTML page, which the runner writes as
-// history-<key>.html beside the record. An event-sourced pattern that
-// serves reads from a lagging projection is honestly not linearizable here:
-// its reads go back in time. Examples: "order o000012: get saw absent at
-// 1.31s after checkout#1 answered confirmed at 1.25s
-// (history-o000012.html)"; "customer c003: balance 40 points at 9.8s, but
-// the clients had been told orders worth 55 were confirmed (...): 15
-// missing (history-customer-c003.html)". A partition porcupine cannot
-// decide in time leaves the class unjudged (the verdict unknown) unless
-// another partition is an anomaly, never clean.
+// checkout may have taken effect at any point after its call, or never.
+// A checkout that answers an earlier state than a read had shown before it
+// was sent (pending after the order was read decided) is counted too. The
+// other reads are judged apart, against the pattern's read promise
+// (below). It tests seed 002's
+// idempotency key as the client sees it ("reintentos seguros", safe
+// retries: a stored key answers its stored response) and seed 000's "the
+// client will retry with same key and remote service will either create
+// the item or realise it exist and just response ok". Each failing order
+// key is listed in Report.Linearizability; Visualize draws its operations
+// (its reads too), porcupine's longest linearizations and the faults
+// applied meanwhile as an HTML page, which the runner writes as
+// history-<key>.html beside the record. Example: "order o000012: read at
+// rest saw failed at 9.2s, but checkout#1 answered confirmed at 1.25s
+// (history-o000012.html)". A partition porcupine cannot decide in
+// time leaves the class unjudged (the verdict unknown) unless another
+// partition is an anomaly, never clean.
+//
+// # Reads
+//
+// The reads of orders (GET /orders/{key}) and of rewards balances are
+// judged against three consistency models, as Jepsen reports which models
+// a history satisfies; they nest, strongest first (ReadModels):
+// Linearizable — every read shows at least what any client had been told
+// before it was called (by a checkout's answer or an earlier read), and no
+// decision before a checkout for it was sent; Session — read-your-writes
+// and monotonic reads: every read shows at least what its own client had
+// been told before; and reads converge, as Eventual says; Eventual — once
+// the faults are healed and the world is at rest, every read (Op.AtRest)
+// shows the state the checkouts settled on: each order at least as far as
+// a client was told, and each balance counts the orders a client was told
+// were confirmed and none it was told failed (an order whose fate no
+// client learned may count either way). "Shows at least" orders an
+// order's states: absent, then pending, then decided; a read of the other
+// decision goes back too, unless it shows the decision the order settled
+// on — then the answer it contradicts is non-linearizable. A balance is
+// judged by the same rule against the amounts of its customer's orders.
+//
+// A pattern declares the model it promises (patterns.Spec.Reads, given to
+// Check). Each read that breaks a model is counted once, under the weakest
+// model it breaks, in that model's class below: an anomaly when the
+// pattern promises the model, information (Report.Reads.Unpromised) when
+// it promises less. Report.Reads says which models held, and counts the
+// stale reads — reads that missed a state a client had been shown before
+// they were called — with the least staleness of the stalest: from the
+// first answer that showed what it missed to its call. The workload has
+// each client read its order back after its checkout, then the order its
+// neighbour was last answered about, and reads every order and balance
+// again at rest; the consumer of events is asynchronous in every pattern,
+// so balances are read at rest only.
+//
+// stale-read (judgeReads) counts each read, during the run, that breaks
+// linearizability but neither its own client's session nor convergence: it
+// shows an order (or a balance) older than what another client had been
+// told before the read was called, or the other decision, or a decision no
+// checkout had been sent for. It is an anomaly for a pattern that promises
+// linearizable reads (every pattern but event-sourcing reads the table its
+// checkout writes). It tests seed 001's "User-interface designs expecting
+// immediate data updates are frustrating to end-users when a service makes
+// no such guarantee regarding immediacy." Example: "order o000001: client
+// 4 read absent at 5.5ms, 1.2ms after client 5's checkout#1 answered
+// confirmed at 4.3ms".
+//
+// session-stale-read (judgeReads) counts each read, during the run, that
+// goes back on what its own client had been told: its checkout answered
+// confirmed and its read right after finds the order absent
+// (read-your-writes broken), or it had read the order confirmed and now
+// reads it pending (monotonic reads broken). It is an anomaly for a
+// pattern that promises session or linearizable reads. It tests seed
+// 001's "The option to serve stale data, and how acceptably stale the data
+// can be, allows a system’s uptime not to be completely reliant on the
+// uptime of a dependent service, as well." Example: "order o000004:
+// client 0 read absent at 4.3ms, 1ns after its own checkout#1 answered
+// confirmed at 4.3ms".
+//
+// unconverged-read (judgeReads) counts each read taken at rest, after
+// healing, that has not caught up with what the clients were told: an
+// order absent or pending after an answer showed it further on; a balance
+// short of an order a client was told was confirmed (an event lost on the
+// way), or counting more than the orders not answered failed are worth.
+// It is an anomaly for every pattern: each promises at least that reads
+// converge. It tests
+// seed 003's caveat for event sourcing: "As a result, the application must
+// use CQRS to implement queries. This in turn means that applications must
+// handle eventually consistent data." Example: "customer c003: balance 40
+// points at 9.8s, but the clients had been told orders worth 55 were
+// confirmed (o000002 15, o000007 40): 15 missing
+// (history-customer-c003.html)". Reads that are an anomaly are listed in
+// Report.Linearizability, and Visualize draws their key's (or customer's)
+// history.
 //
 // # Verdicts
 //

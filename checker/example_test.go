@@ -29,7 +29,7 @@ func ExampleCheck() {
 		{Client: 1, Kind: checker.KindCheckout, Key: "k-1", Attempt: 1, Call: 0, Return: 500e6, Outcome: checker.OutcomeUnknown, Reason: "timeout"},
 		{Client: 1, Kind: checker.KindCheckout, Key: "k-1", Attempt: 2, Call: 600e6, Return: 650e6, Outcome: checker.OutcomeOK, State: sim.OrderConfirmed},
 	}
-	r := checker.Check(h, s)
+	r := checker.Check(h, s, checker.Linearizable)
 	fmt.Println("verdict:", r.Verdict)
 	for _, c := range checker.Classes {
 		if f := r.Anomalies[c]; f.Count > 0 {

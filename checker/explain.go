@@ -166,18 +166,67 @@ var docs = map[Class]Doc{
 			"refused over and over. Not the patterns with recovery workers under the default quiet period.",
 		Reproduce: "txchaos run --pattern saga --faults crashpoint=after-reservation:0.2 --quiet 200ms --txns 60",
 	},
-	// The non-linearizable class is judged from the history alone (see
-	// checkLinearizability).
-	"non-linearizable": {
-		Summary: "what the clients saw cannot be explained by any order of the operations",
-		Meaning: "The history of one order key (its checkouts and reads) has no linearization under the model of the " +
-			"orders API: a checkout with a key takes effect at most once, the order is decided once for good, and a " +
-			"read after a decision sees it. Or a customer's balance at rest disagrees with what the clients were told.",
+	// The classes of the history are judged from it alone (see
+	// checkLinearizability and judgeReads).
+	NonLinearizable: {
+		Summary: "what the checkouts answered cannot be explained by any order of them and the decision the order settled on",
+		Meaning: "The checkouts of one order key (its attempts with the same key), with the decision the order settled on " +
+			"(what it reads at rest), have no linearization under the model of the orders API: a checkout with a key " +
+			"takes effect at most once and the order is decided once, for good. Two answers with different decisions, " +
+			"an answer the order did not settle on, or an answer of pending after a read saw the order decided break " +
+			"it. The reads are judged apart: stale-read, session-stale-read, unconverged-read.",
 		Seed:    seed000,
 		Claim:   "the client will retry with same key and remote service will either create the item or realise it exist and just response ok",
-		Example: "order o000012: get saw absent at 1.31s after checkout#1 answered confirmed at 1.25s (history-o000012.html)",
-		Expected: "event-sourcing (reads from a lagging projection go back in time); naive-dual-write and " +
-			"blind-retry when a retry answers differently from the first attempt.",
+		Example: "order o000012: read at rest saw failed at 9.2s, but checkout#1 answered confirmed at 1.25s (history-o000012.html)",
+		Expected: "a pattern whose retry with a key answers another decision, or that answers a decision before it is " +
+			"durable and later takes the other. The built-in workload retries a key only while its outcome is unknown, " +
+			"so a key gets at most one definitive answer, and none of the built-in patterns has shown it (explore, 40 " +
+			"seeds each under every fault). The command below races retries against an attempt still in flight, " +
+			"where a naive coordinator would take the other decision if it outlived its client.",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults drop-request=orders-payments:0.5 --call-timeout 1s --txns 30",
+	},
+	StaleRead: {
+		Summary: "a read older than what another client had already been told (linearizable reads broken)",
+		Meaning: "During the run, a read showed an order (or a balance) older than what some client had been shown " +
+			"before the read was called — absent or pending after an answer showed it decided — or the other " +
+			"decision, or a decision no checkout had been sent for; its own client's knowledge it did respect. Such " +
+			"reads are an anomaly only for a pattern that promises linearizable reads; for one that promises less " +
+			"they are reported as information, with the stale-read figures.",
+		Seed:    seed001,
+		Claim:   "User-interface designs expecting immediate data updates are frustrating to end-users when a service makes no such guarantee regarding immediacy.",
+		Example: "order o000001: client 4 read absent at 5.5ms, 1.2ms after client 5's checkout#1 answered confirmed at 4.3ms",
+		Expected: "event-sourcing, as information: its reads come from a projection that lags the streams, and it " +
+			"promises only eventual reads. No pattern that promises linearizable reads (all the others read the " +
+			"table their checkout writes).",
 		Reproduce: "txchaos run --pattern event-sourcing --txns 60",
+	},
+	SessionStaleRead: {
+		Summary: "a read older than what its own client had been told (read-your-writes or monotonic reads broken)",
+		Meaning: "During the run, a client read an order (or a balance) older than what it had itself been shown before: " +
+			"its checkout answered confirmed and its read right after found the order absent (read-your-writes), or " +
+			"it had read the order confirmed and then read it pending (monotonic reads). An anomaly for a pattern that " +
+			"promises session or linearizable reads; information for one that promises eventual reads.",
+		Seed:    seed001,
+		Claim:   "The option to serve stale data, and how acceptably stale the data can be, allows a system’s uptime not to be completely reliant on the uptime of a dependent service, as well.",
+		Example: "order o000004: client 0 read absent at 4.3ms, 1ns after its own checkout#1 answered confirmed at 4.3ms",
+		Expected: "event-sourcing, as information (it promises eventual reads): a client reads its order from the " +
+			"projection before the projection has caught up. A pattern that promises read-your-writes and serves " +
+			"its reads from a lagging copy is caught (scenarios' TestReadPromiseBroken).",
+		Reproduce: "txchaos run --pattern event-sourcing --txns 60",
+	},
+	UnconvergedRead: {
+		Summary: "a read at rest, after healing, that has not caught up with what the clients were told",
+		Meaning: "Once the faults were healed and the world was at rest, a read still showed less than the clients had " +
+			"been told: an order absent or pending after an answer showed it further on, a balance short of orders " +
+			"a client was told were confirmed (an event lost on the way to the consumer), or a balance counting more " +
+			"than the orders not answered failed are worth (a failed order credited). Every pattern promises at least " +
+			"eventual reads, so it is always an anomaly.",
+		Seed:    seed003,
+		Claim:   "As a result, the application must use CQRS to implement queries. This in turn means that applications must handle eventually consistent data.",
+		Example: "customer c003: balance 40 points at 9.8s, but the clients had been told orders worth 55 were confirmed (o000002 15, o000007 40): 15 missing (history-customer-c003.html)",
+		Expected: "every pattern that loses events (naive-dual-write, blind-retry, fallback-queue and " +
+			"target-state-republish under crashes and broker outages): the balance at rest misses the lost " +
+			"orders. Not event-sourcing: its projection lags, then converges.",
+		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=before-publish:0.2 --attempts 1",
 	},
 }

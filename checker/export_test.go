@@ -1,6 +1,10 @@
 package checker
 
-import "time"
+import (
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
 
 // SetLinTimeout sets porcupine's timeout per partition for a test and
 // returns a function that restores it.
@@ -16,4 +20,14 @@ func SetFastPath(on bool) (restore func()) {
 	old := fastPath
 	fastPath = on
 	return func() { fastPath = old }
+}
+
+// Linearizes reports whether porcupine finds a linearization of every
+// operation of h, taken as one order key's, under the order model.
+func Linearizes(h []Op) bool {
+	idx := make([]int, len(h))
+	for i := range idx {
+		idx[i] = i
+	}
+	return porcupine.CheckOperations(orderModel, operations(h, idx, self, false))
 }

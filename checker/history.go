@@ -52,6 +52,9 @@ type Op struct {
 	State   string        `json:"state,omitempty"`  // order state answered (confirmed, failed, pending...)
 	Reason  string        `json:"reason,omitempty"` // rejection reason or error text
 	Points  int64         `json:"points,omitempty"` // a balance read's answer
+	// AtRest marks a read taken once the faults were healed and the world
+	// was at rest: the reads that show whether reads converge (Eventual).
+	AtRest bool `json:"at_rest,omitempty"`
 }
 
 // History records the client operations of a run. It is safe for

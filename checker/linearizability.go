@@ -296,41 +296,37 @@ func cmpDuration(a, b time.Duration) int {
 	return 0
 }
 
-// checkLinearizability judges the client history h: each order key's
-// checkouts and reads with porcupine against the order model, and each
-// balance read against the customer's orders. It returns the finding, the
+// checkLinearizability judges the checkouts of the client history: each
+// order key's checkouts, with the decision the order settled on (its reads
+// at rest that show one: settles), with porcupine against the order model.
+// The other reads are judged by judgeReads. It returns the finding, the
 // partitions that failed or timed out, and, for those that timed out, why
 // the check is incomplete.
-func checkLinearizability(h []Op) (Finding, []Partition, []string) {
+func checkLinearizability(x *history) (Finding, []Partition, []string) {
 	var f Finding
 	var parts []Partition
 	var timedOut []string
-	x := indexHistory(h)
+	h := x.h
 	for _, k := range x.keys {
-		if fastPath && inCallOrder(h, x.ops[k]) {
+		idx := slices.DeleteFunc(slices.Clone(x.ops[k]), func(i int) bool { return h[i].Kind != KindCheckout && !settles(&h[i]) })
+		if why := x.staleAnswer(k); why != "" {
+			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
+			parts = append(parts, p)
+			f.add("order %s: %s (%s)", k, why, p.File)
 			continue
 		}
-		ops := operations(h, x.ops[k], self, false)
+		if len(idx) == 0 || fastPath && inCallOrder(h, idx) {
+			continue
+		}
+		ops := operations(h, idx, self, false)
 		switch porcupine.CheckOperationsTimeout(orderModel, ops, linTimeout) {
 		case porcupine.Illegal:
 			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
 			parts = append(parts, p)
-			f.add("order %s: %s (%s)", k, explain(h, x.ops[k]), p.File)
+			f.add("order %s: %s (%s)", k, explain(h, idx), p.File)
 		case porcupine.Unknown:
 			parts = append(parts, Partition{Key: k, Verdict: VerdictUnknown, File: fileName("history-", k)})
 			timedOut = append(timedOut, "order "+k)
-		}
-	}
-	bad := map[string]bool{}
-	for _, i := range x.balances {
-		b := &h[i]
-		if why := x.balanceViolation(b); why != "" {
-			file := fileName("history-customer-", b.Key)
-			f.add("customer %s: %s (%s)", b.Key, why, file)
-			if !bad[b.Key] {
-				bad[b.Key] = true
-				parts = append(parts, Partition{Key: b.Key, Balance: true, Verdict: VerdictAnomalies, File: file})
-			}
 		}
 	}
 	var why []string
@@ -341,51 +337,93 @@ func checkLinearizability(h []Op) (Finding, []Partition, []string) {
 	return f, parts, why
 }
 
-// balanceViolation explains how the balance read b disagrees with the
-// orders of its customer, or returns "". Balance reads are taken at rest,
-// after every event has been consumed: b must count each order a client
-// had seen confirmed before b was sent, and no order a client saw failed
-// and never confirmed. An order the clients never learned the fate of may
-// count either way.
-func (x *history) balanceViolation(b *Op) string {
-	lower, upper, sure := x.balanceBounds(b)
-	switch {
-	case b.Points < lower:
-		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
-			b.Points, at(b.Call), lower, list(sure), lower-b.Points)
-	case b.Points > upper:
-		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
-			b.Points, at(b.Call), upper, b.Points-upper)
+// staleAnswer explains the first checkout answer of order k that shows an
+// earlier state than a read had shown before the checkout was sent (a
+// checkout answered pending after a read saw the order decided), or
+// returns "". Answers that contradict each other, or the decision the order
+// settled on, are porcupine's to find; a read that contradicts an answer
+// is judged with the reads.
+func (x *history) staleAnswer(k string) string {
+	for _, i := range x.ops[k] {
+		c := &x.h[i]
+		sc, ok := observed(c)
+		if c.Kind != KindCheckout || !ok {
+			continue
+		}
+		for _, j := range x.ops[k] {
+			o := &x.h[j]
+			if so, ok := observed(o); o.Kind == KindGet && ok && o.Return < c.Call && level(sc) < level(so) {
+				return fmt.Sprintf("checkout#%d answered %s at %s, after client %d's read saw %s at %s", c.Attempt, sc, at(c.Return), o.Client, so, at(o.Return))
+			}
+		}
 	}
 	return ""
 }
 
-// balanceBounds are the least and the most the balance read b may count:
-// the amounts of the orders of its customer a client had seen confirmed
-// before b was sent (named in sure), and of those no client saw failed
-// without also seeing them confirmed.
-func (x *history) balanceBounds(b *Op) (lower, upper int64, sure []string) {
+// settles reports whether op is a read at rest that shows a decision: the
+// decision the order settled on, against which the checkouts' answers are
+// judged.
+func settles(op *Op) bool {
+	s, ok := observed(op)
+	return op.Kind == KindGet && op.AtRest && ok && level(s) == 2
+}
+
+// balanceViolation explains how the balance read b disagrees with the
+// bounds of its customer's orders, or returns "".
+func (x *history) balanceViolation(b *Op, bb bounds) string {
+	switch {
+	case b.Points < bb.lower:
+		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
+			b.Points, at(b.Call), bb.lower, list(bb.sure), bb.lower-b.Points)
+	case b.Points > bb.upper:
+		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
+			b.Points, at(b.Call), bb.upper, b.Points-bb.upper)
+	}
+	return ""
+}
+
+// bounds are the least and the most a balance read may count: the amounts
+// of the orders of its customer a client had seen confirmed before the
+// read was sent (named in sure; the last of them first seen confirmed at
+// known), and of those no client saw failed without also seeing them
+// confirmed.
+type bounds struct {
+	lower, upper int64
+	sure         []string
+	known        time.Duration
+}
+
+// balanceBounds are the bounds of the balance read b, from what client
+// had been told (every client's answers when client is -1). Balance reads
+// are taken at rest, after every event has been consumed; an order the
+// clients never learned the fate of may count either way.
+func (x *history) balanceBounds(b *Op, client int) bounds {
+	var bb bounds
 	for _, k := range x.customers[b.Key] {
-		seenConfirmed, confirmedBefore, seenFailed := false, false, false
+		seenConfirmed, seenFailed := false, false
+		var first time.Duration = -1 // the first return that showed k confirmed before b
 		for _, i := range x.ops[k] {
 			op := &x.h[i]
 			switch got, ok := observed(op); {
 			case ok && got == confirmed:
 				seenConfirmed = true
-				confirmedBefore = confirmedBefore || op.Return < b.Call
+				if op.Return < b.Call && (client < 0 || op.Client == client) && (first < 0 || op.Return < first) {
+					first = op.Return
+				}
 			case ok && got == failed:
 				seenFailed = true
 			}
 		}
-		if confirmedBefore {
-			lower += x.amount[k]
-			sure = append(sure, fmt.Sprintf("%s %d", k, x.amount[k]))
+		if first >= 0 {
+			bb.lower += x.amount[k]
+			bb.sure = append(bb.sure, fmt.Sprintf("%s %d", k, x.amount[k]))
+			bb.known = max(bb.known, first)
 		}
 		if seenConfirmed || !seenFailed {
-			upper += x.amount[k]
+			bb.upper += x.amount[k]
 		}
 	}
-	return lower, upper, sure
+	return bb
 }
 
 // list joins up to MaxExamples items, saying how many more there are.
@@ -417,8 +455,11 @@ func explain(h []Op, idx []int) string {
 			verb = "saw"
 		}
 		name := v.op.Kind
-		if v.op.Kind == KindCheckout {
+		switch {
+		case v.op.Kind == KindCheckout:
 			name = fmt.Sprintf("checkout#%d", v.op.Attempt)
+		case v.op.AtRest:
+			name = "read at rest"
 		}
 		return fmt.Sprintf("%s %s %s at %s", name, verb, v.s, at(v.op.Return))
 	}
@@ -578,8 +619,8 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 	}
 	input := func(op *Op) any {
 		if op.Kind == KindBalance {
-			lower, upper, _ := x.balanceBounds(op)
-			return customerOp{op, -1, lower, upper}
+			bb := x.balanceBounds(op, -1)
+			return customerOp{op, -1, bb.lower, bb.upper}
 		}
 		return customerOp{op: op, order: order[op.Key]}
 	}

@@ -10,8 +10,10 @@ import (
 )
 
 // A checkout's first answer was lost; the retry with the same key was
-// answered confirmed, yet a read right after found no order. Check needs
-// only the history to say so; Visualize draws the key's history.
+// answered confirmed, yet the same client's read right after found no
+// order: read-your-writes is broken, which a pattern promising
+// linearizable (or session) reads must not do. Check needs only the
+// history to say so; Visualize draws the key's history.
 func ExampleVisualize() {
 	co := sim.Checkout{Customer: "alice", SKU: "sku-1", Qty: 1, Amount: 10}
 	h := []checker.Op{
@@ -19,8 +21,9 @@ func ExampleVisualize() {
 		{Client: 0, Kind: checker.KindCheckout, Key: "k-1", Attempt: 2, Input: co, Call: 550e6, Return: 560e6, Outcome: checker.OutcomeOK, State: sim.OrderConfirmed},
 		{Client: 0, Kind: checker.KindGet, Key: "k-1", Call: 570e6, Return: 575e6, Outcome: checker.OutcomeOK, State: checker.StateAbsent},
 	}
-	r := checker.Check(h, nil)
-	fmt.Println(r.Anomalies[checker.NonLinearizable].Examples[0])
+	r := checker.Check(h, nil, checker.Linearizable)
+	fmt.Println(r.Anomalies[checker.SessionStaleRead].Examples[0])
+	fmt.Println("held:", r.Reads.Held, "· stale reads:", r.Reads.Stale, "· the stalest by at least", r.Reads.MaxStaleness)
 
 	applied := []sim.Applied{{At: 200e6, Fault: "lost-response", Target: "client->orders", Detail: "POST /checkout"}}
 	for _, p := range r.Linearizability {
@@ -31,6 +34,7 @@ func ExampleVisualize() {
 		fmt.Println(p.File, strings.Contains(page.String(), "checkout#2 → confirmed"))
 	}
 	// Output:
-	// order k-1: get saw absent at 575ms after checkout#2 answered confirmed at 560ms (history-k-1.html)
+	// order k-1: client 0 read absent at 570ms, 10ms after its own checkout#2 answered confirmed at 560ms (history-k-1.html)
+	// held: [eventual] · stale reads: 1 · the stalest by at least 10ms
 	// history-k-1.html true
 }

@@ -35,7 +35,7 @@ func get(c int, k string, call, ret int, outcome checker.Outcome, state string) 
 
 // balance is a read of customer's points at rest.
 func balance(c int, customer string, call, ret int, points int64) checker.Op {
-	return checker.Op{Client: c, Kind: checker.KindBalance, Key: customer, Call: time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: checker.OutcomeOK, Points: points}
+	return checker.Op{Client: c, Kind: checker.KindBalance, Key: customer, Call: time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: checker.OutcomeOK, Points: points, AtRest: true}
 }
 
 const (
@@ -48,12 +48,22 @@ const (
 	failed   = sim.OrderFailed
 )
 
+// atRest marks a read as taken at rest.
+func atRest(op checker.Op) checker.Op {
+	op.AtRest = true
+	return op
+}
+
+// TestLinearizability judges histories of checkouts and reads under the
+// strongest read promise: non-linearizable for what the checkouts
+// answered, and the weakest read model each bad read broke for the reads.
 func TestLinearizability(t *testing.T) {
 	tests := []struct {
 		name string
 		h    []checker.Op
-		// want is the number of non-linearizable anomalies, and example a
-		// substring of the first example when want > 0.
+		// class is the class found (none when empty), want its count and
+		// example a substring of its first example.
+		class   checker.Class
 		want    int
 		example string
 	}{
@@ -84,14 +94,20 @@ func TestLinearizability(t *testing.T) {
 			h: []checker.Op{
 				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k1", 2, 20, 30, rejected, failed),
 			},
-			want:    1,
+			class: checker.NonLinearizable, want: 1,
 			example: "order k1: checkout#2 answered failed at 30ms, but checkout#1 answered confirmed at 10ms (history-k1.html)",
 		},
 		{
-			name:    "a read that sees absent after a confirmed answer",
-			h:       []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, absent)},
-			want:    1,
-			example: "order k1: get saw absent at 12ms after checkout#1 answered confirmed at 10ms",
+			name:  "a read that sees absent after its own checkout answered confirmed",
+			h:     []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, absent)},
+			class: checker.SessionStaleRead, want: 1,
+			example: "order k1: client 0 read absent at 11ms, 1ms after its own checkout#1 answered confirmed at 10ms (history-k1.html)",
+		},
+		{
+			name:  "a read that sees absent after another client's checkout answered confirmed",
+			h:     []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(1, "k1", 11, 12, ok, absent)},
+			class: checker.StaleRead, want: 1,
+			example: "order k1: client 1 read absent at 11ms, 1ms after client 0's checkout#1 answered confirmed at 10ms (history-k1.html)",
 		},
 		{
 			name: "a read that sees pending before the decision",
@@ -105,8 +121,8 @@ func TestLinearizability(t *testing.T) {
 			h: []checker.Op{
 				checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, pending),
 			},
-			want:    1,
-			example: "get saw pending at 12ms after checkout#1 answered failed at 10ms",
+			class: checker.SessionStaleRead, want: 1,
+			example: "client 0 read pending at 11ms, 1ms after its own checkout#1 answered failed at 10ms",
 		},
 		{
 			name: "concurrent reads, one before and one after the decision",
@@ -116,33 +132,50 @@ func TestLinearizability(t *testing.T) {
 			},
 		},
 		{
-			name: "sequential reads that see the decision undone",
+			name: "sequential reads of two clients that see the decision undone",
 			h: []checker.Op{
 				checkout(0, "k1", 1, 0, 100, ok, conf),
 				get(1, "k1", 10, 20, ok, conf), get(2, "k1", 30, 40, ok, pending),
 			},
-			want:    1,
-			example: "get saw pending at 40ms after get saw confirmed at 20ms",
+			class: checker.StaleRead, want: 1,
+			example: "client 2 read pending at 30ms, 10ms after client 1's read saw confirmed at 20ms",
+		},
+		{
+			name: "a client's reads that go back: monotonic reads broken",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 100, ok, conf),
+				get(1, "k1", 10, 20, ok, conf), get(1, "k1", 30, 40, ok, pending),
+			},
+			class: checker.SessionStaleRead, want: 1,
+			example: "client 1 read pending at 30ms, 10ms after its own read saw confirmed at 20ms",
 		},
 		{
 			name: "a read overlapping the checkout sees its decision before the answer",
 			h:    []checker.Op{get(1, "k1", 0, 100, ok, conf), checkout(0, "k1", 1, 10, 50, ok, conf)},
 		},
 		{
-			name:    "a read that sees an order no checkout was sent for",
-			h:       []checker.Op{get(1, "k1", 0, 10, ok, conf), checkout(0, "k1", 1, 20, 50, ok, conf)},
-			want:    1,
-			example: "get saw confirmed at 10ms before any checkout was sent",
+			name:  "a read that sees an order no checkout was sent for",
+			h:     []checker.Op{get(1, "k1", 0, 10, ok, conf), checkout(0, "k1", 1, 20, 50, ok, conf)},
+			class: checker.StaleRead, want: 1,
+			example: "client 1 read confirmed at 0s before any checkout was sent",
+		},
+		{
+			name: "a read that sees the other decision while the checkout is in flight",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 100, ok, conf), get(1, "k1", 10, 20, ok, failed),
+			},
+			class: checker.StaleRead, want: 1,
+			example: "client 1 read failed at 10ms, but checkout#1 answered confirmed at 100ms",
 		},
 		{
 			name: "a rejected checkout, then a read that sees it failed",
 			h:    []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, failed)},
 		},
 		{
-			name:    "a rejected checkout, then a read that finds no order",
-			h:       []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, absent)},
-			want:    1,
-			example: "get saw absent at 12ms after checkout#1 answered failed at 10ms",
+			name:  "a rejected checkout, then a read that finds no order",
+			h:     []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, absent)},
+			class: checker.SessionStaleRead, want: 1,
+			example: "client 0 read absent at 11ms, 1ms after its own checkout#1 answered failed at 10ms",
 		},
 		{
 			name: "a read whose outcome is unknown says nothing",
@@ -158,8 +191,17 @@ func TestLinearizability(t *testing.T) {
 				get(0, "k1", 11, 12, ok, conf), get(1, "k2", 11, 12, ok, absent),
 				checkout(2, "k3", 1, 0, 10, rejected, failed), get(2, "k3", 11, 12, ok, conf),
 			},
-			want:    2,
-			example: "order k2: get saw absent",
+			class: checker.SessionStaleRead, want: 2,
+			example: "order k2: client 1 read absent",
+		},
+		{
+			name: "a read at rest that finds a confirmed order absent has not converged",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, conf),
+				atRest(get(5, "k1", 900, 901, ok, absent)),
+			},
+			class: checker.UnconvergedRead, want: 1,
+			example: "order k1: read absent at rest at 900ms, 890ms after client 0's checkout#1 answered confirmed at 10ms",
 		},
 		{
 			name: "a balance at rest counts every confirmed order",
@@ -175,7 +217,7 @@ func TestLinearizability(t *testing.T) {
 				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 30, ok, conf),
 				balance(1, "alice", 700, 701, 10),
 			},
-			want:    1,
+			class: checker.UnconvergedRead, want: 1,
 			example: "customer alice: balance 10 points at 700ms, but the clients had been told orders worth 20 were confirmed (k1 10, k2 10): 10 missing (history-customer-alice.html)",
 		},
 		{
@@ -184,8 +226,26 @@ func TestLinearizability(t *testing.T) {
 				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(0, "k2", 1, 20, 30, rejected, failed),
 				balance(1, "alice", 700, 701, 20),
 			},
-			want:    1,
+			class: checker.UnconvergedRead, want: 1,
 			example: "customer alice: balance 20 points at 700ms, more than the 10 its orders not answered failed are worth: 10 too many",
+		},
+		{
+			name: "a balance during the run that misses its own client's confirmed order",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(1, "k2", 1, 0, 10, ok, conf),
+				{Client: 0, Kind: checker.KindBalance, Key: "alice", Call: 20 * ms, Return: 21 * ms, Outcome: ok, Points: 0},
+			},
+			class: checker.SessionStaleRead, want: 1,
+			example: "customer alice: balance 0 points at 20ms, but the clients had been told orders worth 20 were confirmed (k1 10, k2 10): 20 missing",
+		},
+		{
+			name: "a balance during the run that misses only another client's confirmed order",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 10, ok, conf), checkout(1, "k2", 1, 0, 10, ok, conf),
+				{Client: 0, Kind: checker.KindBalance, Key: "alice", Call: 20 * ms, Return: 21 * ms, Outcome: ok, Points: 10},
+			},
+			class: checker.StaleRead, want: 1,
+			example: "customer alice: balance 10 points at 20ms, but the clients had been told orders worth 20 were confirmed (k1 10, k2 10): 10 missing",
 		},
 		{
 			name: "an order whose fate no client learned may count either way",
@@ -206,14 +266,21 @@ func TestLinearizability(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/fast-path=%t", tt.name, fast), func(t *testing.T) {
 				defer checker.SetFastPath(fast)()
-				r := checker.Check(tt.h, nil)
-				f := r.Anomalies[checker.NonLinearizable]
-				require.Equal(t, tt.want, f.Count, "%v", f.Examples)
+				r := checker.Check(tt.h, nil, checker.Linearizable)
 				require.NotContains(t, r.Unchecked, checker.NonLinearizable, "the history alone judges it")
-				if tt.want == 0 {
+				for _, c := range []checker.Class{checker.NonLinearizable, checker.StaleRead, checker.SessionStaleRead, checker.UnconvergedRead} {
+					if c != tt.class {
+						require.Zero(t, r.Anomalies[c].Count, "%s: %v", c, r.Anomalies[c].Examples)
+					}
+				}
+				require.Empty(t, r.Reads.Unpromised, "a linearizable promise promises every read model")
+				if tt.class == "" {
 					require.Empty(t, r.Linearizability)
+					require.Equal(t, checker.ReadModels, r.Reads.Held)
 					return
 				}
+				f := r.Anomalies[tt.class]
+				require.Equal(t, tt.want, f.Count, "%v", f.Examples)
 				require.Contains(t, f.Examples[0], tt.example)
 				require.NotEmpty(t, r.Linearizability)
 				for _, p := range r.Linearizability {
@@ -226,15 +293,15 @@ func TestLinearizability(t *testing.T) {
 }
 
 func TestLinearizabilityVerdicts(t *testing.T) {
-	h := []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), get(0, "k1", 11, 12, ok, absent)}
+	h := []checker.Op{checkout(0, "k1", 1, 0, 10, ok, conf), checkout(1, "k1", 2, 11, 12, rejected, failed)}
 	t.Run("not linearizable is an anomaly, with or without state", func(t *testing.T) {
-		r := checker.Check(h, &checker.State{})
+		r := checker.Check(h, &checker.State{}, checker.Linearizable)
 		require.Equal(t, checker.VerdictAnomalies, r.Verdict)
 		require.Equal(t, []checker.Partition{{Key: "k1", Verdict: checker.VerdictAnomalies, File: "history-k1.html"}}, r.Linearizability)
-		require.Contains(t, r.String(), "non-linearizable=1 (order k1: get saw absent")
+		require.Contains(t, r.String(), "non-linearizable=1 (order k1: checkout#2 answered failed")
 	})
 	t.Run("the report's partitions survive JSON", func(t *testing.T) {
-		r := checker.Check(h, nil)
+		r := checker.Check(h, nil, checker.Linearizable)
 		b, err := json.Marshal(r)
 		require.NoError(t, err)
 		require.Contains(t, string(b), `"linearizability":[{"key":"k1","verdict":"anomalies","file":"history-k1.html"}]`)
@@ -244,7 +311,7 @@ func TestLinearizabilityVerdicts(t *testing.T) {
 	})
 	t.Run("a partition that times out leaves the class unjudged, never clean", func(t *testing.T) {
 		defer checker.SetLinTimeout(20 * ms)()
-		r := checker.Check(hardPartition("k9", 40), &checker.State{})
+		r := checker.Check(hardPartition("k9", 40), &checker.State{}, checker.Linearizable)
 		require.Equal(t, checker.VerdictUnknown, r.Verdict, r.String())
 		require.Equal(t, []checker.Class{checker.NonLinearizable}, r.Unchecked)
 		require.Zero(t, r.Anomalies[checker.NonLinearizable].Count)
@@ -253,7 +320,7 @@ func TestLinearizabilityVerdicts(t *testing.T) {
 	})
 	t.Run("a timeout beside an anomaly: anomalies, and the reason says what was not judged", func(t *testing.T) {
 		defer checker.SetLinTimeout(20 * ms)()
-		r := checker.Check(append(hardPartition("k9", 40), h...), &checker.State{})
+		r := checker.Check(append(hardPartition("k9", 40), h...), &checker.State{}, checker.Linearizable)
 		require.Equal(t, checker.VerdictAnomalies, r.Verdict, r.String())
 		require.Equal(t, 1, r.Anomalies[checker.NonLinearizable].Count)
 		require.Empty(t, r.Unchecked)
@@ -261,20 +328,20 @@ func TestLinearizabilityVerdicts(t *testing.T) {
 		require.Len(t, r.Linearizability, 2)
 	})
 	t.Run("the same hard partition is judged given time", func(t *testing.T) {
-		r := checker.Check(hardPartition("k9", 8), nil)
+		r := checker.Check(hardPartition("k9", 8), nil, checker.Linearizable)
 		require.Equal(t, 1, r.Anomalies[checker.NonLinearizable].Count, r.String())
 	})
 }
 
-// hardPartition is a key's history that is not linearizable, but only
-// after porcupine has tried every subset of n concurrent reads whose
+// hardPartition is a key's checkouts that are not linearizable, but only
+// after porcupine has tried every subset of n concurrent attempts whose
 // outcome is unknown: a search exponential in n.
 func hardPartition(k string, n int) []checker.Op {
 	h := []checker.Op{checkout(0, k, 1, 0, 10, ok, conf)}
 	for i := range n {
-		h = append(h, get(1+i, k, 1, 1000, unknown, ""))
+		h = append(h, checkout(1+i, k, 1, 1, 1000, unknown, ""))
 	}
-	return append(h, get(0, k, 20, 30, ok, absent))
+	return append(h, checkout(0, k, 2, 20, 30, rejected, failed))
 }
 
 func TestVisualize(t *testing.T) {
@@ -291,8 +358,9 @@ func TestVisualize(t *testing.T) {
 		{At: 580 * ms, Fault: "latency", Target: "orders->payments"},         // while no op of o-17 was in flight
 		{At: 60 * time.Second, Fault: "partition", Target: "orders->broker"}, // long after
 	}
-	r := checker.Check(h, nil)
-	require.Equal(t, 2, r.Anomalies[checker.NonLinearizable].Count, r.String())
+	r := checker.Check(h, nil, checker.Linearizable)
+	require.Equal(t, 1, r.Anomalies[checker.StaleRead].Count, r.String())
+	require.Equal(t, 1, r.Anomalies[checker.UnconvergedRead].Count, r.String())
 	require.Len(t, r.Linearizability, 2)
 
 	var b bytes.Buffer
@@ -333,8 +401,8 @@ func TestVisualizeBusyCustomer(t *testing.T) {
 		h = append(h, checkout(i, k, 1, i, 500+i, unknown, ""), checkout(i, k, 2, 600+i, 610+i, ok, conf), get(40, k, 1000+i, 1000+i, ok, conf))
 	}
 	h = append(h, balance(41, "alice", 2000, 2001, 410)) // 40 orders worth 10: one credited twice
-	r := checker.Check(h, nil)
-	require.Equal(t, 1, r.Anomalies[checker.NonLinearizable].Count, r.String())
+	r := checker.Check(h, nil, checker.Linearizable)
+	require.Equal(t, 1, r.Anomalies[checker.UnconvergedRead].Count, r.String())
 	start := time.Now()
 	var b bytes.Buffer
 	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], nil))
@@ -344,7 +412,7 @@ func TestVisualizeBusyCustomer(t *testing.T) {
 
 func TestPartitionFileNames(t *testing.T) {
 	h := []checker.Op{checkout(0, "a/b c", 1, 0, 10, ok, conf), get(0, "a/b c", 11, 12, ok, absent)}
-	r := checker.Check(h, nil)
+	r := checker.Check(h, nil, checker.Linearizable)
 	require.Equal(t, "history-a_b_c.html", r.Linearizability[0].File)
 }
 
@@ -400,7 +468,7 @@ func BenchmarkLinearizability(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			defer checker.SetFastPath(fast)()
 			for b.Loop() {
-				r := checker.Check(h, nil)
+				r := checker.Check(h, nil, checker.Linearizable)
 				if r.Anomalies[checker.NonLinearizable].Count != 0 {
 					b.Fatal(r.String())
 				}
@@ -411,7 +479,7 @@ func BenchmarkLinearizability(b *testing.B) {
 	b.Run("baseline-state-checks", func(b *testing.B) {
 		s := benchState(h)
 		for b.Loop() {
-			checker.Check(nil, s)
+			checker.Check(nil, s, checker.Linearizable)
 		}
 		b.ReportMetric(float64(len(h)*b.N)/b.Elapsed().Seconds(), "ops/s")
 	})

@@ -61,7 +61,7 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := checker.Check(tt.h, &checker.State{}).Metrics
+			got := checker.Check(tt.h, &checker.State{}, checker.Linearizable).Metrics
 			require.InDelta(t, tt.want.Throughput, got.Throughput, 1e-9)
 			require.InDelta(t, tt.want.Availability, got.Availability, 1e-9)
 			got.Throughput, got.Availability = tt.want.Throughput, tt.want.Availability

@@ -230,7 +230,7 @@ func TestCheckSagaOrdering(t *testing.T) {
 			tt.mutate(w)
 			s := w.read()
 			require.Empty(t, s.Missing)
-			r := checker.Check(nil, s)
+			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
 			for c, ex := range tt.examples {
 				require.Contains(t, r.Anomalies[c].Examples[0], ex, "class %s", c)
@@ -248,7 +248,7 @@ func TestCheckSagaOrderingNeedsTheServicesLogs(t *testing.T) {
 	delete(w.paths, sim.Shipping)
 	s, err := checker.ReadState(t.Context(), w.paths, []checker.Pending{outboxPending})
 	require.NoError(t, err)
-	r := checker.Check(nil, s)
+	r := checker.Check(nil, s, checker.Linearizable)
 	require.Equal(t, checker.VerdictUnknown, r.Verdict)
 	for _, c := range []checker.Class{checker.HangingAction, checker.EmptyCompensation, checker.Stuck} {
 		require.Contains(t, r.Unchecked, c)

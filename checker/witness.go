@@ -53,19 +53,21 @@ var (
 // stands in for a nil one, that no state was read.
 const noStateKey = "state"
 
-// attachWitnesses gives each class with anomalies the witness of its
-// first example. w is nil when no state was read: the story is then the
+// attachWitnesses gives each class with anomalies, and each read class
+// beyond the promise that found some, the witness of its first example. w is nil when no state was read: the story is then the
 // history's alone.
 func attachWitnesses(r *Report, h []Op, w *world) {
 	if w == nil {
 		w = newWorld(&State{Missing: map[string]string{noStateKey: "no state was read"}})
 	}
-	for c, f := range r.Anomalies {
-		if f.Count == 0 || len(f.Examples) == 0 {
-			continue
+	for _, m := range []map[Class]Finding{r.Anomalies, r.Reads.Unpromised} {
+		for c, f := range m {
+			if f.Count == 0 || len(f.Examples) == 0 {
+				continue
+			}
+			f.Witness = w.witness(h, f.Examples[0])
+			m[c] = f
 		}
-		f.Witness = w.witness(h, f.Examples[0])
-		r.Anomalies[c] = f
 	}
 }
 

@@ -27,7 +27,7 @@ func TestWitnessTellsTheStory(t *testing.T) {
 		{Client: 2, Kind: checker.KindCheckout, Key: "k4", Attempt: 2, Call: 600 * ms, Return: 650 * ms, Outcome: checker.OutcomeRejected, Reason: "address_refused"},
 		{Client: 1, Kind: checker.KindCheckout, Key: "k1", Attempt: 1, Call: 0, Return: 5 * ms, Outcome: checker.OutcomeOK, State: sim.OrderConfirmed},
 	}
-	r := checker.Check(h, s)
+	r := checker.Check(h, s, checker.Linearizable)
 	wit := r.Anomalies[checker.HangingAction].Witness
 	require.NotNil(t, wit)
 	require.Equal(t, "order k4", wit.Subject)
@@ -117,9 +117,9 @@ func TestWitnessSubjects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := base()
-			require.Equal(t, checker.VerdictClean, checker.Check(nil, s).Verdict)
+			require.Equal(t, checker.VerdictClean, checker.Check(nil, s, checker.Linearizable).Verdict)
 			tt.mutate(s)
-			r := checker.Check(nil, s)
+			r := checker.Check(nil, s, checker.Linearizable)
 			wit := r.Anomalies[tt.class].Witness
 			require.NotNil(t, wit, r.String())
 			require.Equal(t, tt.subject, wit.Subject)
@@ -136,8 +136,8 @@ func TestWitnessWithoutState(t *testing.T) {
 		{Client: 1, Kind: checker.KindCheckout, Key: "o1", Attempt: 1, Call: 0, Return: 10 * ms, Outcome: checker.OutcomeOK, State: sim.OrderConfirmed},
 		{Client: 1, Kind: checker.KindGet, Key: "o1", Call: 11 * ms, Return: 12 * ms, Outcome: checker.OutcomeOK, State: checker.StateAbsent},
 	}
-	r := checker.Check(h, nil)
-	wit := r.Anomalies[checker.NonLinearizable].Witness
+	r := checker.Check(h, nil, checker.Linearizable)
+	wit := r.Anomalies[checker.SessionStaleRead].Witness
 	require.NotNil(t, wit, r.String())
 	require.Equal(t, "order o1", wit.Subject)
 	require.Equal(t, []string{
@@ -171,7 +171,7 @@ func TestWitnessKeepsWhatTheExampleCites(t *testing.T) {
 		checker.LogRow{Seq: 42, Op: "create", ResourceID: 21, Order: "o1", Outcome: "created"})
 	s.Resources[sim.Shipping] = append(s.Resources[sim.Shipping], checker.ResourceRow{ID: 21, Order: "o1", Customer: "c1", State: sim.ResourceActive})
 
-	r := checker.Check(nil, s)
+	r := checker.Check(nil, s, checker.Linearizable)
 	require.Equal(t, "shipping shipment 21 for order o1: created at log seq 42, after its cancel at seq 2 (cancelled), and still held",
 		r.Anomalies[checker.HangingAction].Examples[0])
 	story := r.Anomalies[checker.EmptyCompensation].Witness.Story

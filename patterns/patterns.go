@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/sim"
 )
 
@@ -29,6 +30,12 @@ type Spec struct {
 	// CrashPoints are the named points in its code where a crashpoint fault
 	// can kill the coordinator.
 	CrashPoints []string
+	// Reads is the consistency model the pattern promises the reads of
+	// its orders and of the rewards balances (the zero value is
+	// checker.Linearizable: a read after an answer shows what it said).
+	// The checker judges the reads against it: reads weaker than the
+	// promise are an anomaly, reads stronger than it information.
+	Reads checker.ReadModel
 	// Pending are queries over the orders database that return the keys of
 	// unfinished work (unsent outbox rows, unfinished sagas); after healing
 	// every key they return is stuck.
@@ -67,6 +74,9 @@ var registry = map[string]Spec{}
 func Register(s Spec) {
 	if s.Name == "" || s.New == nil || s.Summary == "" {
 		panic("patterns: Register needs a Name, a Summary and New")
+	}
+	if !s.Reads.Valid() {
+		panic(fmt.Sprintf("patterns: %s: Reads %q is not a read model (%v)", s.Name, s.Reads, checker.ReadModels))
 	}
 	if _, dup := registry[s.Name]; dup {
 		panic("patterns: " + s.Name + " registered twice")

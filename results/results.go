@@ -82,7 +82,11 @@ type Record struct {
 	// included, so that a missing class never reads as a zero.
 	Anomalies map[string]int `json:"anomalies"`
 	// Findings holds per-class examples.
-	Findings      json.RawMessage `json:"findings,omitempty"`
+	Findings json.RawMessage `json:"findings,omitempty"`
+	// Reads is what the reads showed (checker.Reads): the read model the
+	// pattern promises, the models that held, the stale reads and how
+	// stale the stalest was.
+	Reads         json.RawMessage `json:"reads,omitempty"`
 	Verdict       string          `json:"verdict"` // "clean" | "anomalies" | "unknown"
 	VerdictReason string          `json:"verdict_reason,omitempty"`
 	History       json.RawMessage `json:"history,omitempty"`

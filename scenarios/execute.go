@@ -145,7 +145,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		return nil, fmt.Errorf("read the final state: %w", err)
 	}
 	res.History = history.Ops()
-	res.Report = checker.Check(res.History, res.State)
+	res.Report = checker.Check(res.History, res.State, spec.Reads)
 	return res, nil
 }
 
@@ -182,7 +182,7 @@ func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[s
 			if err != nil {
 				return false, fmt.Errorf("read the state while waiting for rest: %w", err)
 			}
-			r := checker.Check(nil, s)
+			r := checker.Check(nil, s, checker.Linearizable) // no history: only the state's checks
 			stuck, read = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck), true
 		}
 		calm++
@@ -226,26 +226,36 @@ func orders(cfg Config) []order {
 }
 
 // runWorkload has cfg.Workload.Concurrency clients place every order,
-// retrying an order with the same key while its outcome is unknown.
+// retrying an order with the same key while its outcome is unknown. After
+// each order a client reads it back, then reads the order its neighbour
+// (the next client) was last answered about: reads of one's own orders and
+// of others' tell read-your-writes from linearizable reads.
 func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h *checker.History) {
 	all := orders(cfg)
 	var next atomic.Int64
 	client := rt.Node(sim.Client)
 	client.SetCallTimeout(cfg.CallTimeout) // the client waits its own time, not the services'
 
+	n := cfg.Workload.Concurrency
+	answered := make([]atomic.Int64, n) // per client, 1 + the index of its last order answered definitively
 	done := new(atomic.Int64)
-	for c := 0; c < cfg.Workload.Concurrency; c++ {
+	for c := 0; c < n; c++ {
 		spawnInto(rt, fmt.Sprintf("client %d", c), done, func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(all) || ctx.Err() != nil {
 					return
 				}
-				place(ctx, client, cfg, c, all[i], start, h)
+				if place(ctx, client, cfg, c, all[i], start, h) {
+					answered[c].Store(int64(i) + 1)
+				}
+				if j := answered[(c+1)%n].Load() - 1; n > 1 && j >= 0 && ctx.Err() == nil {
+					read(ctx, client, cfg, c, all[j].key, start, h, false)
+				}
 			}
 		})
 	}
-	join(ctx, rt, done, cfg.Workload.Concurrency)
+	join(ctx, rt, done, n)
 }
 
 // spawn runs fn as a process of the client node, the workload's, and
@@ -281,8 +291,10 @@ func join(ctx context.Context, rt Runtime, done *atomic.Int64, n int) {
 // client that meets a node down does not spend its tries on it at once.
 const clientBackoff = 100 * time.Millisecond
 
-// place runs one order's attempts.
-func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) {
+// place runs one order's attempts, then reads the order back. It reports
+// whether the last attempt was answered definitively.
+func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) bool {
+	answered := false
 	for attempt := 1; attempt <= cfg.Workload.Attempts; attempt++ {
 		op := checker.Op{Client: client, Kind: checker.KindCheckout, Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
 		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
@@ -300,19 +312,21 @@ func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, st
 			op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
 		}
 		h.Add(op)
-		if op.Outcome != checker.OutcomeUnknown || ctx.Err() != nil {
+		answered = op.Outcome != checker.OutcomeUnknown
+		if answered || ctx.Err() != nil {
 			break
 		}
 		if n.Sleep(ctx, clientBackoff<<(attempt-1)) != nil {
-			return
+			return false
 		}
 	}
-	read(ctx, n, cfg, client, o.key, start, h)
+	read(ctx, n, cfg, client, o.key, start, h, false)
+	return answered
 }
 
-// read records a client's GET /orders/{key}.
-func read(ctx context.Context, n *sim.Node, cfg Config, client int, key string, start time.Time, h *checker.History) {
-	op := checker.Op{Client: client, Kind: checker.KindGet, Key: key, Call: n.Now().Sub(start)}
+// read records a client's GET /orders/{key}, taken at rest or not.
+func read(ctx context.Context, n *sim.Node, cfg Config, client int, key string, start time.Time, h *checker.History, atRest bool) {
+	op := checker.Op{Client: client, Kind: checker.KindGet, Key: key, Call: n.Now().Sub(start), AtRest: atRest}
 	callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
 	got, err := n.Orders().Get(callCtx, key)
 	cancel()
@@ -335,7 +349,7 @@ func finalReads(ctx context.Context, n *sim.Node, cfg Config, start time.Time, h
 	seen := map[string]bool{}
 	var customers []string
 	for _, o := range orders(cfg) {
-		read(ctx, n, cfg, client, o.key, start, h)
+		read(ctx, n, cfg, client, o.key, start, h, true)
 		if !seen[o.co.Customer] {
 			seen[o.co.Customer] = true
 			customers = append(customers, o.co.Customer)
@@ -343,7 +357,7 @@ func finalReads(ctx context.Context, n *sim.Node, cfg Config, start time.Time, h
 	}
 	sort.Strings(customers)
 	for _, c := range customers {
-		op := checker.Op{Client: client, Kind: checker.KindBalance, Key: c, Call: n.Now().Sub(start)}
+		op := checker.Op{Client: client, Kind: checker.KindBalance, Key: c, Call: n.Now().Sub(start), AtRest: true}
 		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
 		b, err := n.Rewards().Balance(callCtx, c)
 		cancel()

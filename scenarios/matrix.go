@@ -64,6 +64,7 @@ var short = map[checker.Class]string{
 	checker.HangingAction: "hanging", checker.EmptyCompensation: "empty-comp",
 	checker.LostEvent: "lost-ev", checker.GhostEvent: "ghost-ev", checker.DuplicateConsumerEffect: "dup-consumer",
 	checker.NotConserved: "not-cons", checker.Stuck: "stuck", checker.NonLinearizable: "non-lin",
+	checker.StaleRead: "stale", checker.SessionStaleRead: "sess-stale", checker.UnconvergedRead: "unconv",
 }
 
 // WriteMatrixHeader starts a Markdown table of matrix rows.

@@ -112,6 +112,7 @@ func (r *Result) Record() (*results.Record, error) {
 		{&rec.FaultsApplied, r.Faults()},
 		{&rec.Metrics, metrics},
 		{&rec.Findings, r.Report.Anomalies},
+		{&rec.Reads, r.Report.Reads},
 		{&rec.History, r.History},
 		{&rec.State, r.State},
 	} {

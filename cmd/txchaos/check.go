@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
@@ -36,8 +37,10 @@ cannot be read).`,
 			if err != nil {
 				return usageError("%s: %v", path, err)
 			}
-			rep := checker.Check(h, s)
+			promise, from := readPromise(rec)
+			rep := checker.Check(h, s, promise)
 			writeRecheck(cmd.OutOrStdout(), path, rec, h, s, rep)
+			fmt.Fprintf(cmd.OutOrStdout(), "reads judged against the promise %s (%s)\n", promise, from)
 			return verdictExit(string(rep.Verdict))
 		},
 	}
@@ -60,6 +63,23 @@ func storedRun(rec *results.Record) ([]checker.Op, *checker.State, error) {
 		}
 	}
 	return h, s, nil
+}
+
+// readPromise is the read model the run's reads are judged against, and
+// where it comes from: the one the record was judged with, else (a record
+// of schema version 1) the registered pattern's, else Linearizable.
+func readPromise(rec *results.Record) (checker.ReadModel, string) {
+	var reads checker.Reads
+	if !null(rec.Reads) && json.Unmarshal(rec.Reads, &reads) == nil && reads.Promise != "" && reads.Promise.Valid() {
+		return reads.Promise, "the record's"
+	}
+	if spec, err := patterns.Lookup(rec.Pattern); err == nil {
+		if spec.Reads == "" {
+			return checker.Linearizable, "pattern " + spec.Name + "'s"
+		}
+		return spec.Reads, "pattern " + spec.Name + "'s"
+	}
+	return checker.Linearizable, "the default: the record names none and its pattern is not registered"
 }
 
 func null(raw json.RawMessage) bool {

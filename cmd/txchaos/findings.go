@@ -15,12 +15,18 @@ import (
 const maxWitnessLines = 16
 
 // writeAnomalies prints the anomaly table of a report — every class, its
-// count and first example — and under it the witness of each class with
-// anomalies: the story of its first example's subject.
+// count and first example; a read class the pattern does not promise shows
+// "-" and what its reads showed — then the reads line, and under them the
+// witness of each class with anomalies: the story of its first example's
+// subject.
 func writeAnomalies(w io.Writer, rep checker.Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ANOMALY\tCOUNT\tEXAMPLE")
 	for _, cl := range checker.Classes {
+		if f, ok := rep.Reads.Unpromised[cl]; ok {
+			fmt.Fprintf(tw, "%s\t-\tnot promised (%s reads): %d, e.g. %s\n", cl, rep.Reads.Promise, f.Count, f.Examples[0])
+			continue
+		}
 		f := rep.Anomalies[cl]
 		ex := ""
 		if len(f.Examples) > 0 {
@@ -29,6 +35,7 @@ func writeAnomalies(w io.Writer, rep checker.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", cl, f.Count, ex)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\n%s\n", rep.Reads)
 	writeWitnesses(w, rep)
 }
 

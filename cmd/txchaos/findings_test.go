@@ -32,7 +32,7 @@ func TestWriteAnomaliesTellsWitnesses(t *testing.T) {
 		s.Log[sim.Payments] = append(s.Log[sim.Payments], checker.LogRow{Seq: int64(i + 2), Op: "create", ResourceID: int64(i + 2), Order: "o2", Outcome: "created"})
 	}
 	h := []checker.Op{{Client: 3, Kind: checker.KindCheckout, Key: "o1", Attempt: 1, Outcome: checker.OutcomeRejected, Reason: "card_declined", Return: 5e6}}
-	rep := checker.Check(h, s)
+	rep := checker.Check(h, s, checker.Linearizable)
 	var out bytes.Buffer
 	writeAnomalies(&out, rep)
 	got := out.String()
@@ -56,7 +56,7 @@ func TestWriteAnomaliesCutsLongStories(t *testing.T) {
 	for i := range 30 {
 		h = append(h, checker.Op{Client: 1, Kind: checker.KindGet, Key: "o2", Outcome: checker.OutcomeOK, State: sim.OrderPending, Call: 0, Return: time.Duration(i) * time.Millisecond})
 	}
-	rep := checker.Check(h, s)
+	rep := checker.Check(h, s, checker.Linearizable)
 	require.Positive(t, rep.Anomalies[checker.Stuck].Count)
 	var out bytes.Buffer
 	writeWitnesses(&out, rep)

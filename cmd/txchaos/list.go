@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/scenarios"
@@ -33,6 +34,9 @@ func writeList(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\n", p.Name, p.Summary)
 		if len(p.CrashPoints) > 0 {
 			fmt.Fprintf(tw, "  \t  crash points: %s\n", strings.Join(p.CrashPoints, ", "))
+		}
+		if p.Reads != "" && p.Reads != checker.Linearizable {
+			fmt.Fprintf(tw, "  \t  reads promised: %s (the others: linearizable)\n", p.Reads)
 		}
 	}
 	fmt.Fprintln(tw, "\nSCENARIOS (--scenario NAME, or a scenario file)\t")

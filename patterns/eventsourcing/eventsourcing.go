@@ -42,6 +42,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 )
@@ -69,9 +70,12 @@ const notTerminal = `SELECT order_key FROM order_events GROUP BY order_key HAVIN
 
 func init() {
 	patterns.Register(patterns.Spec{
-		Name:        Name,
-		Summary:     "the order is its event stream; a projection serves reads (CQRS), a relay publishes Confirmed events",
-		Source:      "003_11c6468ac7a3d68e.txt, option 4: Event Sourcing",
+		Name:    Name,
+		Summary: "the order is its event stream; a projection serves reads (CQRS), a relay publishes Confirmed events",
+		Source:  "003_11c6468ac7a3d68e.txt, option 4: Event Sourcing",
+		// Queries read the projection, which lags the streams: eventually
+		// consistent, as the package doc says.
+		Reads:       checker.Eventual,
 		CrashPoints: []string{"after-append", "after-local-commit", "before-publish-mark"},
 		Pending: []patterns.Pending{
 			{Name: "streams not terminal", SQL: notTerminal},
