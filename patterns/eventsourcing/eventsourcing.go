@@ -29,9 +29,11 @@
 // event cannot part — no lost event, no ghost event, no duplicate effect at
 // the consumer, no leak, and once converged the read model agrees with the
 // streams — under lost responses, drops, latency, partitions, payments and
-// broker crashes and coordinator crashes at any of its points. Expected to
-// fail: with non-idempotent downstream services (--payments readable or
-// opaque) retries duplicate charges.
+// broker crashes and coordinator crashes at any of its points. Its reads
+// promise eventual consistency only (Spec.Reads): a read may lag what a
+// checkout answered, even its own client's, and converges at rest.
+// Expected to fail: with non-idempotent downstream services (--payments
+// readable or opaque) retries duplicate charges.
 package eventsourcing
 
 import (

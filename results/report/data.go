@@ -30,6 +30,7 @@ type run struct {
 	verdict string
 	anom    map[string]int
 	rec     *results.Record
+	reads   *checker.Reads // what the reads showed; nil when the record does not say
 	// histories are the *.html files beside the record: porcupine's
 	// visualizations of histories that did not linearize.
 	histories []string
@@ -90,7 +91,7 @@ func load(root, skip string) ([]*run, error) {
 			return err
 		}
 		dir := filepath.Dir(path)
-		r := &run{dir: dir, record: path, pattern: rec.Pattern, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec}
+		r := &run{dir: dir, record: path, pattern: rec.Pattern, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec, reads: readsOf(rec.Reads)}
 		var cell cellFile
 		if b, err := os.ReadFile(filepath.Join(dir, "cell.json")); err == nil && json.Unmarshal(b, &cell) == nil && cell.ID != "" {
 			r.id, r.faults, r.rate = cell.ID, cell.Faults, cell.Rate

@@ -24,6 +24,8 @@ type page struct {
 	Rows                     []scoreRow
 	Readings                 []reading
 	Sections                 []pageSection
+	Reads                    []readsRow
+	ReadsIntro               string
 	Histories                []historyRow
 	AllRuns                  []runRow
 	Classes                  []string
@@ -68,7 +70,8 @@ type link struct{ Href, Text string }
 type runRow struct {
 	ID, Record, Pattern, Faults, Rate, Verdict string
 	Seed                                       int64
-	Anomalies, Availability, P50, P99, Conv    string
+	Anomalies, Stale, Availability, P50, P99   string
+	Conv                                       string
 }
 
 // maxHistoryLinks is how many history files of one run the page links to
@@ -137,10 +140,11 @@ func (d *data) page(title, out string, secs []*section) *page {
 		}
 		pg.AllRuns = append(pg.AllRuns, runRow{
 			ID: r.id, Record: rel(r.record), Pattern: r.pattern, Faults: r.faults, Rate: r.rate, Seed: r.seed, Verdict: r.verdict,
-			Anomalies: fmt.Sprint(total), Availability: pct(r.fig("availability")),
+			Anomalies: fmt.Sprint(total), Stale: staleText(r.reads), Availability: pct(r.fig("availability")),
 			P50: msOrDash(r.fig("latency_p50_ms")), P99: msOrDash(r.fig("latency_p99_ms")), Conv: msOrDash(r.fig("converge_ms")),
 		})
 	}
+	pg.Reads, pg.ReadsIntro = d.readsRows(), readsIntro
 	return pg
 }
 
@@ -494,6 +498,13 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 {{range .Charts}}<figure id="chart-{{.Name}}" data-chart="{{.Name}}"><img src="{{.PNG}}" alt="{{.Title}}"><figcaption>{{.Caption}} <a href="{{.SVGPath}}">SVG</a> · <a href="{{.PNGPath}}">PNG</a></figcaption></figure>
 {{end}}</div>
 {{end}}
+{{if .Reads}}<h2 id="reads">Reads</h2>
+<p>{{.ReadsIntro}}</p>
+<div class="scroll"><table id="reads-table">
+<tr><th class="pattern">pattern</th><th>promised</th><th>held in every run</th><th>broke</th><th>stale reads per 100 checkouts</th><th>stalest ms</th><th>runs</th></tr>
+{{range .Reads}}<tr><td class="pattern">{{.Pattern}}</td><td>{{.Promise}}</td><td>{{.Held}}</td><td>{{.Broke}}</td><td>{{.Stale}}</td><td>{{.Stalest}}</td><td>{{.Runs}}</td></tr>
+{{end}}</table></div>
+{{end}}
 <h2 id="histories">Failing histories</h2>
 {{if .Histories}}<p>Porcupine's visualizations of the histories that did not linearize, one file per order key.</p>
 <ul>{{range .Histories}}<li><code>{{.ID}}</code>: {{range $i, $l := .Links}}{{if $i}} · {{end}}<a href="{{$l.Href}}">{{$l.Text}}</a>{{end}}</li>
@@ -502,8 +513,8 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 <h2 id="runs">Every run</h2>
 <details><summary>{{.Runs}} runs</summary>
 <div class="scroll"><table>
-<tr><th class="pattern">run</th><th>pattern</th><th>faults</th><th>rate</th><th>seed</th><th>verdict</th><th>anomalies</th><th>availability</th><th>p50 ms</th><th>p99 ms</th><th>converge ms</th></tr>
-{{range .AllRuns}}<tr><td class="pattern"><a href="{{.Record}}">{{.ID}}</a></td><td>{{.Pattern}}</td><td>{{.Faults}}</td><td>{{.Rate}}</td><td>{{.Seed}}</td><td>{{.Verdict}}</td><td>{{.Anomalies}}</td><td>{{.Availability}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Conv}}</td></tr>
+<tr><th class="pattern">run</th><th>pattern</th><th>faults</th><th>rate</th><th>seed</th><th>verdict</th><th>anomalies</th><th>stale reads · stalest</th><th>availability</th><th>p50 ms</th><th>p99 ms</th><th>converge ms</th></tr>
+{{range .AllRuns}}<tr><td class="pattern"><a href="{{.Record}}">{{.ID}}</a></td><td>{{.Pattern}}</td><td>{{.Faults}}</td><td>{{.Rate}}</td><td>{{.Seed}}</td><td>{{.Verdict}}</td><td>{{.Anomalies}}</td><td>{{.Stale}}</td><td>{{.Availability}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Conv}}</td></tr>
 {{end}}</table></div>
 </details>
 </main>
@@ -547,8 +558,9 @@ func (pg *page) markdown() []byte {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", c.Title, c.PNGPath)
 		}
 	}
+	readsMarkdown(&b, pg.Reads)
 	if len(pg.Histories) > 0 {
-		b.WriteString("## Failing histories\n\n")
+		b.WriteString("\n## Failing histories\n\n")
 		for _, h := range pg.Histories {
 			var links []string
 			for _, l := range h.Links {
