@@ -139,8 +139,9 @@ var checks = []check{
 
 // Check judges a run: the anomalies of the final state s, the
 // linearizability of the checkouts of the client history h, its reads
-// against the read model the pattern promises (the zero ReadModel is
-// Linearizable), and its metrics. It does no I/O and changes neither
+// against the read model the pattern promises (the zero ReadModel, and one
+// not in ReadModels, is judged as Linearizable, the strongest), and its
+// metrics. It does no I/O and changes neither
 // argument. A nil s, or one whose Missing names a database a check needs,
 // leaves that check unjudged (see Verdict); the checks of the history need
 // only h.

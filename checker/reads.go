@@ -35,8 +35,8 @@ const (
 // ReadModels lists the read models, strongest first.
 var ReadModels = []ReadModel{Linearizable, Session, Eventual}
 
-// Class is the anomaly class of reads that break m: reads weaker than m.
-func (m ReadModel) Class() Class {
+// class is the anomaly class of the reads whose weakest broken model is m.
+func (m ReadModel) class() Class {
 	switch m {
 	case Session:
 		return SessionStaleRead
@@ -127,12 +127,6 @@ func level(s status) int {
 		return 1
 	}
 	return 2
-}
-
-// behind reports whether a read that saw r goes back on an answer that
-// showed o: r is an earlier state, or the other decision.
-func behind(r, o status) bool {
-	return level(r) < level(o) || level(r) == 2 && level(o) == 2 && r != o
 }
 
 // readCase is one read that broke a model: the weakest model it broke,
@@ -333,7 +327,7 @@ func span(d time.Duration) string {
 // class is an anomaly (its partitions drawn), each stronger model's class
 // information.
 func judgeReadModels(r *Report, x *history, promise ReadModel) {
-	if promise == "" {
+	if promise == "" || !promise.Valid() {
 		promise = Linearizable
 	}
 	cases, stale, worst := x.judgeReads()
@@ -343,7 +337,7 @@ func judgeReadModels(r *Report, x *history, promise ReadModel) {
 		drawn[p.File] = true
 	}
 	for _, c := range cases {
-		class := c.model.Class()
+		class := c.model.class()
 		f := found[class]
 		if f == nil {
 			f = &Finding{}
@@ -363,22 +357,22 @@ func judgeReadModels(r *Report, x *history, promise ReadModel) {
 	for i, m := range ReadModels {
 		held := true
 		for _, w := range ReadModels[i:] {
-			held = held && found[w.Class()] == nil
+			held = held && found[w.class()] == nil
 		}
 		if held {
 			r.Reads.Held = append(r.Reads.Held, m)
 		}
-		f := found[m.Class()]
+		f := found[m.class()]
 		if f == nil {
 			continue
 		}
 		if promise.includes(m) {
-			r.Anomalies[m.Class()] = *f
+			r.Anomalies[m.class()] = *f
 			continue
 		}
 		if r.Reads.Unpromised == nil {
 			r.Reads.Unpromised = map[Class]Finding{}
 		}
-		r.Reads.Unpromised[m.Class()] = *f
+		r.Reads.Unpromised[m.class()] = *f
 	}
 }

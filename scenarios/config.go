@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
@@ -72,6 +73,9 @@ func (c Config) Validate() error {
 func (c Config) validate(spec patterns.Spec) error {
 	if !contains(Runtimes, c.Runtime) {
 		return fmt.Errorf("runtime: %q is not one of %v", c.Runtime, Runtimes)
+	}
+	if !spec.Reads.Valid() {
+		return fmt.Errorf("pattern %s: Reads: %q is not a read model (%v)", spec.Name, spec.Reads, checker.ReadModels)
 	}
 	w := c.Workload
 	switch {

@@ -133,6 +133,16 @@ func TestReadPromiseBroken(t *testing.T) {
 	})
 }
 
+// TestReadPromiseMustBeAModel: a spec whose read promise is no model is
+// refused, naming the field and the models.
+func TestReadPromiseMustBeAModel(t *testing.T) {
+	spec, err := patterns.Lookup("outbox")
+	require.NoError(t, err)
+	spec.Reads = "strong"
+	_, err = ExecuteSpec(context.Background(), spec, quick("outbox", ""), t.TempDir())
+	require.ErrorContains(t, err, `pattern outbox: Reads: "strong" is not a read model ([linearizable session eventual])`)
+}
+
 // failures is a testing.TB that records Run's failures instead of failing
 // the test, so that a test can check what Run reports.
 type failures struct {
