@@ -178,11 +178,11 @@ var docs = map[Class]Doc{
 		Seed:    seed000,
 		Claim:   "the client will retry with same key and remote service will either create the item or realise it exist and just response ok",
 		Example: "order o000012: read at rest saw failed at 9.2s, but checkout#1 answered confirmed at 1.25s (history-o000012.html)",
-		Expected: "a pattern whose retry with a key answers another decision, or that answers a decision before it is " +
-			"durable and later takes the other. The built-in workload retries a key only while its outcome is unknown, " +
-			"so a key gets at most one definitive answer, and none of the built-in patterns has shown it (explore, 40 " +
-			"seeds each under every fault). The command below races retries against an attempt still in flight, " +
-			"where a naive coordinator would take the other decision if it outlived its client.",
+		Expected: "A retry with a key answered with the other decision, or a decision answered before it was durable and " +
+			"later reversed. The workload retries a key only while its outcome is unknown, so a key gets at most one " +
+			"definitive answer: only an order that settles on another decision than the one answered shows it, and no " +
+			"built-in pattern has (explore, 40 seeds of each under every fault). The command below races retries " +
+			"against an attempt still in flight, where a coordinator that outlives its client could take the other decision",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults drop-request=orders-payments:0.5 --call-timeout 1s --txns 30",
 	},
 	StaleRead: {
@@ -195,9 +195,9 @@ var docs = map[Class]Doc{
 		Seed:    seed001,
 		Claim:   "User-interface designs expecting immediate data updates are frustrating to end-users when a service makes no such guarantee regarding immediacy.",
 		Example: "order o000001: client 4 read absent at 5.5ms, 1.2ms after client 5's checkout#1 answered confirmed at 4.3ms",
-		Expected: "event-sourcing, as information: its reads come from a projection that lags the streams, and it " +
-			"promises only eventual reads. No pattern that promises linearizable reads (all the others read the " +
-			"table their checkout writes).",
+		Expected: "Reads served from a copy that lags the writes (a projection, a replica, a cache), by a client other than " +
+			"the writer: an anomaly where the pattern promises linearizable reads, information where it promises " +
+			"less. A pattern that reads the table its checkout writes does not show it",
 		Reproduce: "txchaos run --pattern event-sourcing --txns 60",
 	},
 	SessionStaleRead: {
@@ -209,9 +209,10 @@ var docs = map[Class]Doc{
 		Seed:    seed001,
 		Claim:   "The option to serve stale data, and how acceptably stale the data can be, allows a system’s uptime not to be completely reliant on the uptime of a dependent service, as well.",
 		Example: "order o000004: client 0 read absent at 4.3ms, 1ns after its own checkout#1 answered confirmed at 4.3ms",
-		Expected: "event-sourcing, as information (it promises eventual reads): a client reads its order from the " +
-			"projection before the projection has caught up. A pattern that promises read-your-writes and serves " +
-			"its reads from a lagging copy is caught (scenarios' TestReadPromiseBroken).",
+		Expected: "A client reading its own order right after its checkout, or again, from a copy that lags the writes: an " +
+			"anomaly where the pattern promises session or linearizable reads, information where it promises eventual " +
+			"reads. scenarios' TestReadPromiseBroken catches a pattern that promises read-your-writes over a lagging " +
+			"replica",
 		Reproduce: "txchaos run --pattern event-sourcing --txns 60",
 	},
 	UnconvergedRead: {
@@ -224,9 +225,9 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "As a result, the application must use CQRS to implement queries. This in turn means that applications must handle eventually consistent data.",
 		Example: "customer c003: balance 40 points at 9.8s, but the clients had been told orders worth 55 were confirmed (o000002 15, o000007 40): 15 missing (history-customer-c003.html)",
-		Expected: "every pattern that loses events (naive-dual-write, blind-retry, fallback-queue and " +
-			"target-state-republish under crashes and broker outages): the balance at rest misses the lost " +
-			"orders. Not event-sourcing: its projection lags, then converges.",
+		Expected: "An event lost on its way to the consumer (the balance at rest misses the order), a failed order " +
+			"credited, or a copy that never catches up. Every pattern promises at least that reads converge, so it is " +
+			"always an anomaly; a copy that lags and then catches up does not show it",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=before-publish:0.2 --attempts 1",
 	},
 }
