@@ -95,6 +95,9 @@ func (c Config) validate(spec patterns.Spec) error {
 	if err := c.World.Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
+	if b := c.World.BrokerName(); b == sim.BrokerJetStream && c.Runtime != "live" {
+		return fmt.Errorf("world: broker: %s runs on the live runtime only (runtime is %s): the NATS server keeps its own goroutines and clock, which the %s runtime can neither schedule nor replay", b, c.Runtime, c.Runtime)
+	}
 	p, err := faults.Parse(c.Faults)
 	if err != nil {
 		return fmt.Errorf("faults: %w", err)

@@ -24,7 +24,8 @@ type Runtime interface {
 	// Sync brings the files at DBPath up to date with what the nodes
 	// committed and reports whether any changed since the last Sync. The
 	// det runtime keeps its databases in memory; the live runtime's files
-	// are always current, and it always reports a change.
+	// are current but for a JetStream broker's stream, which Sync dumps,
+	// and it always reports a change.
 	Sync() (changed bool, err error)
 	// Main runs fn, the run proper, as the runtime's main process: the
 	// det runtime drives its scheduler until fn returns. fn and what it
@@ -51,10 +52,6 @@ var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, see
 // liveRuntime is the live runtime, whose main process is the caller's
 // goroutine.
 type liveRuntime struct{ *live.Runtime }
-
-// Sync reports a change: the live runtime's files are always current, and
-// it cannot tell whether they changed.
-func (liveRuntime) Sync() (bool, error) { return true, nil }
 
 // Main calls fn.
 func (liveRuntime) Main(ctx context.Context, fn func(ctx context.Context) error) error {

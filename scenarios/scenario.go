@@ -339,6 +339,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 //	  rewards_dedupe: true
 //	  call_timeout: 250ms   # a node's timeout for one request to another
 //	  initial_stock: 1000000
+//	  broker: log           # or jetstream (live runtime only)
+//	  dedupe_window: 2m     # jetstream's duplicate window; 0 turns it off
 //	faults: lost-response=0.2      # a fault profile, see package faults
 //	crash_points: "*:0.05"         # see Scenario.CrashPoints
 //	expect:                        # per anomaly class: zero, some or any
@@ -520,6 +522,15 @@ func (p *parser) world(n *yaml.Node, at string, c *sim.Config) error {
 		{"rewards_dedupe", func(n *yaml.Node, f string) error { return p.bool(n, f, &c.RewardsDedupe) }},
 		{"call_timeout", func(n *yaml.Node, f string) error { return p.duration(n, f, &c.CallTimeout) }},
 		{"initial_stock", func(n *yaml.Node, f string) error { return p.int64(n, f, &c.InitialStock) }},
+		{"broker", func(n *yaml.Node, f string) error { return p.str(n, f, &c.Broker) }},
+		{"dedupe_window", func(n *yaml.Node, f string) error {
+			var d time.Duration
+			if err := p.duration(n, f, &d); err != nil {
+				return err
+			}
+			c.DedupeWindow = &d
+			return nil
+		}},
 	})
 }
 

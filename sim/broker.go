@@ -1,10 +1,55 @@
 package sim
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"strconv"
+	"time"
 )
+
+// BrokerClient is the event broker as node code sees it (Node.Broker). Delivery
+// is at least once: an event stays deliverable to a group until the group
+// acknowledges it.
+//
+// Two brokers implement it, chosen by Config.Broker: the log
+// (BrokerService, a durable log over SQLite behind an HTTP API: the
+// default) and NATS JetStream (sim/jetstream, live runtime only). Their
+// answers to faults differ where the real systems differ: the log delivers
+// an unacknowledged event again on the next poll, JetStream once its
+// acknowledgement wait has passed; the log keeps every publish, JetStream
+// drops a publish whose event id it has seen within its duplicate window.
+type BrokerClient interface {
+	// Publish appends e to its topic and returns its offset. A publish
+	// whose answer is lost may have been appended: retrying can duplicate
+	// it (unless the broker de-duplicates by event id; then the offset is
+	// the first copy's).
+	Publish(ctx context.Context, e Event) (int64, error)
+	// Poll returns up to max (1..1000) events of topic that are due to
+	// group: not yet acknowledged, in offset order.
+	Poll(ctx context.Context, topic, group string, max int) ([]Event, error)
+	// Ack acknowledges, for a.Group in a.Topic, every event up to
+	// a.Offset that was delivered to it: they are consumed.
+	Ack(ctx context.Context, a Ack) error
+}
+
+// The brokers Config.Broker names.
+const (
+	// BrokerLog is the log: BrokerService on the broker node (the default).
+	BrokerLog = "log"
+	// BrokerJetStream is NATS JetStream, embedded (sim/jetstream); only
+	// the live runtime runs it.
+	BrokerJetStream = "jetstream"
+)
+
+// Brokers lists the brokers, for help texts and validation.
+var Brokers = []string{BrokerLog, BrokerJetStream}
+
+// DefaultDedupeWindow is JetStream's default duplicate window.
+const DefaultDedupeWindow = 2 * time.Minute
+
+// MinDedupeWindow is the shortest duplicate window JetStream accepts.
+const MinDedupeWindow = 100 * time.Millisecond
 
 // BrokerSchema is the broker's database: an append-only log of events and
 // the committed offset of each consumer group. The checker reads it directly.
@@ -35,9 +80,10 @@ var BrokerSchema = []string{
 	)`,
 }
 
-// BrokerService is the event broker: a durable log with consumer offsets.
-// Delivery is at-least-once: a polled event is delivered again until its
-// group acknowledges an offset at or past it.
+// BrokerService is the log broker: a durable log with consumer offsets,
+// over the node's SQLite database. Delivery is at-least-once: a polled
+// event is delivered again, on every poll, until its group acknowledges an
+// offset at or past it.
 type BrokerService struct{}
 
 // Start implements Service.

@@ -52,38 +52,44 @@ func (c ResourceClient) ByOrder(ctx context.Context, order string) ([]Resource, 
 	return out, err
 }
 
-// BrokerClient publishes to and consumes from the event broker.
-type BrokerClient struct{ c caller }
+// logClient is the client of a log broker (BrokerService) over HTTP.
+type logClient struct{ c caller }
 
-// Broker is this node's client for the event broker.
-func (n *Node) Broker() BrokerClient { return BrokerClient{caller{n: n, service: Broker}} }
-
-// BrokerAt is this node's client for a broker running as another service:
-// a second log such as a pattern's fallback queue (patterns.Spec.Services
-// and Links add the node and the link).
-func (n *Node) BrokerAt(service string) BrokerClient {
-	return BrokerClient{caller{n: n, service: service}}
+// Broker is this node's client for the event broker: the log's over HTTP,
+// unless the runtime gave the node another (SetBroker).
+func (n *Node) Broker() BrokerClient {
+	if n.broker != nil {
+		return n.broker
+	}
+	return logClient{caller{n: n, service: Broker}}
 }
 
-// Publish appends e to its topic and returns its offset. A publish whose
-// answer is lost may have been appended: retrying can duplicate it.
-func (c BrokerClient) Publish(ctx context.Context, e Event) (int64, error) {
+// BrokerAt is this node's client for a log broker running as another
+// service: a second log such as a pattern's fallback queue
+// (patterns.Spec.Services and Links add the node and the link). It is
+// always the log, whatever Config.Broker says.
+func (n *Node) BrokerAt(service string) BrokerClient {
+	return logClient{caller{n: n, service: service}}
+}
+
+// Publish implements BrokerClient: POST /publish.
+func (c logClient) Publish(ctx context.Context, e Event) (int64, error) {
 	var out Event
 	err := c.c.do(ctx, http.MethodPost, "/publish", nil, e, &out)
 	return out.Offset, err
 }
 
-// Poll returns up to max events of topic after group's committed offset.
-// Events stay deliverable until acknowledged: delivery is at-least-once.
-func (c BrokerClient) Poll(ctx context.Context, topic, group string, max int) ([]Event, error) {
+// Poll implements BrokerClient: GET /poll, every event after group's committed
+// offset.
+func (c logClient) Poll(ctx context.Context, topic, group string, max int) ([]Event, error) {
 	var out []Event
 	path := fmt.Sprintf("/poll?topic=%s&group=%s&max=%d", url.QueryEscape(topic), url.QueryEscape(group), max)
 	err := c.c.do(ctx, http.MethodGet, path, nil, nil, &out)
 	return out, err
 }
 
-// Ack commits group's offset in topic: events up to offset are consumed.
-func (c BrokerClient) Ack(ctx context.Context, a Ack) error {
+// Ack implements BrokerClient: POST /ack commits group's offset in topic.
+func (c logClient) Ack(ctx context.Context, a Ack) error {
 	return c.c.do(ctx, http.MethodPost, "/ack", nil, a, nil)
 }
 

@@ -53,6 +53,7 @@ type Node struct {
 
 	started     time.Time
 	callTimeout time.Duration
+	broker      BrokerClient // nil: the log over HTTP
 }
 
 // NewNode is called by a runtime to give a started node its view of the
@@ -70,6 +71,11 @@ func (n *Node) Started() time.Time { return n.started }
 // service (DefaultCallTimeout when zero). Runtimes call it from the world's
 // configuration.
 func (n *Node) SetCallTimeout(d time.Duration) { n.callTimeout = d }
+
+// SetBroker makes b this node's client for the event broker (Broker).
+// Runtimes call it when the world runs another broker than the log
+// (Config.Broker).
+func (n *Node) SetBroker(b BrokerClient) { n.broker = b }
 
 // CallTimeout is how long this node waits for one request to another
 // service before the outcome is unknown.

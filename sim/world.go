@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,14 +84,41 @@ type Config struct {
 	// CallTimeout is how long a node waits for one request to another
 	// service (DefaultCallTimeout when zero).
 	CallTimeout time.Duration `json:"call_timeout"`
+	// Broker is the broker the runtime runs on the broker node: BrokerLog
+	// (the default; "" means it too) or BrokerJetStream, which only the
+	// live runtime runs, in place of the node's service.
+	Broker string `json:"broker,omitempty"`
+	// DedupeWindow is JetStream's duplicate window: a publish whose event
+	// id (sent as Nats-Msg-Id) the stream has seen within it is dropped.
+	// Nil is JetStream's default (DefaultDedupeWindow); zero turns
+	// de-duplication off (publishes carry no Nats-Msg-Id). Only
+	// BrokerJetStream has one: with the log it must be nil.
+	DedupeWindow *time.Duration `json:"dedupe_window,omitempty"`
+}
+
+// BrokerName is the broker the world runs: Broker, or BrokerLog when empty.
+func (c Config) BrokerName() string {
+	if c.Broker == "" {
+		return BrokerLog
+	}
+	return c.Broker
+}
+
+// Dedupe is the JetStream duplicate window in force: DedupeWindow, or
+// DefaultDedupeWindow when nil; zero when de-duplication is off.
+func (c Config) Dedupe() time.Duration {
+	if c.DedupeWindow == nil {
+		return DefaultDedupeWindow
+	}
+	return *c.DedupeWindow
 }
 
 // DefaultCallTimeout bounds one request from a node to a service.
 const DefaultCallTimeout = 2 * time.Second
 
 // DefaultConfig is the world of the README's demo: idempotent downstream
-// services, a 5% business rejection rate at payments, a de-duplicating
-// consumer.
+// services, a 5% business rejection rate at payments, the log broker and
+// a de-duplicating consumer.
 func DefaultConfig() Config {
 	return Config{
 		Payments:      ResourceConfig{Maturity: Idempotent, RejectRate: 0.05},
@@ -98,6 +126,7 @@ func DefaultConfig() Config {
 		Shipping:      ResourceConfig{Maturity: Idempotent},
 		InitialStock:  1_000_000,
 		RewardsDedupe: true,
+		Broker:        BrokerLog,
 	}
 }
 
@@ -119,6 +148,17 @@ func (c Config) Validate() error {
 	}
 	if c.InitialStock < 0 {
 		return fmt.Errorf("initial_stock: %d is negative", c.InitialStock)
+	}
+	if !slices.Contains(Brokers, c.BrokerName()) {
+		return fmt.Errorf("broker: %q is not one of %s", c.Broker, strings.Join(Brokers, ", "))
+	}
+	if w := c.DedupeWindow; w != nil {
+		switch {
+		case c.BrokerName() != BrokerJetStream:
+			return fmt.Errorf("dedupe_window: %s: only broker %s has a duplicate window (broker is %s)", *w, BrokerJetStream, c.BrokerName())
+		case *w < 0 || (*w > 0 && *w < MinDedupeWindow):
+			return fmt.Errorf("dedupe_window: %s is neither 0 (off) nor at least %s, JetStream's shortest", *w, MinDedupeWindow)
+		}
 	}
 	return nil
 }

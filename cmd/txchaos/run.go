@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -47,6 +48,8 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.StringVar(&f.shipping, "shipping", string(d.World.Shipping.Maturity), "shipping API maturity: idempotent, readable or opaque")
 	fs.Float64Var(&f.cfg.World.Payments.RejectRate, "reject-rate", d.World.Payments.RejectRate, "share of orders payments declines (business rejections, 4xx)")
 	fs.BoolVar(&f.cfg.World.RewardsDedupe, "dedupe", d.World.RewardsDedupe, "the rewards consumer de-duplicates events by id (an inbox)")
+	fs.StringVar(&f.cfg.World.Broker, "broker", d.World.BrokerName(), "the event broker: log (SQLite behind HTTP) or jetstream (NATS JetStream, embedded; live runtime only)")
+	fs.Var(windowFlag{&f.cfg.World.DedupeWindow}, "dedupe-window", "jetstream's duplicate window for event ids (Nats-Msg-Id); 0 turns it off (default: JetStream's, 2m)")
 	fs.StringVar(&f.output, "output", "table", "what to print: table (the scorecard) or json (the record)")
 	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
 }
@@ -82,8 +85,30 @@ func flagError(err error) string {
 	s = strings.TrimPrefix(s, "world: ")
 	s = strings.Replace(s, "payments.reject_rate", "reject-rate", 1)
 	s = strings.Replace(s, "call_timeout", "call-timeout", 1)
+	s = strings.Replace(s, "dedupe_window", "dedupe-window", 1)
 	return s
 }
+
+// windowFlag is --dedupe-window, a duration that is nil until set.
+type windowFlag struct{ dst **time.Duration }
+
+func (w windowFlag) String() string {
+	if w.dst == nil || *w.dst == nil {
+		return ""
+	}
+	return (**w.dst).String()
+}
+
+func (w windowFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 0, 500ms or 2m", s)
+	}
+	*w.dst = &d
+	return nil
+}
+
+func (windowFlag) Type() string { return "duration" }
 
 func newRun() *cobra.Command {
 	var f runFlags

@@ -81,6 +81,9 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if opt.Dir == "" {
 		return nil, errors.New("det: Options.Dir is empty: the nodes need a directory for their databases")
 	}
+	if b := w.Config.BrokerName(); b != sim.BrokerLog {
+		return nil, fmt.Errorf("det: the world's broker is %s, which runs on the live runtime only: the det runtime runs the log broker (sim.BrokerService), whose every step it schedules and replays; a NATS server keeps goroutines and a clock of its own", b)
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("det: create the database directory: %w", err)
 	}

@@ -20,13 +20,14 @@ import (
 type lane int
 
 const (
-	clean lane = iota // no toxic
-	drop              // the request never reaches the service
-	lost              // the service acts, its answer never comes back
+	clean     lane = iota // no toxic
+	drop                  // the request never reaches the service
+	lost                  // the service acts, its answer never comes back
+	lostCrash             // lost, and the service crashes once it has answered (links to a server node only)
 	numLanes
 )
 
-var laneNames = [numLanes]string{clean: "clean", drop: "drop", lost: "lost"}
+var laneNames = [numLanes]string{clean: "clean", drop: "drop", lost: "lost", lostCrash: "lost-crash"}
 
 // laneToxics are the lanes' toxics. A timeout toxic with timeout 0 holds
 // the bytes of its stream forever and never closes the connection on its
@@ -41,10 +42,12 @@ const dialTimeout = 2 * time.Second
 
 // link is a directed link of the world: its lanes, its faults, and the
 // seeded source that decides each request's fate. It is the link's
-// http.RoundTripper.
+// http.RoundTripper; a link to a server node (server.go) carries
+// connections instead, one per call (dial).
 type link struct {
 	l       sim.Link
 	log     *faultLog
+	to      *node // set for a link to a server node
 	proxies [numLanes]*toxiproxy.Proxy
 	addrs   [numLanes]string // the proxies' listen addresses, fixed
 	hops    [numLanes]*http.Transport
@@ -54,12 +57,18 @@ type link struct {
 	rng    *rand.Rand
 }
 
-// newLink starts the lanes of l, each a proxy to upstream.
-func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, seed int64, log *faultLog) (*link, error) {
-	k := &link{l: l, log: log, rng: newRand(seed, "link/"+l.String())}
-	for ln := range numLanes {
+// newLink starts the lanes of l, each a proxy to upstream. to is the
+// node l leads to if it runs a server (nil for an HTTP service): its link
+// gets server lanes (serverToxics) and carries connections, not requests.
+func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, seed int64, log *faultLog) (*link, error) {
+	k := &link{l: l, log: log, to: to, rng: newRand(seed, "link/"+l.String())}
+	lanes, toxics := []lane{clean, drop, lost}, laneToxics
+	if to != nil {
+		lanes, toxics = append(lanes, lostCrash), serverToxics
+	}
+	for _, ln := range lanes {
 		p := toxiproxy.NewProxy(tox, l.String()+"/"+laneNames[ln], "127.0.0.1:0", upstream)
-		if js := laneToxics[ln]; js != "" {
+		if js := toxics[ln]; js != "" {
 			// Added before the proxy starts: no connection ever sees the
 			// toxic change, and Toxiproxy never re-rolls it.
 			if _, err := p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
@@ -67,12 +76,17 @@ func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, seed int64, 
 				return nil, fmt.Errorf("link %s: %s lane toxic: %w", l, laneNames[ln], err)
 			}
 		}
+		if ln == lostCrash {
+			to.crashOnAnswer(p)
+		}
 		if err := p.Start(); err != nil {
 			k.close()
 			return nil, fmt.Errorf("link %s: start the %s lane proxy: %w", l, laneNames[ln], err)
 		}
 		k.proxies[ln], k.addrs[ln] = p, p.Listen
-		k.hops[ln] = laneTransport(p.Listen)
+		if to == nil {
+			k.hops[ln] = laneTransport(p.Listen)
+		}
 	}
 	return k, nil
 }
@@ -107,9 +121,9 @@ func (k *link) set(f sim.LinkFaults) {
 	k.faults = f
 }
 
-// decide rolls the fate of one request: its lane and its delay. It records
-// every fault it decides.
-func (k *link) decide(req *http.Request) (lane, time.Duration) {
+// decide rolls the fate of one request (detail: "POST /publish"): its
+// lane and its delay. It records every fault it decides.
+func (k *link) decide(detail string) (lane, time.Duration) {
 	k.mu.Lock()
 	f := k.faults
 	ln, fault := clean, ""
@@ -133,7 +147,6 @@ func (k *link) decide(req *http.Request) (lane, time.Duration) {
 		delay = max(delay, 0)
 	}
 	k.mu.Unlock()
-	detail := req.Method + " " + req.URL.Path
 	if delay > 0 {
 		k.log.add("latency", k.l.String(), detail)
 	}
@@ -146,13 +159,19 @@ func (k *link) decide(req *http.Request) (lane, time.Duration) {
 // RoundTrip sends req over the lane its roll picks, after its delay, on a
 // new connection. It never retries.
 func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
+	if k.to != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("link %s leads to %s, which does not speak HTTP", k.l, k.to.srvName())
+	}
 	if err := req.Context().Err(); err != nil { // never sent: nothing to decide
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, fmt.Errorf("link %s: %w", k.l, err)
 	}
-	ln, delay := k.decide(req)
+	ln, delay := k.decide(req.Method + " " + req.URL.Path)
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -172,6 +191,9 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 func (k *link) retarget(upstream string) error {
 	var errs []error
 	for ln, p := range k.proxies {
+		if p == nil {
+			continue
+		}
 		if err := p.Update(&toxiproxy.Proxy{Listen: k.addrs[ln], Upstream: upstream, Enabled: true}); err != nil {
 			errs = append(errs, fmt.Errorf("link %s: %s lane: %w", k.l, laneNames[ln], err))
 		}

@@ -12,14 +12,16 @@ import (
 	"time"
 
 	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/jetstream"
 )
 
 // node is one service (or the client) across its incarnations.
 type node struct {
 	rt   *Runtime
 	name string
-	svc  sim.Service // nil for the client
-	path string      // database file; "" for the client
+	svc  sim.Service       // nil for the client
+	path string            // database file; "" for the client
+	js   *jetstream.Server // set on a server node (server.go), whose svc is not run
 
 	startMu sync.Mutex   // serializes starts
 	first   net.Listener // the listener reserved by Start for the first start; guarded by startMu
@@ -45,6 +47,7 @@ type incarnation struct {
 	wg   sync.WaitGroup // handlers, processes and the serve loop
 	err  error          // closing the database; set before done is closed
 	done chan struct{}  // closed when the incarnation has wound down
+	halt func()         // stops a server node's server; nil for other nodes
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
@@ -77,6 +80,9 @@ func (n *node) start(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("restart %s: the crashed instance has not wound down yet (its handlers or processes ignore their context): %w", n.name, ctx.Err())
 		}
+	}
+	if n.js != nil {
+		return n.startServer(ctx, prev)
 	}
 	inc := &incarnation{done: make(chan struct{})}
 	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
@@ -144,6 +150,9 @@ func (n *node) start(ctx context.Context) error {
 func (n *node) simNode(db *sql.DB, ctx context.Context, url func(string) string) *sim.Node {
 	sn := sim.NewNode(n.name, db, n.rt, ctx, url)
 	sn.SetCallTimeout(n.rt.world.Config.CallTimeout)
+	if b := n.rt.brokerClient(sn); b != nil {
+		sn.SetBroker(b)
+	}
 	return sn
 }
 
@@ -254,6 +263,9 @@ func (inc *incarnation) stop() {
 	}
 	if inc.ln != nil {
 		inc.ln.Close() // in case Serve has not started
+	}
+	if inc.halt != nil {
+		inc.halt() // a server: shut down at once, connections cut
 	}
 	inc.cancel()
 }

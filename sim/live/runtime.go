@@ -67,6 +67,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/jetstream"
 )
 
 // Options configures a live run.
@@ -88,6 +89,7 @@ type Runtime struct {
 	log   *faultLog
 	nodes map[string]*node   // every service and the client; fixed after Start
 	links map[sim.Link]*link // fixed after Start
+	js    *jetstream.Server  // the broker node's server when the world's broker is JetStream (server.go)
 
 	root   context.Context // parent of every node's context
 	cancel context.CancelFunc
@@ -142,6 +144,16 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 // build creates the nodes, reserves their addresses, creates the links'
 // proxies and starts every node.
 func (r *Runtime) build(ctx context.Context) error {
+	switch r.world.Config.BrokerName() {
+	case sim.BrokerLog:
+	case sim.BrokerJetStream:
+		if r.world.Services[sim.Broker] == nil {
+			return fmt.Errorf("live: the world's broker is %s, but it has no %s node to run it on", sim.BrokerJetStream, sim.Broker)
+		}
+		r.js = jetstream.NewServer(jetStreamDir(r.opt.Dir), r.world.Config.Dedupe())
+	default:
+		return fmt.Errorf("live: world: broker %q is not one of %v", r.world.Config.Broker, sim.Brokers)
+	}
 	for _, name := range r.world.Nodes() {
 		svc := r.world.Services[name]
 		if svc == nil {
@@ -152,6 +164,10 @@ func (r *Runtime) build(ctx context.Context) error {
 		}
 		n := newNode(r, name, svc, r.DBPath(name))
 		r.nodes[name] = n
+		if name == sim.Broker && r.js != nil {
+			n.js = r.js // a server node: it picks its port when it starts
+			continue
+		}
 		// Reserve the address now so that the proxies know their upstream
 		// before any node starts calling others.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -174,7 +190,11 @@ func (r *Runtime) build(ctx context.Context) error {
 		case r.links[l] != nil:
 			return fmt.Errorf("live: link %s is listed twice", l)
 		}
-		k, err := newLink(r.tox, l, to.addr, r.opt.Seed, r.log)
+		var srv *node
+		if to.js != nil {
+			srv = to
+		}
+		k, err := newLink(r.tox, l, to.addr, srv, r.opt.Seed, r.log)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
@@ -371,6 +391,13 @@ func (r *Runtime) Stop() error {
 		k.close()
 	}
 	r.cancel()
+	if r.js != nil { // the stream as the broker's files keep it
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := r.js.Dump(ctx, r.DBPath(sim.Broker)); err != nil {
+			errs = append(errs, fmt.Errorf("live: write the broker's stream for the checker: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
