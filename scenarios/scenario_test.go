@@ -56,6 +56,7 @@ func TestParse(t *testing.T) {
 			Inventory:    sim.ResourceConfig{Maturity: sim.Opaque},
 			Shipping:     sim.ResourceConfig{Maturity: sim.Idempotent},
 			InitialStock: 500, CallTimeout: 250 * time.Millisecond,
+			Broker: sim.BrokerLog,
 		},
 		Faults: "lost-response=orders-payments:0.2,partition=300ms",
 	}
@@ -64,6 +65,24 @@ func TestParse(t *testing.T) {
 	require.Equal(t, Some, s.Expect.Of(checker.LeakedResource))
 	require.Equal(t, Any, s.Expect.Of(checker.Stuck))
 	require.Equal(t, Zero, s.Expect.Of(checker.LostEvent), "a class not named is expected zero")
+}
+
+// TestParseBroker: a scenario can run NATS JetStream as its broker, with
+// or without its duplicate window, on the live runtime only.
+func TestParseBroker(t *testing.T) {
+	js := strings.Replace(valid, "  initial_stock: 500", "  initial_stock: 500\n  broker: jetstream", 1)
+	s, err := Parse("lost.yaml", []byte(js))
+	require.NoError(t, err)
+	require.Equal(t, sim.BrokerJetStream, s.Config.World.Broker)
+	require.Nil(t, s.Config.World.DedupeWindow, "JetStream's own window")
+	require.Equal(t, sim.DefaultDedupeWindow, s.Config.World.Dedupe())
+
+	s, err = Parse("lost.yaml", []byte(strings.Replace(js, "broker: jetstream", "broker: jetstream\n  dedupe_window: 0s", 1)))
+	require.NoError(t, err)
+	require.Zero(t, s.Config.World.Dedupe(), "off")
+
+	_, err = Parse("lost.yaml", []byte(strings.Replace(js, "runtime: live", "runtime: det", 1)))
+	require.ErrorContains(t, err, "lost.yaml:21: world.broker: jetstream runs on the live runtime only (runtime is det)")
 }
 
 // TestParseDefaults: a file with only a name and a description runs
@@ -106,6 +125,10 @@ func TestParseErrors(t *testing.T) {
 		{"rewards_dedupe: false", "rewards_dedupe: sometimes", `lost.yaml:18: world.rewards_dedupe: "sometimes" is not true or false`},
 		{"  call_timeout: 250ms", "  call_timeout: -1s", "lost.yaml:19: world.call_timeout: -1s is negative"},
 		{"initial_stock: 500", "initial_stock: -1", "lost.yaml:20: world.initial_stock: -1 is negative"},
+		{"initial_stock: 500", "initial_stock: 500\n  broker: kafka", `lost.yaml:21: world.broker: "kafka" is not one of log, jetstream`},
+		{"initial_stock: 500", "initial_stock: 500\n  dedupe_window: 1m", "lost.yaml:21: world.dedupe_window: 1m0s: only broker jetstream has a duplicate window (broker is log)"},
+		{"initial_stock: 500", "initial_stock: 500\n  broker: jetstream\n  dedupe_window: 50ms", "lost.yaml:22: world.dedupe_window: 50ms is neither 0 (off) nor at least 100ms"},
+		{"initial_stock: 500", "initial_stock: 500\n  broker: jetstream\n  dedupe_window: soon", `lost.yaml:22: world.dedupe_window: "soon" is not a duration`},
 		{"faults: lost-response=orders-payments:0.2", "faults: lost-response=orders-payments:2", `lost.yaml:21: faults: fault "lost-response=orders-payments:2": rate "2" is not a number between 0 and 1`},
 		{"faults: lost-response=orders-payments:0.2", "faults: tornado=1", `lost.yaml:21: faults: fault "tornado=1": unknown fault "tornado"`},
 		{"faults: lost-response=orders-payments:0.2", "faults: lost-response=orders-bank:0.2", "lost.yaml:21: faults: fault lost-response=orders-bank:0.2: link orders->bank is not in this world"},

@@ -89,7 +89,8 @@ func flagError(err error) string {
 	return s
 }
 
-// windowFlag is --dedupe-window, a duration that is nil until set.
+// windowFlag is --dedupe-window, a duration that is nil until set (or
+// set to "").
 type windowFlag struct{ dst **time.Duration }
 
 func (w windowFlag) String() string {
@@ -100,6 +101,10 @@ func (w windowFlag) String() string {
 }
 
 func (w windowFlag) Set(s string) error {
+	if s == "" {
+		*w.dst = nil
+		return nil
+	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("%q is not a duration such as 0, 500ms or 2m", s)

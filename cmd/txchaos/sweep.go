@@ -153,6 +153,8 @@ func sweepFlagValues(s scenarios.Sweep) map[string]string {
 		"shipping":        string(b.World.Shipping.Maturity),
 		"reject-rate":     strconv.FormatFloat(b.World.Payments.RejectRate, 'g', -1, 64),
 		"dedupe":          strconv.FormatBool(b.World.RewardsDedupe),
+		"broker":          b.World.BrokerName(),
+		"dedupe-window":   windowFlag{&b.World.DedupeWindow}.String(),
 	}
 }
 

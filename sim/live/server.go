@@ -27,12 +27,12 @@ import (
 // Dialer), and each call's fate is rolled when it dials, from the link's
 // faults and then the node's: a dropped call goes to the drop lane and
 // never reaches the node; otherwise an injected error fails the call
-// before it leaves, a crash before acting crashes the node and the call
-// finds it down, and a crash after acting goes to the lost-crash lane,
-// whose toxic crashes the node as soon as its answer arrives and drops
-// the answer. A NATS server speaks first, so the lanes that lose answers
-// let the connection's greeting through (jetstream.GreetingLines): without
-// it no request would ever be sent.
+// before it leaves, a crash before acting crashes the node and fails the
+// call as a refused connection would, and a crash after acting goes to
+// the lost-crash lane, whose toxic crashes the node as soon as its answer
+// arrives and drops the answer. A NATS server speaks first, so the lanes
+// that lose answers let the connection's greeting through
+// (jetstream.GreetingLines): without it no request would ever be sent.
 
 // serverToxics are the lanes' toxics on a link to a server node.
 var serverToxics = [numLanes]string{
@@ -109,13 +109,14 @@ func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 		case failFast:
 			n.rt.log.add("error", n.name, op)
 			return nil, fmt.Errorf("%s failed transiently before acting (injected fault)", n.name)
-		case crashBefore:
+		case crashBefore: // the call never gets an answer, even from a node restarting meanwhile
 			n.mu.Lock()
 			inc := n.cur
 			n.mu.Unlock()
 			if inc != nil {
 				n.crash(inc, "crash", "before "+op, downtime, false)
 			}
+			return nil, fmt.Errorf("%s crashed before acting (injected fault)", n.name)
 		case crashAfter:
 			ln = lostCrash
 		}
