@@ -28,8 +28,11 @@ type BrokerClient interface {
 	// Poll returns up to max (1..1000) events of topic that are due to
 	// group: not yet acknowledged, in offset order.
 	Poll(ctx context.Context, topic, group string, max int) ([]Event, error)
-	// Ack acknowledges, for a.Group in a.Topic, every event up to
-	// a.Offset that was delivered to it: they are consumed.
+	// Ack acknowledges, for a.Group in a.Topic, the events up to a.Offset:
+	// they are consumed. The log commits the offset (every event up to
+	// it); JetStream acknowledges, one by one, those the group's last poll
+	// through this client delivered, and refuses (409) when there are
+	// none.
 	Ack(ctx context.Context, a Ack) error
 }
 

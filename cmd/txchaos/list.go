@@ -55,5 +55,8 @@ func writeList(w io.Writer) {
 	fmt.Fprintf(tw, "  %s\t%s\n", sim.Idempotent, "caller-assigned key: a repeated create or cancel is answered with the same resource")
 	fmt.Fprintf(tw, "  %s\t%s\n", sim.Readable, "not idempotent, but the resources of an order can be read (read-validate-call)")
 	fmt.Fprintf(tw, "  %s\t%s\n", sim.Opaque, "not idempotent and not readable")
+	fmt.Fprintln(tw, "\nBROKERS (--broker)\t")
+	fmt.Fprintf(tw, "  %s\t%s\n", sim.BrokerLog, "a durable log over SQLite behind HTTP: an unacknowledged event comes again on the next poll (the default)")
+	fmt.Fprintf(tw, "  %s\t%s\n", sim.BrokerJetStream, "NATS JetStream, embedded, over NATS through Toxiproxy: redelivery after its ack wait, a duplicate window for event ids (--dedupe-window; 0 turns it off); live runtime only")
 	tw.Flush()
 }

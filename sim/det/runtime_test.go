@@ -378,3 +378,11 @@ func startOver(t *testing.T, dir string, s *store) *det.Runtime {
 	t.Cleanup(func() { require.NoError(t, r.Stop()) })
 	return r
 }
+
+// TestRefusesJetStream: the det runtime runs the log broker only, and says
+// so by name.
+func TestRefusesJetStream(t *testing.T) {
+	w := sim.NewWorld(sim.Config{Broker: sim.BrokerJetStream}, sim.ServiceFunc(func(*sim.Node) (http.Handler, error) { return http.NewServeMux(), nil }))
+	_, err := det.Start(context.Background(), w, det.Options{Dir: t.TempDir(), Seed: 1})
+	require.ErrorContains(t, err, "det: the world's broker is jetstream, which runs on the live runtime only")
+}

@@ -127,3 +127,21 @@ func eventIDs(rows []checker.EventRow) []string {
 	}
 	return out
 }
+
+// TestStopWhileDown stops the world with the broker crashed: the checker
+// still reads what the broker's files hold.
+func TestStopWhileDown(t *testing.T) {
+	for _, broker := range brokers {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			r := start(t, world(broker, nil))
+			_, err := r.Node(sim.Orders).Broker().Publish(t.Context(), event(1))
+			require.NoError(t, err)
+			require.NoError(t, r.Crash(sim.Broker, 0))
+			require.NoError(t, r.Stop())
+			s, err := checker.ReadState(t.Context(), map[string]string{sim.Broker: r.DBPath(sim.Broker)}, nil)
+			require.NoError(t, err)
+			require.Equal(t, []string{"e1"}, eventIDs(s.Events))
+		})
+	}
+}

@@ -46,6 +46,18 @@
 // the error) when a delayed restart fails for another reason than a crash
 // during the service's Start; the node then stays down until Restart or
 // Heal.
+//
+// # A real broker
+//
+// When the world's Config.Broker is sim.BrokerJetStream, the broker node
+// runs an embedded NATS JetStream server (sim/jetstream) on its store
+// directory Dir/broker.jetstream instead of its service, and every node
+// with a link to it publishes and consumes through a JetStream client
+// (Node.Broker). The link keeps its lanes, with one connection per call
+// instead of per request, and the same faults mean the same things; a
+// crash shuts the server down at once and restarts it on its files. Sync
+// and Stop write the stream to DBPath(sim.Broker) for the checker. See
+// server.go.
 package live
 
 import (
