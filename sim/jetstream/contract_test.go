@@ -36,7 +36,7 @@ func world(broker string, window *time.Duration) sim.World {
 }
 
 // start runs w on the live runtime until the test ends.
-func start(t *testing.T, w sim.World) *live.Runtime {
+func start(t testing.TB, w sim.World) *live.Runtime {
 	t.Helper()
 	r, err := live.Start(t.Context(), w, live.Options{Dir: t.TempDir(), Seed: 7})
 	require.NoError(t, err)
