@@ -77,6 +77,7 @@ func (s Sweep) config(c Cell) Config {
 // normalized is s with what the cells set cleared from Base, as stored.
 func (s Sweep) normalized() Sweep {
 	s.Base.Pattern, s.Base.Faults, s.Base.Seed = "", "", 0
+	s.Base.World.Broker = s.Base.World.BrokerName() // a sweep stored before brokers had a name ran the log
 	return s
 }
 
@@ -438,11 +439,15 @@ func orNone(s string) string {
 }
 
 // flatten records v's leaves under their dotted JSON names: durations as
-// 1.5s, lists comma-separated.
+// 1.5s, lists comma-separated, a nil pointer as empty.
 func flatten(name string, v reflect.Value, out map[string]string) {
 	switch {
 	case v.Type() == reflect.TypeFor[time.Duration]():
 		out[name] = time.Duration(v.Int()).String()
+	case v.Kind() == reflect.Pointer && v.IsNil():
+		out[name] = ""
+	case v.Kind() == reflect.Pointer:
+		flatten(name, v.Elem(), out)
 	case v.Kind() == reflect.Struct:
 		for i := range v.NumField() {
 			f := v.Type().Field(i)

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/sim"
 )
 
 func TestSweepCells(t *testing.T) {
@@ -218,6 +220,22 @@ func TestSweepDirectory(t *testing.T) {
 	_, err = RunSweep(ctx, other, dir, SweepOptions{Resume: true})
 	require.ErrorIs(t, err, ErrSweepMismatch)
 	require.ErrorContains(t, err, "base.workload.txns 12, not 500; rates 0,0.5, not 0,0.2")
+}
+
+// TestSweepDiffFields: a duplicate window compares by value, and a sweep
+// stored before brokers had a name is a sweep on the log.
+func TestSweepDiffFields(t *testing.T) {
+	window := func(d time.Duration) *time.Duration { return &d }
+	a, b := tinySweep(), tinySweep()
+	a.Base.World.Broker, b.Base.World.Broker = sim.BrokerJetStream, sim.BrokerJetStream
+	a.Base.World.DedupeWindow, b.Base.World.DedupeWindow = window(time.Second), window(time.Second)
+	require.Empty(t, diffFields(a.normalized(), b.normalized()))
+	b.Base.World.DedupeWindow = nil
+	require.Equal(t, []string{"base.world.dedupe_window 1s, not (none)"}, diffFields(a.normalized(), b.normalized()))
+
+	old, now := tinySweep(), tinySweep()
+	old.Base.World.Broker, now.Base.World.Broker = "", sim.BrokerLog
+	require.Empty(t, diffFields(old.normalized(), now.normalized()))
 }
 
 func readCSV(t *testing.T, path string) [][]string {
