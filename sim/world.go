@@ -187,7 +187,9 @@ var StandardLinks = []Link{
 }
 
 // NewWorld is the checkout world with orders run by the given service
-// (a pattern).
+// (a pattern). Its broker node runs the log (BrokerService); when
+// cfg.Broker is BrokerJetStream the live runtime runs NATS JetStream on
+// that node instead.
 func NewWorld(cfg Config, orders Service) World {
 	return World{
 		Config: cfg,
