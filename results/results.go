@@ -77,7 +77,11 @@ type Record struct {
 	Config json.RawMessage `json:"config"`
 	// FaultsApplied is what the nemesis and the runtime actually applied.
 	FaultsApplied json.RawMessage `json:"faults_applied"`
-	Metrics       json.RawMessage `json:"metrics"`
+	// Evidence is, per fault of the profile, how often it was applied and
+	// how often it landed while an order it affected was open. Records
+	// written before it existed have none.
+	Evidence *Evidence       `json:"evidence,omitempty"`
+	Metrics  json.RawMessage `json:"metrics"`
 	// Anomalies counts every anomaly class the checker knows, zeros
 	// included, so that a missing class never reads as a zero.
 	Anomalies map[string]int `json:"anomalies"`
@@ -179,6 +183,11 @@ func (r *Record) Validate() error {
 	} {
 		if len(raw) > 0 && !json.Valid(raw) {
 			bad("%s: not valid JSON", name)
+		}
+	}
+	if r.Evidence != nil {
+		if err := r.Evidence.validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if r.Anomalies == nil {

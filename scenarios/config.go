@@ -1,6 +1,35 @@
 // Package scenarios composes a run: the world, a pattern, the nemesis, the
 // client workload and the checker. Execute runs one configuration and
 // returns its verdict and the record to store.
+//
+// # Evidence
+//
+// A clean verdict under a fault that never landed says nothing about that
+// fault. Each run's Result.Evidence (a results.Evidence, stored in the
+// record) says, for each fault of its profile, how many the runtime
+// applied and how many landed while an order they affected was still
+// open; the faults that never landed are not exercised.
+//
+// An order is open from the call of its first checkout attempt until it
+// is at rest: the later of the answer to its last attempt and the last
+// change any service made for it (its row in the orders table, a charge,
+// reservation or shipment and their log rows, its event at the broker, its
+// credit at rewards). An order not at rest when the run ends — not
+// terminal, or listed by one of the pattern's pending queries — is open to
+// the end.
+//
+// A fault affects the order its request names (sim.OrderHeader: a
+// checkout, a read, a create or cancel, a publish). A fault that names no
+// order — a crash at a crash point or one the nemesis orders, a request
+// such as a broker poll that serves every order — affects every order
+// open at that moment: a crashed node drops whatever it was doing for
+// each of them.
+//
+// An applied fault belongs to the profile entry of its kind and target (a
+// link, a node, a crash point; an entry without a link covers every
+// link). When two entries could have caused it, it is the later one's:
+// the nemesis applies entries in order, and the later setting holds.
+// Restarts follow crashes and are not faults of their own.
 package scenarios
 
 import (

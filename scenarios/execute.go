@@ -14,6 +14,7 @@ import (
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/sim"
 )
 
@@ -36,6 +37,10 @@ type Result struct {
 	// request to rest.
 	Duration time.Duration
 	Started  time.Time
+	// Evidence is, for each fault of the profile, how many were applied
+	// and how many landed while an order they affected was open (see the
+	// package doc).
+	Evidence *results.Evidence
 }
 
 // Execute runs cfg: it starts the world with the pattern on orders, runs
@@ -146,6 +151,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	res.History = history.Ops()
 	res.Report = checker.Check(res.History, res.State, spec.Reads)
+	res.Evidence = evidenceOf(profile, res.Applied, res.History, res.State, start, res.Duration)
 	return res, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/results"
 )
 
 // NamedFaults are the fault profiles every pattern is measured under in
@@ -38,7 +39,10 @@ func FaultsFor(spec patterns.Spec) []string {
 type MatrixRow struct {
 	Pattern, Faults string
 	Report          checker.Report
-	Applied         int
+	// Applied counts every fault the runtime applied; Evidence says how
+	// many of each landed.
+	Applied  int
+	Evidence *results.Evidence
 }
 
 // Matrix runs every pattern under every profile of FaultsFor with base's
@@ -52,7 +56,7 @@ func Matrix(ctx context.Context, base Config, pats []patterns.Spec, row func(Mat
 			if err != nil {
 				return fmt.Errorf("%s under %q: %w", spec.Name, f, err)
 			}
-			row(MatrixRow{Pattern: spec.Name, Faults: f, Report: res.Report, Applied: len(res.Applied)})
+			row(MatrixRow{Pattern: spec.Name, Faults: f, Report: res.Report, Applied: len(res.Applied), Evidence: res.Evidence})
 		}
 	}
 	return nil
@@ -73,7 +77,7 @@ func WriteMatrixHeader(w io.Writer) {
 	for _, c := range checker.Classes {
 		cols = append(cols, short[c])
 	}
-	cols = append(cols, "faults applied", "verdict")
+	cols = append(cols, "faults applied (landed)", "verdict")
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 }
 
@@ -92,6 +96,15 @@ func WriteMatrixRow(w io.Writer, r MatrixRow) {
 			cells = append(cells, fmt.Sprintf("**%d**", n))
 		}
 	}
-	cells = append(cells, fmt.Sprint(r.Applied), string(r.Report.Verdict))
+	landed, verdict := 0, string(r.Report.Verdict)
+	if r.Evidence != nil {
+		for _, f := range r.Evidence.Faults {
+			landed += f.Landed
+		}
+		if r.Report.Verdict == checker.VerdictClean && len(r.Evidence.NotExercised) > 0 {
+			verdict = "clean, **not exercised**"
+		}
+	}
+	cells = append(cells, fmt.Sprintf("%d (%d)", r.Applied, landed), verdict)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 }

@@ -90,6 +90,7 @@ func (r *Result) Record() (*results.Record, error) {
 		Anomalies:     anomalies,
 		Verdict:       string(r.Report.Verdict),
 		VerdictReason: r.Report.Reason,
+		Evidence:      r.Evidence,
 		Host:          results.NewHost(r.Started),
 	}
 	var metrics any = r.Metrics()

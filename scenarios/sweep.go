@@ -614,14 +614,17 @@ func (r *sweepRun) writeSummary() error {
 }
 
 // SummaryColumns are the columns of summary.csv: the cell, its verdict,
-// each anomaly class's count (in checker.Classes order), then the figures.
-// Timings are the runtime's clock (wall clock on the live runtime).
+// each anomaly class's count (in checker.Classes order), the figures, and
+// the faults of its profile that never landed, space-separated (see
+// results.Evidence). Timings are the runtime's clock (wall clock on the
+// live runtime).
 func SummaryColumns() []string {
 	cols := []string{"cell", "pattern", "faults", "rate", "seed", "profile", "verdict"}
 	for _, c := range checker.Classes {
 		cols = append(cols, string(c))
 	}
-	return append(cols, summaryFigures...)
+	cols = append(cols, summaryFigures...)
+	return append(cols, "not_exercised")
 }
 
 var summaryFigures = []string{"checkouts", "availability", "latency_p50_ms", "latency_p99_ms", "throughput_per_s", "converge_ms"}
@@ -645,6 +648,11 @@ func WriteSummaryCSV(w io.Writer, cells []CellResult) error {
 			}
 			row = append(row, strconv.FormatFloat(v, 'f', -1, 64))
 		}
+		var ne []string
+		if rec.Evidence != nil {
+			ne = rec.Evidence.NotExercised
+		}
+		row = append(row, strings.Join(ne, " "))
 		cw.Write(row)
 	}
 	cw.Flush()

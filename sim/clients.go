@@ -7,6 +7,21 @@ import (
 	"net/url"
 )
 
+// OrderHeader names the order a request works for, as a tracing header
+// would carry a trace id: every client call about one order sends it. The
+// runtimes record it with each fault that hits the request (Applied.Order),
+// so that a run can tell which orders a fault affected. Services ignore it.
+const OrderHeader = "Txchaos-Order"
+
+// forOrder is the header of a request about order ("" for none).
+func forOrder(order string) http.Header {
+	h := http.Header{}
+	if order != "" {
+		h.Set(OrderHeader, order)
+	}
+	return h
+}
+
 // ResourceClient calls payments, inventory or shipping: the three
 // downstream services share one API shape over different resources.
 type ResourceClient struct{ c caller }
@@ -26,14 +41,14 @@ func (c ResourceClient) Service() string { return c.c.service }
 // Create asks for a charge, a reservation or a shipment.
 func (c ResourceClient) Create(ctx context.Context, r ResourceRequest) (Resource, error) {
 	var out Resource
-	err := c.c.do(ctx, http.MethodPost, "/resources", nil, r, &out)
+	err := c.c.do(ctx, http.MethodPost, "/resources", forOrder(r.Order), r, &out)
 	return out, err
 }
 
 // Cancel refunds, releases or cancels, by key or by id.
 func (c ResourceClient) Cancel(ctx context.Context, r CancelRequest) (Resource, error) {
 	var out Resource
-	err := c.c.do(ctx, http.MethodPost, "/resources/cancel", nil, r, &out)
+	err := c.c.do(ctx, http.MethodPost, "/resources/cancel", forOrder(r.Order), r, &out)
 	return out, err
 }
 
@@ -48,7 +63,7 @@ func (c ResourceClient) Get(ctx context.Context, key string) (Resource, error) {
 // levels; opaque services refuse with 405).
 func (c ResourceClient) ByOrder(ctx context.Context, order string) ([]Resource, error) {
 	var out []Resource
-	err := c.c.do(ctx, http.MethodGet, "/resources?order="+url.QueryEscape(order), nil, nil, &out)
+	err := c.c.do(ctx, http.MethodGet, "/resources?order="+url.QueryEscape(order), forOrder(order), nil, &out)
 	return out, err
 }
 
@@ -75,7 +90,7 @@ func (n *Node) BrokerAt(service string) BrokerClient {
 // Publish implements BrokerClient: POST /publish.
 func (c logClient) Publish(ctx context.Context, e Event) (int64, error) {
 	var out Event
-	err := c.c.do(ctx, http.MethodPost, "/publish", nil, e, &out)
+	err := c.c.do(ctx, http.MethodPost, "/publish", forOrder(e.Order), e, &out)
 	return out.Offset, err
 }
 
@@ -104,7 +119,8 @@ func (n *Node) Orders() OrdersClient { return OrdersClient{caller{n: n, service:
 // arrived as *Unavailable, and then the outcome is unknown.
 func (c OrdersClient) Checkout(ctx context.Context, key string, co Checkout) (Order, error) {
 	var out Order
-	h := http.Header{"Idempotency-Key": []string{key}}
+	h := forOrder(key)
+	h.Set("Idempotency-Key", key)
 	err := c.c.do(ctx, http.MethodPost, "/checkout", h, co, &out)
 	return out, err
 }
@@ -112,7 +128,7 @@ func (c OrdersClient) Checkout(ctx context.Context, key string, co Checkout) (Or
 // Get reads an order by key.
 func (c OrdersClient) Get(ctx context.Context, key string) (Order, error) {
 	var out Order
-	err := c.c.do(ctx, http.MethodGet, "/orders/"+url.PathEscape(key), nil, nil, &out)
+	err := c.c.do(ctx, http.MethodGet, "/orders/"+url.PathEscape(key), forOrder(key), nil, &out)
 	return out, err
 }
 

@@ -107,6 +107,10 @@ type Applied struct {
 	Target string `json:"target"`
 	// Detail is the request ("POST /resources") or crash point.
 	Detail string `json:"detail,omitempty"`
+	// Order is the order the request it hit worked for (its OrderHeader);
+	// empty for a request that names none (a broker poll), a crash point
+	// and a crash the nemesis ordered.
+	Order string `json:"order,omitempty"`
 }
 
 // Controller is what a nemesis can do to a running world. A runtime

@@ -118,6 +118,7 @@ func (windowFlag) Type() string { return "duration" }
 func newRun() *cobra.Command {
 	var f runFlags
 	var scenario string
+	var requireExercised bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one pattern under a fault profile or a scenario and print its scorecard",
@@ -154,10 +155,14 @@ func newRun() *cobra.Command {
 					writeExpectations(cmd.OutOrStdout(), *sc, res)
 				}
 			}
+			if requireExercised && len(rec.NotExercisedClean()) > 0 {
+				return &exitError{code: results.ExitCode(results.VerdictUnknown)}
+			}
 			return verdictExit(rec.Verdict)
 		},
 	}
 	f.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&requireExercised, "require-exercised", false, "exit 2 (verdict unknown) when the run is clean but a fault of its profile never landed while an order it affected was open")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults and crash points)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
 
@@ -36,9 +37,14 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	} else {
 		fmt.Fprintln(w, "faults applied: none")
 	}
+	writeEvidence(w, r.Evidence)
 	verdict := strings.ToUpper(string(r.Report.Verdict))
 	if r.Report.Reason != "" {
 		verdict += " (" + r.Report.Reason + ")"
+	}
+	if ne := notExercised(r); len(ne) > 0 {
+		verdict += fmt.Sprintf(", but NOT EXERCISED: %s never landed while an order it affected was open, so this run says nothing about %s",
+			strings.Join(ne, ", "), plural(len(ne), "it", "them"))
 	}
 	fmt.Fprintf(w, "\nverdict: %s\n", verdict)
 	if path != "" {
@@ -55,4 +61,35 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 			fmt.Fprintf(w, "histories (porcupine, beside the record): %s%s\n", strings.Join(files, ", "), more)
 		}
 	}
+}
+
+// writeEvidence prints, per fault of the profile, how many were applied
+// and how many landed while an order they affected was open.
+func writeEvidence(w io.Writer, ev *results.Evidence) {
+	if ev == nil || len(ev.Faults) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "evidence (landed: while an order it affected was open):")
+	for _, f := range ev.Faults {
+		mark := ""
+		if f.Landed == 0 {
+			mark = "  not exercised"
+		}
+		fmt.Fprintf(w, "  %-40s applied %4d, landed %4d%s\n", f.Fault, f.Applied, f.Landed, mark)
+	}
+}
+
+// notExercised lists the faults a clean run did not exercise.
+func notExercised(r *scenarios.Result) []string {
+	if r.Report.Verdict != checker.VerdictClean || r.Evidence == nil {
+		return nil
+	}
+	return r.Evidence.NotExercised
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

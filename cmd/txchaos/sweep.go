@@ -43,7 +43,7 @@ func newSweep() *cobra.Command {
 	var p sweepParams
 	var out string
 	var parallel int
-	var resume bool
+	var resume, requireExercised bool
 	cmd := &cobra.Command{
 		Use:   "sweep",
 		Short: "Run patterns × fault kinds × rates × seeds; keep a record per cell and summary.csv",
@@ -66,6 +66,10 @@ Rate 0 is one fault-free cell per pattern and seed, shared by every kind.
 Ctrl-C stops cleanly: finished cells are kept, the running ones discarded,
 and --resume continues where it stopped (with no other flags it takes the
 sweep's parameters from OUT/sweep.json; flags given must agree with them).
+
+A cell is marked ✓? when it is clean but some fault of its profile never
+landed while an order it affected was open: it is not exercised, and says
+nothing about that fault (--require-exercised counts it as unknown).
 
 Exit status: 0 every cell clean, 1 some cell found anomalies, 2 some verdict
 unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
@@ -104,7 +108,11 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "report:  txchaos report %s\n", out)
 			worst := results.VerdictClean
 			for _, d := range done {
-				if v := d.Record.Verdict; v == results.VerdictAnomalies || v == results.VerdictUnknown && worst == results.VerdictClean {
+				v := d.Record.Verdict
+				if requireExercised && len(d.Record.NotExercisedClean()) > 0 {
+					v = results.VerdictUnknown
+				}
+				if v == results.VerdictAnomalies || v == results.VerdictUnknown && worst == results.VerdictClean {
 					worst = v
 				}
 			}
@@ -119,6 +127,7 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 	fs.StringVar(&out, "out", "txchaos-sweep", "directory of the sweep")
 	fs.IntVar(&parallel, "parallel", 1, "cells run at once (each is a whole world: keep it at most the number of cores)")
 	fs.BoolVar(&resume, "resume", false, "continue the sweep in --out: keep its finished cells, run the rest")
+	fs.BoolVar(&requireExercised, "require-exercised", false, "count a clean cell whose profile has a fault that never landed as verdict unknown (exit 2)")
 	run := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	p.run.bind(run)
 	run.VisitAll(func(fl *pflag.Flag) {
@@ -331,11 +340,13 @@ func (p *progress) event(e scenarios.SweepEvent) {
 		p.anomalyCells++
 	}
 	mark, verdict := "✓", rec.Verdict
-	switch {
+	switch ne := rec.NotExercisedClean(); {
 	case n > 0:
 		mark, verdict = "✗", verdict+": "+strings.Join(what, ", ")
 	case rec.Verdict != "clean":
 		mark = "?"
+	case len(ne) > 0:
+		mark, verdict = "✓?", verdict+", not exercised: "+strings.Join(ne, " ")
 	}
 	avail := ""
 	if a, ok := rec.Figure("availability"); ok {

@@ -47,7 +47,7 @@ func TestSweepFlagValuesCoverEveryFlag(t *testing.T) {
 	vals := sweepFlagValues(scenarios.Sweep{Base: scenarios.Default()})
 	newSweep().Flags().VisitAll(func(fl *pflag.Flag) {
 		switch fl.Name {
-		case "out", "parallel", "resume":
+		case "out", "parallel", "resume", "require-exercised":
 			return
 		}
 		require.Contains(t, vals, fl.Name, "--resume would not restore --%s", fl.Name)
@@ -87,6 +87,18 @@ func TestSweepCLI(t *testing.T) {
 	require.Contains(t, stderr, "--out: sweep: the directory already holds a sweep")
 }
 
+// TestSweepRequireExercised: a det sweep whose partition never opens
+// during the run exits 0 without --require-exercised and 2 with it.
+func TestSweepRequireExercised(t *testing.T) {
+	args := []string{"sweep", "--runtime", "det", "--patterns", "outbox", "--faults", "partition", "--rates", "0,1h",
+		"--seeds", "1", "--txns", "6", "--concurrency", "2", "--service-timeout", "100ms", "--call-timeout", "400ms", "--quiet", "500ms"}
+	code, out, stderr := run(t, append(args, "--out", filepath.Join(t.TempDir(), "a"))...)
+	require.Zero(t, code, stderr+out)
+	require.Contains(t, out, "✓? outbox_partition_1h_seed1  clean, not exercised: partition=1h0m0s")
+	code, out, stderr = run(t, append(args, "--out", filepath.Join(t.TempDir(), "b"), "--require-exercised")...)
+	require.Equal(t, 2, code, stderr+out)
+}
+
 func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -111,6 +123,14 @@ func TestProgressBar(t *testing.T) {
 	// one cell run in 10s, two to go
 	require.Contains(t, out, "\r\033[K[████████████░░░░░░░░░░░░] 2/4 cells · 10s · ETA 20s · 3 anomalies in 1 cells")
 	require.True(t, strings.HasSuffix(out, "\n"), "the bar's line is ended")
+
+	buf.Reset()
+	p = newProgress(&buf, false)
+	p.start()()
+	unexercised := rec("clean", 0)
+	unexercised.Evidence = &results.Evidence{Faults: []results.FaultEvidence{{Fault: "partition=1h0m0s"}}, NotExercised: []string{"partition=1h0m0s"}}
+	p.event(scenarios.SweepEvent{Cell: cell("d"), Result: &scenarios.CellResult{Record: unexercised}, Done: 1, Total: 1})
+	require.Contains(t, buf.String(), "[1/1] ✓? d  clean, not exercised: partition=1h0m0s · availability 50%")
 
 	buf.Reset()
 	p = newProgress(&buf, false)

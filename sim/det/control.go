@@ -69,7 +69,7 @@ func (r *Runtime) Crash(node string, downtime time.Duration) error {
 		if inc == nil {
 			return nil
 		}
-		r.crash(inc, "crash", "", downtime)
+		r.crash(inc, "crash", "", "", downtime)
 		if p.inc != inc {
 			r.s.await(p, node+" to wind down", func() bool { return inc.torn })
 		}

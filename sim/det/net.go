@@ -61,12 +61,12 @@ func (k *link) decide(req *http.Request) (lane, time.Duration) {
 		}
 		delay = max(delay, 0)
 	}
-	detail := req.Method + " " + req.URL.Path
+	detail, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
 	if delay > 0 {
-		k.r.record("latency", k.name, detail)
+		k.r.record("latency", k.name, detail, order)
 	}
 	if fault != "" {
-		k.r.record(fault, k.name, detail)
+		k.r.record(fault, k.name, detail, order)
 	}
 	return ln, delay
 }
@@ -228,17 +228,17 @@ func (k *link) serve(c *call, req *http.Request) {
 			c.idx = -1
 		}
 	}()
-	name := req.Method + " " + req.URL.Path
+	name, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
 	switch inc.n.roll() {
 	case failFast:
-		r.record("error", inc.n.name, name)
+		r.record("error", inc.n.name, name, order)
 		sim.WriteError(c.rec, http.StatusServiceUnavailable, "injected_error", inc.n.name+" failed transiently before acting (injected fault)")
 	case crashBefore:
-		r.crash(inc, "crash", "before "+name, inc.n.downtime())
+		r.crash(inc, "crash", "before "+name, order, inc.n.downtime())
 		panic(http.ErrAbortHandler)
 	case crashAfter:
 		inc.h.ServeHTTP(newRecorder(), req)
-		r.crash(inc, "crash", "after "+name, inc.n.downtime())
+		r.crash(inc, "crash", "after "+name, order, inc.n.downtime())
 		panic(http.ErrAbortHandler)
 	default:
 		inc.h.ServeHTTP(c.rec, req)

@@ -87,7 +87,7 @@ func (r *Runtime) start(n *node) error {
 	inc.sn = r.simNode(n.name, db, inc.ctx, url)
 	n.cur = inc // processes started by the service's Start belong to inc
 	if prev != nil {
-		r.record("restart", n.name, "") // before the service's Start, which may reach a crash point
+		r.record("restart", n.name, "", "") // before the service's Start, which may reach a crash point
 	}
 	h, err := startService(n.svc, inc.sn)
 	if err == nil && h == nil {
@@ -147,14 +147,14 @@ func (r *Runtime) halt(inc *incarnation) {
 	}
 }
 
-// crash halts inc and records fault (crash, crash-point) with detail. A
-// restart follows after downtime, or never if downtime is zero (until
-// Restart or Heal).
-func (r *Runtime) crash(inc *incarnation, fault, detail string, downtime time.Duration) {
+// crash halts inc and records fault (crash, crash-point) with detail and
+// the order of the request it hit, if any. A restart follows after
+// downtime, or never if downtime is zero (until Restart or Heal).
+func (r *Runtime) crash(inc *incarnation, fault, detail, order string, downtime time.Duration) {
 	if inc.down {
 		return
 	}
-	r.record(fault, inc.n.name, detail) // before anyone can see the crash
+	r.record(fault, inc.n.name, detail, order) // before anyone can see the crash
 	r.halt(inc)
 	if downtime > 0 {
 		r.scheduleRestart(inc.n, downtime)
@@ -191,7 +191,7 @@ func (r *Runtime) scheduleRestart(n *node, d time.Duration) {
 		r.s.spawn(nil, "restart "+n.name, func() {
 			err := r.start(n)
 			if err != nil && !errors.Is(err, errCrashedStarting) && !errors.Is(err, errStopped) {
-				r.record("restart-failed", n.name, err.Error()) // the node stays down until Restart or Heal
+				r.record("restart-failed", n.name, err.Error(), "") // the node stays down until Restart or Heal
 			}
 		})
 	})
@@ -237,7 +237,7 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 	if prob <= 0 || n.rng.Float64() >= prob {
 		return false
 	}
-	r.crash(inc, "crash-point", point, n.downtime())
+	r.crash(inc, "crash-point", point, "", n.downtime())
 	return true
 }
 
@@ -268,6 +268,6 @@ func (n *node) roll() fate {
 }
 
 // record adds an applied fault at the current virtual time.
-func (r *Runtime) record(fault, target, detail string) {
-	r.log = append(r.log, sim.Applied{At: r.elapsed(), Fault: fault, Target: target, Detail: detail})
+func (r *Runtime) record(fault, target, detail, order string) {
+	r.log = append(r.log, sim.Applied{At: r.elapsed(), Fault: fault, Target: target, Detail: detail, Order: order})
 }

@@ -14,17 +14,18 @@ import (
 // rate or a crash point) stays down when the faults give no Downtime.
 const DefaultDowntime = 200 * time.Millisecond
 
-// crash stops inc hard and records fault (crash, crash-point) with detail.
+// crash stops inc hard and records fault (crash, crash-point) with detail
+// and the order of the request it hit, if any.
 // A restart follows after downtime, or never if downtime is zero (until
 // Restart or Heal). With wait, crash returns once inc's handlers and
 // processes have ended and its database is closed; without, that happens
 // on a runtime goroutine, so that a handler or process of the node may
 // crash it.
-func (n *node) crash(inc *incarnation, fault, detail string, downtime time.Duration, wait bool) {
+func (n *node) crash(inc *incarnation, fault, detail, order string, downtime time.Duration, wait bool) {
 	if !n.markDown(inc) {
 		return
 	}
-	n.rt.log.add(fault, n.name, detail) // before anyone can see the crash
+	n.rt.log.add(fault, n.name, detail, order) // before anyone can see the crash
 	inc.stop()
 	if downtime > 0 {
 		n.scheduleRestart(downtime)
@@ -64,7 +65,7 @@ func (n *node) scheduleRestart(d time.Duration) {
 		n.mu.Unlock()
 		err := n.start(n.rt.root)
 		if err != nil && !errors.Is(err, errCrashedStarting) && !errors.Is(err, errStopped) {
-			n.rt.log.add("restart-failed", n.name, err.Error()) // the node stays down until Restart or Heal
+			n.rt.log.add("restart-failed", n.name, err.Error(), "") // the node stays down until Restart or Heal
 		}
 	})
 }
@@ -112,7 +113,7 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 	if !hit {
 		return false
 	}
-	n.crash(inc, "crash-point", point, downtime, false)
+	n.crash(inc, "crash-point", point, "", downtime, false)
 	return true
 }
 
@@ -158,18 +159,18 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler) // crashed: cut the connection, no answer
 	}
 	defer g.inc.wg.Done()
-	req := r.Method + " " + r.URL.Path
+	req, order := r.Method+" "+r.URL.Path, r.Header.Get(sim.OrderHeader)
 	f, downtime := g.n.roll()
 	switch f {
 	case failFast:
-		g.n.rt.log.add("error", g.n.name, req)
+		g.n.rt.log.add("error", g.n.name, req, order)
 		sim.WriteError(w, http.StatusServiceUnavailable, "injected_error", g.n.name+" failed transiently before acting (injected fault)")
 	case crashBefore:
-		g.n.crash(g.inc, "crash", "before "+req, downtime, false)
+		g.n.crash(g.inc, "crash", "before "+req, order, downtime, false)
 		panic(http.ErrAbortHandler)
 	case crashAfter:
 		g.h.ServeHTTP(&heldWriter{header: http.Header{}}, r)
-		g.n.crash(g.inc, "crash", "after "+req, downtime, false)
+		g.n.crash(g.inc, "crash", "after "+req, order, downtime, false)
 		panic(http.ErrAbortHandler)
 	default:
 		g.h.ServeHTTP(w, r)
@@ -214,7 +215,7 @@ func (r *Runtime) Crash(node string, downtime time.Duration) error {
 	inc := n.cur
 	n.mu.Unlock()
 	if inc != nil {
-		n.crash(inc, "crash", "", downtime, true)
+		n.crash(inc, "crash", "", "", downtime, true)
 	}
 	return nil
 }

@@ -121,9 +121,10 @@ func (k *link) set(f sim.LinkFaults) {
 	k.faults = f
 }
 
-// decide rolls the fate of one request (detail: "POST /publish"): its
-// lane and its delay. It records every fault it decides.
-func (k *link) decide(detail string) (lane, time.Duration) {
+// decide rolls the fate of one request (detail: "POST /publish"; order:
+// the order it names, if any): its lane and its delay. It records every
+// fault it decides.
+func (k *link) decide(detail, order string) (lane, time.Duration) {
 	k.mu.Lock()
 	f := k.faults
 	ln, fault := clean, ""
@@ -148,10 +149,10 @@ func (k *link) decide(detail string) (lane, time.Duration) {
 	}
 	k.mu.Unlock()
 	if delay > 0 {
-		k.log.add("latency", k.l.String(), detail)
+		k.log.add("latency", k.l.String(), detail, order)
 	}
 	if fault != "" {
-		k.log.add(fault, k.l.String(), detail)
+		k.log.add(fault, k.l.String(), detail, order)
 	}
 	return ln, delay
 }
@@ -171,7 +172,7 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("link %s: %w", k.l, err)
 	}
-	ln, delay := k.decide(req.Method + " " + req.URL.Path)
+	ln, delay := k.decide(req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader))
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {

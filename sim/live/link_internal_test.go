@@ -251,7 +251,7 @@ func TestDecisionsAreSeeded(t *testing.T) {
 		k.set(faults)
 		out := make([]lane, 2000)
 		for i := range out {
-			out[i], _ = k.decide("GET /y")
+			out[i], _ = k.decide("GET /y", "")
 		}
 		return out
 	}

@@ -118,7 +118,7 @@ func (n *node) start(ctx context.Context) error {
 	n.mu.Unlock()
 	if prev != nil {
 		// Recorded before the service's Start, which may reach a crash point.
-		n.rt.log.add("restart", n.name, "")
+		n.rt.log.add("restart", n.name, "", "")
 	}
 
 	h, err := n.startService(inc.node)

@@ -426,10 +426,10 @@ type faultLog struct {
 	list  []sim.Applied
 }
 
-func (l *faultLog) add(fault, target, detail string) {
+func (l *faultLog) add(fault, target, detail, order string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail})
+	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order})
 }
 
 func (l *faultLog) all() []sim.Applied {

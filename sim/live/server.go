@@ -57,7 +57,7 @@ func (n *node) startServer(ctx context.Context, prev *incarnation) error {
 	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
 	inc.node = n.simNode(nil, inc.ctx, func(service string) string { return n.rt.url(n.name, service) })
 	if prev != nil {
-		n.rt.log.add("restart", n.name, "")
+		n.rt.log.add("restart", n.name, "", "")
 	}
 	addr, err := n.js.Start(ctx)
 	if err != nil {
@@ -93,7 +93,7 @@ func (r *Runtime) brokerClient(sn *sim.Node) sim.BrokerClient {
 // dial opens the connection of one call (op) over the link to a server
 // node, on the lane the call's fate picks.
 func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
-	ln, delay := k.decide(op)
+	ln, delay := k.decide(op, "") // a JetStream call names no order
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -107,14 +107,14 @@ func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 	if ln != drop { // a dropped call never reaches the node
 		switch f, downtime := n.roll(); f {
 		case failFast:
-			n.rt.log.add("error", n.name, op)
+			n.rt.log.add("error", n.name, op, "")
 			return nil, fmt.Errorf("%s failed transiently before acting (injected fault)", n.name)
 		case crashBefore: // the call never gets an answer, even from a node restarting meanwhile
 			n.mu.Lock()
 			inc := n.cur
 			n.mu.Unlock()
 			if inc != nil {
-				n.crash(inc, "crash", "before "+op, downtime, false)
+				n.crash(inc, "crash", "before "+op, "", downtime, false)
 			}
 			return nil, fmt.Errorf("%s crashed before acting (injected fault)", n.name)
 		case crashAfter:
@@ -134,7 +134,7 @@ func (n *node) crashOnAnswer(p *toxiproxy.Proxy) {
 			inc, downtime := n.cur, n.downtimeLocked()
 			n.mu.Unlock()
 			if inc != nil {
-				n.crash(inc, "crash", "after answering", downtime, true)
+				n.crash(inc, "crash", "after answering", "", downtime, true)
 			}
 		})
 	}
