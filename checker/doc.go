@@ -25,9 +25,10 @@
 // held while its state is active. Each class is one check, run on the
 // final state after healing. Classes overlap on purpose: a leaked charge
 // is also money not conserved; each class answers one seed claim. Each
-// class's text, with the seed line it tests, an example, the patterns
-// expected to show it and a command that does, is also in Explain (and
-// `txchaos explain CLASS`); a test keeps the two in step.
+// class's text, with the seed line it tests, an example, how it comes
+// about and a command that shows it, is also in Explain (and `txchaos
+// explain CLASS`, which adds who is expected to show it, from the
+// expectation matrix); a test keeps the two in step.
 //
 // leaked-resource (checkLeakedResource) counts each held resource that no
 // confirmed order owns: its order is absent from the orders table, failed,

@@ -1,8 +1,8 @@
 package checker
 
 // Doc explains an anomaly class to a reader: what one anomaly is, which
-// seed claim the class tests, an example, which patterns are expected to
-// show it and one command that does. The package doc says the same in
+// seed claim the class tests, an example, how it comes about and one
+// command that shows it. The package doc says the same in
 // prose; a test keeps the two in step.
 type Doc struct {
 	Class Class `json:"class"`
@@ -16,8 +16,11 @@ type Doc struct {
 	Claim string `json:"claim"`
 	// Example is an example as Check reports it.
 	Example string `json:"example"`
-	// Expected says which patterns, under which faults, are expected to
-	// show it — and which must not.
+	// Expected says how the class comes about: what a pattern does that
+	// shows it, under which faults or settings. It names no pattern:
+	// which patterns are expected to show it under which scenario is the
+	// expectation matrix's to say (patterns/expectations.txt; `txchaos
+	// explain` prints both).
 	Expected string `json:"expected"`
 	// Reproduce is one txchaos command that shows it.
 	Reproduce string `json:"reproduce"`
@@ -48,10 +51,10 @@ var docs = map[Class]Doc{
 		Seed:    seed000,
 		Claim:   "NO resource leak",
 		Example: "payments charge 4 for order k-17: order failed",
-		Expected: "naive-dual-write and blind-retry under lost responses (a charge whose answer was lost is never " +
-			"refunded); saga and read-validate-call below the idempotent level, where a compensation cannot name an " +
-			"action whose answer was lost. Not the patterns with caller-assigned keys at idempotent services " +
-			"(two-phase-key, saga, outbox, idempotency-keys).",
+		Expected: "A caller that cannot name what it created: a call whose answer was lost is given up on or tried " +
+			"again as a new request, and the first resource is never undone. Below the idempotent level " +
+			"(--payments readable), a compensation cannot name an action whose answer was lost. A caller-assigned " +
+			"key at an idempotent service prevents it.",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults lost-response=orders-payments:0.3 --attempts 1",
 	},
 	PartialCommit: {
@@ -62,8 +65,8 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "Will leave the resource in a consistent state always. either it will be new state/old state but wont be in intermediate states.",
 		Example: "order k-3: confirmed without a held shipment at shipping",
-		Expected: "naive-dual-write and blind-retry under a coordinator crash after the local commit or between steps. " +
-			"Not the patterns with a durable record and recovery (two-phase-key, saga, outbox, idempotency-keys).",
+		Expected: "A checkout that commits the order and then calls the services (or calls them one by one) with no " +
+			"durable record that recovery could finish or undo from, when the coordinator crashes in between.",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.2 --attempts 1",
 	},
 	DuplicateEffect: {
@@ -73,9 +76,9 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "Given the idempotent nature of the resource, it is safe to retry these calls without causing any side effects on the dependent resource state.",
 		Example: "order k-17: 2 active charges at payments (ids 4, 9)",
-		Expected: "blind-retry under lost responses (each retry carries a fresh key); read-validate-call at opaque " +
-			"services, or when two drivers of one order race. Not any pattern with caller-assigned keys at " +
-			"idempotent services.",
+		Expected: "A retry the service cannot recognise: a retry under a fresh request (no caller-assigned key), a " +
+			"service that cannot take a key (--payments opaque), or two drivers of one order that both read " +
+			"\"nothing held\" and both call.",
 		Reproduce: "txchaos run --pattern blind-retry --faults lost-response=orders-payments:0.3",
 	},
 	HangingAction: {
@@ -87,9 +90,9 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "The idea is to revert all actions that were taken before the failed step, to ensure is the system is left in clean state.",
 		Example: "shipping shipment 4 for order k-4: created at log seq 5, after its cancel at seq 4 (not-found), and still held",
-		Expected: "saga below the idempotent level (--inventory readable) when two drivers of one saga overlap (a " +
-			"slow request and recovery): one compensates, the other's retry of the action lands after it. Not saga, " +
-			"two-phase-key or the others at idempotent services: the tombstone refuses the late create.",
+		Expected: "Compensation below the idempotent level (--inventory readable) when two drivers of one order " +
+			"overlap (a slow request and recovery): one compensates, the other's retry of the action lands after " +
+			"it. At an idempotent service the early cancel leaves a tombstone and the late create is refused.",
 		Reproduce: "txchaos run --pattern saga --inventory readable --faults latency=orders-inventory:1500ms,lost-response=orders-inventory:0.9 --call-timeout 10s --txns 20",
 	},
 	EmptyCompensation: {
@@ -102,9 +105,9 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "Prerequisite is Compensatory actions for every actions is needed in terms of API / DB calls",
 		Example: "shipping: cancel for order k-4 at log seq 4 answered not-found before any shipment existed, leaving no tombstone; shipment 4 was created at seq 5 and is still held",
-		Expected: "saga below the idempotent level, when an action's answers are lost: its compensation has no id to " +
-			"cancel by, and a retry of the action lands after it (every empty compensation counted is also a " +
-			"hanging action, seen from the cancel's side). Not any pattern at idempotent services.",
+		Expected: "Compensation below the idempotent level, when an action's answers are lost: its compensation " +
+			"has no id to cancel by, and a retry of the action lands after it (every empty compensation counted " +
+			"is also a hanging action, seen from the cancel's side). Never at an idempotent service.",
 		Reproduce: "txchaos run --pattern saga --inventory readable --faults latency=orders-inventory:1500ms,lost-response=orders-inventory:0.9 --call-timeout 10s --txns 20",
 	},
 	LostEvent: {
@@ -114,9 +117,10 @@ var docs = map[Class]Doc{
 		Seed:    seed001,
 		Claim:   "The chain of custody is a recipient service’s acknowledgement and guarantee it will not lose a message.",
 		Example: "order k-5: confirmed, no credit at rewards: no order.confirmed event in the broker log",
-		Expected: "naive-dual-write and blind-retry under a crash before the publish or a broker outage; " +
-			"target-state-republish when clients give up. Not outbox, fallback-queue, event-sourcing or saga (the " +
-			"event is committed with the order and relayed).",
+		Expected: "An event published in a second step after the order commits, with nothing that publishes it " +
+			"again: the coordinator crashes between the commit and the publish, the broker is down longer than " +
+			"the publish's retries, or the only copy of the event is in memory. An event committed with the " +
+			"order and relayed from there is not lost.",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults crashpoint=before-publish:0.2 --attempts 1",
 	},
 	GhostEvent: {
@@ -126,8 +130,8 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "Saving event & resource is a single operation, it is inherently atomic.",
 		Example: "order k-8: order.confirmed event at offset 5, but order failed",
-		Expected: "naive-dual-write and blind-retry when a client's retry of a confirmed order (its answer lost) " +
-			"fails the order after the first attempt published. Not outbox, saga or event-sourcing.",
+		Expected: "An event published before the order is decided for good: a client's retry of a confirmed " +
+			"order (its answer lost) fails the order after the first attempt published.",
 		Reproduce: "txchaos run --pattern naive-dual-write --faults lost-response=client-orders:0.5,drop-request=orders-payments:0.5 --txns 60",
 	},
 	DuplicateConsumerEffect: {
@@ -138,8 +142,9 @@ var docs = map[Class]Doc{
 		Seed:    seed003,
 		Claim:   "This might result in duplicate events if retried many times. Will work in atleast once semantics w.r.t events.",
 		Example: "order k-4: credited 2 times at rewards (credit ids 3, 7; event ids e-4, e-4)",
-		Expected: "blind-retry (a republished event carries a new id); target-state-republish and any at-least-once " +
-			"pattern when the consumer does not de-duplicate (--dedupe=false) and events are published again.",
+		Expected: "An event published again under a new id (a republish) reaches a consumer that de-duplicates " +
+			"by id; or any event delivered or published again reaches a consumer that does not de-duplicate " +
+			"(--dedupe=false).",
 		Reproduce: "txchaos run --pattern target-state-republish --dedupe=false --faults lost-response=orders-broker:0.3 --txns 60",
 	},
 	NotConserved: {
@@ -149,8 +154,8 @@ var docs = map[Class]Doc{
 		Seed:    seed001,
 		Claim:   "If substantial money or market credibility is at stake then data need to be correct, and a process to detect and rectify incorrect data (i.e. reconciliation) needs to be present as well.",
 		Example: "customer c-2: 300 held at payments, confirmed orders worth 200",
-		Expected: "every pattern that leaks, duplicates or loses: naive-dual-write and blind-retry under lost " +
-			"responses, any pattern whose consumer double-credits.",
+		Expected: "It follows every leak, duplicate or loss: a leaked or doubled charge, a lost or doubled " +
+			"credit. Its cause's class says why.",
 		Reproduce: "txchaos run --pattern blind-retry --faults lost-response=orders-payments:0.3",
 	},
 	Stuck: {
@@ -161,9 +166,9 @@ var docs = map[Class]Doc{
 		Seed:    seed000,
 		Claim:   "One can easily recover from the any given state.",
 		Example: "order k-2: pending after healing",
-		Expected: "any pattern whose recovery takes longer than the quiet period (recovery re-drives work only once " +
-			"it is older than twice the call timeout); saga below the idempotent level, whose compensations are " +
-			"refused over and over. Not the patterns with recovery workers under the default quiet period.",
+		Expected: "Recovery that takes longer than the quiet period (--quiet; recovery re-drives work only once it " +
+			"is older than the call timeout), work whose only record was lost in a crash, or a request retried " +
+			"on an error retrying cannot fix.",
 		Reproduce: "txchaos run --pattern saga --faults crashpoint=after-reservation:0.2 --quiet 200ms --txns 60",
 	},
 	// The classes of the history are judged from it alone (see

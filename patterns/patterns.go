@@ -46,6 +46,15 @@ type Spec struct {
 	// name, and Links the extra links to and from them.
 	Services map[string]func() sim.Service
 	Links    []sim.Link
+	// Expect is what the pattern is expected to show under each scenario,
+	// by scenario name, written as a line of the expectation matrix
+	// writes it: "lost-event=some stuck=any", "*=any" for every class not
+	// named, "-" for what the scenario itself expects. A scenario it does
+	// not name expects what the scenario expects of a pattern that
+	// survives it (see scenarios.Scenario.ExpectFor). A registered
+	// pattern's comes from the expectation matrix (ExpectationsFile), the
+	// one place that says it: Register fills it in.
+	Expect map[string]string
 }
 
 // Pending is a named query returning one TEXT column of keys of
@@ -69,8 +78,9 @@ func (s Spec) World(cfg sim.Config) sim.World {
 
 var registry = map[string]Spec{}
 
-// Register adds a pattern. It panics on a duplicate or incomplete spec:
-// that is a programming error, found at start-up.
+// Register adds a pattern, with its Expect from the expectation matrix.
+// It panics on a duplicate or incomplete spec, or one that sets Expect
+// itself: that is a programming error, found at start-up.
 func Register(s Spec) {
 	if s.Name == "" || s.New == nil || s.Summary == "" {
 		panic("patterns: Register needs a Name, a Summary and New")
@@ -81,6 +91,10 @@ func Register(s Spec) {
 	if _, dup := registry[s.Name]; dup {
 		panic("patterns: " + s.Name + " registered twice")
 	}
+	if s.Expect != nil {
+		panic("patterns: " + s.Name + " sets Expect: a registered pattern's expectations are its lines of " + ExpectationsFile)
+	}
+	s.Expect = expectOf(s.Name)
 	registry[s.Name] = s
 }
 

@@ -1,10 +1,8 @@
 package scenarios
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,7 +19,7 @@ import (
 
 // expectationsFile is the expectation matrix: every registered pattern
 // under every built-in scenario. Its comment header says how to read it.
-const expectationsFile = "testdata/expectations.txt"
+const expectationsFile = patterns.ExpectationsFile
 
 // baselines are the patterns every built-in scenario is meant to break.
 var baselines = []string{"naive-dual-write", "blind-retry"}
@@ -47,71 +45,34 @@ type cell struct {
 	comment           string
 }
 
-// readMatrix reads and checks the expectation matrix: known patterns,
-// scenarios, classes and expectations, every pattern × scenario once.
+// readMatrix reads and checks the expectation matrix: registered patterns,
+// built-in scenarios, known classes and expectations, every pattern ×
+// scenario once. Each cell's expectations are what Scenario.ExpectFor
+// gives, the resolution scenarios.Run asserts.
 func readMatrix(t *testing.T) []cell {
 	t.Helper()
-	f, err := os.Open(expectationsFile)
-	require.NoError(t, err)
-	defer f.Close()
 	builtins := map[string]Scenario{}
 	for _, s := range Builtins() {
 		builtins[s.Name] = s
 	}
 	var cells []cell
-	seen := map[[2]string]int{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		text, comment, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(text)
-		if len(fields) == 0 {
-			continue
-		}
-		at := fmt.Sprintf("%s:%d", expectationsFile, n)
-		require.GreaterOrEqual(t, len(fields), 3, "%s: want PATTERN SCENARIO EXPECTATIONS (or -)", at)
-		c := cell{line: n, pattern: fields[0], scenario: fields[1], comment: strings.TrimSpace(comment)}
-		_, err := patterns.Lookup(c.pattern)
+	seen := map[[2]string]bool{}
+	for _, e := range patterns.ExpectationMatrix() {
+		at := fmt.Sprintf("%s:%d", expectationsFile, e.Line)
+		spec, err := patterns.Lookup(e.Pattern)
 		require.NoError(t, err, at)
-		s, ok := builtins[c.scenario]
-		require.True(t, ok, "%s: scenario %q is not built in (built-in: %s)", at, c.scenario, strings.Join(BuiltinNames(), ", "))
-		key := [2]string{c.pattern, c.scenario}
-		require.Zero(t, seen[key], "%s: %s × %s already at line %d", at, c.pattern, c.scenario, seen[key])
-		seen[key] = n
-
-		named := Expectations{}
-		rest := Expect("")
-		for _, f := range fields[2:] {
-			if f == "-" {
-				continue
-			}
-			class, want, ok := strings.Cut(f, "=")
-			require.True(t, ok, "%s: %q is not CLASS=EXPECT", at, f)
-			require.Contains(t, Expects, Expect(want), "%s: %q: %q is not one of zero, some, any", at, f, want)
-			if class == "*" {
-				rest = Expect(want)
-				continue
-			}
-			require.Contains(t, checker.Classes, checker.Class(class), "%s: %q is not an anomaly class", at, class)
-			named[checker.Class(class)] = Expect(want)
-		}
-		c.expect = Expectations{}
-		for _, cl := range checker.Classes {
-			switch x, ok := named[cl]; {
-			case ok:
-				c.expect[cl] = x
-			case rest != "":
-				c.expect[cl] = rest
-			default:
-				c.expect[cl] = s.Expect.Of(cl)
-			}
-		}
-		cells = append(cells, c)
+		s, ok := builtins[e.Scenario]
+		require.True(t, ok, "%s: scenario %q is not built in (built-in: %s)", at, e.Scenario, strings.Join(BuiltinNames(), ", "))
+		require.Equal(t, e.Classes, spec.Expect[e.Scenario], "%s: the registered spec's Expect is the line", at)
+		want, err := s.ExpectFor(spec)
+		require.NoError(t, err, at)
+		seen[[2]string{e.Pattern, e.Scenario}] = true
+		cells = append(cells, cell{line: e.Line, pattern: e.Pattern, scenario: e.Scenario, expect: want, comment: e.Why})
 	}
-	require.NoError(t, sc.Err())
 	var missing []string
 	for _, p := range patterns.Names() {
 		for _, s := range BuiltinNames() {
-			if seen[[2]string{p, s}] == 0 {
+			if !seen[[2]string{p, s}] {
 				missing = append(missing, p+" "+s)
 			}
 		}

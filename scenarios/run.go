@@ -14,8 +14,9 @@ import (
 
 // Run runs spec — a registered pattern or one of the caller's own, which
 // need not be registered — through scenario sc on the scenario's runtime
-// and asserts the scenario's expectations. It is meant for a pattern's own
-// tests:
+// and asserts what spec is expected to show under it (sc.ExpectFor: a
+// registered pattern's line of the expectation matrix, else the
+// scenario's expectations). It is meant for a pattern's own tests:
 //
 //	func TestMyPatternLostResponses(t *testing.T) {
 //		sc, err := scenarios.Builtin("lost-responses")
@@ -34,10 +35,12 @@ func Run(t testing.TB, spec patterns.Spec, sc Scenario) *Result {
 	t.Helper()
 	cfg, err := sc.ConfigFor(spec)
 	require.NoError(t, err, "scenario %s does not fit pattern %s", sc.Name, spec.Name)
+	want, err := sc.ExpectFor(spec)
+	require.NoError(t, err)
 	res, err := ExecuteSpec(t.Context(), spec, cfg, t.TempDir())
 	require.NoError(t, err, "pattern %s under scenario %s: the run did not complete", spec.Name, sc.Name)
 	t.Logf("pattern %s under scenario %s (faults %q): %s", spec.Name, sc.Name, cfg.Faults, res.Report)
-	if misses := sc.Expect.Check(res.Report); len(misses) > 0 {
+	if misses := want.Check(res.Report); len(misses) > 0 {
 		histories := ""
 		if paths, err := res.WriteHistories(t.ArtifactDir()); err != nil {
 			histories = "\nhistories not written: " + err.Error()

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/scenarios"
 )
 
 func newExplain() *cobra.Command {
@@ -29,7 +31,11 @@ func newExplain() *cobra.Command {
 			if !ok || !known(d.Class) {
 				return usageError("anomaly %q is not one of %s", args[0], strings.Join(classNames(), ", "))
 			}
-			writeDoc(w, d)
+			who, err := whoShows(d.Class)
+			if err != nil {
+				return harnessError(err)
+			}
+			writeDoc(w, d, who)
 			return nil
 		},
 	}
@@ -65,8 +71,9 @@ func writeClasses(w io.Writer) {
 	fmt.Fprintln(w, "\ntxchaos explain ANOMALY says more about one.")
 }
 
-// writeDoc prints one class's explanation, wrapped for a terminal.
-func writeDoc(w io.Writer, d checker.Doc) {
+// writeDoc prints one class's explanation, wrapped for a terminal, with
+// who is expected to show it by the expectation matrix.
+func writeDoc(w io.Writer, d checker.Doc, who shows) {
 	fmt.Fprintf(w, "%s\n%s\n\n", d.Class, wrap(d.Summary, "  ", 76))
 	section := func(title, text string) {
 		fmt.Fprintf(w, "%s\n%s\n\n", title, wrap(text, "  ", 76))
@@ -74,7 +81,25 @@ func writeDoc(w io.Writer, d checker.Doc) {
 	section("What it means", d.Meaning)
 	section("Seed claim it tests ("+d.Seed+")", "“"+d.Claim+"”")
 	section("Example", d.Example)
-	section("Expected in", d.Expected)
+	fmt.Fprintf(w, "Expected in (the expectation matrix, %s)\n", patterns.ExpectationsFile)
+	for _, part := range []struct {
+		label string
+		lines []string
+	}{{"shows it:", who.some}, {"may show it:", who.any}} {
+		for i, line := range part.lines {
+			label := ""
+			if i == 0 {
+				label = part.label
+			}
+			fmt.Fprintf(w, "  %-12s %s\n", label, strings.TrimSpace(wrap(line, "               ", 76)))
+		}
+	}
+	never := "none"
+	if len(who.never) > 0 {
+		never = strings.Join(who.never, ", ") + " (zero under every built-in scenario)"
+	}
+	fmt.Fprintf(w, "  %-12s %s\n\n", "never:", strings.TrimSpace(wrap(never, "               ", 76)))
+	section("How it comes about", d.Expected)
 	fmt.Fprintf(w, "Reproduce\n  %s\n", d.Reproduce)
 }
 
@@ -95,4 +120,50 @@ func wrap(text, indent string, width int) string {
 	}
 	b.WriteString(line)
 	return b.String()
+}
+
+// shows is who the expectation matrix expects to show a class: one line
+// per pattern expected to show some ("P under S1, S2"), one per pattern
+// that may show it, and the patterns expected to show none anywhere.
+type shows struct {
+	some, any, never []string
+}
+
+// whoShows reads the expectation matrix for class c: every registered
+// pattern under every built-in scenario, as scenarios.Run asserts it.
+func whoShows(c checker.Class) (shows, error) {
+	var out shows
+	builtins := scenarios.Builtins()
+	for _, spec := range patterns.All() {
+		var some, any []string
+		for _, sc := range builtins {
+			want, err := sc.ExpectFor(spec)
+			if err != nil {
+				return out, err
+			}
+			switch want.Of(c) {
+			case scenarios.Some:
+				some = append(some, sc.Name)
+			case scenarios.Any:
+				any = append(any, sc.Name)
+			}
+		}
+		switch {
+		case len(some)+len(any) == 0:
+			out.never = append(out.never, spec.Name)
+			continue
+		case len(some) > 0:
+			out.some = append(out.some, spec.Name+" under "+strings.Join(some, ", "))
+		}
+		switch {
+		case len(any) == 0:
+		case len(some)+len(any) == len(builtins) && len(some) > 0:
+			out.any = append(out.any, spec.Name+" under every other built-in scenario")
+		case len(any) == len(builtins):
+			out.any = append(out.any, spec.Name+" under every built-in scenario")
+		default:
+			out.any = append(out.any, spec.Name+" under "+strings.Join(any, ", "))
+		}
+	}
+	return out, nil
 }

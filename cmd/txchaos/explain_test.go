@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/patterns"
 )
 
 func TestExplain(t *testing.T) {
@@ -65,3 +66,38 @@ func TestExplainReproducesAreRunnable(t *testing.T) {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestExplainExpectedInIsTheMatrix: `explain` says who shows a class from
+// the expectation matrix, and the checker's own text names no pattern, so
+// that the two cannot disagree.
+func TestExplainExpectedInIsTheMatrix(t *testing.T) {
+	names := patterns.Names()
+	for _, c := range checker.Classes {
+		d, _ := checker.Explain(c)
+		for _, p := range names {
+			require.NotRegexp(t, `(^|[^a-z-])`+regexp.QuoteMeta(p)+`([^a-z-]|$)`, d.Expected,
+				"checker.Explain(%s).Expected names pattern %s: who shows a class is the expectation matrix's to say", c, p)
+		}
+	}
+	// Every line of the matrix that names a class "some" is in explain's
+	// "shows it", and a pattern in "never" has no line allowing the class.
+	for _, e := range patterns.ExpectationMatrix() {
+		for _, f := range strings.Fields(e.Classes) {
+			class, want, _ := strings.Cut(f, "=")
+			if class == "*" || class == "-" || want == "zero" {
+				continue
+			}
+			code, out, stderr := run(t, "explain", class)
+			require.Zero(t, code, stderr)
+			section := oneLine(out[strings.Index(out, "Expected in"):strings.Index(out, "How it comes about")])
+			shows, never, _ := strings.Cut(section, "never:")
+			require.NotContains(t, never, e.Pattern, "%s:%d allows %s of %s", patterns.ExpectationsFile, e.Line, class, e.Pattern)
+			if want == "some" {
+				require.Regexp(t, regexp.QuoteMeta(e.Pattern)+` under [a-z, -]*`+regexp.QuoteMeta(e.Scenario), shows, "%s:%d", patterns.ExpectationsFile, e.Line)
+			}
+		}
+	}
+	// The issue that made this test: lost-event from fallback-queue.
+	_, out, _ := run(t, "explain", "lost-event")
+	require.Contains(t, oneLine(out), "fallback-queue under crash-between-commit-and-publish")
+}
