@@ -170,39 +170,74 @@ func withLegend(p *plot.Plot, leg plot.Legend, notes []string) func(draw.Canvas)
 	}
 }
 
-// line is one pattern's series in a line chart.
+// line is one pattern's series in a line chart; lo and hi, when set, are
+// each point's 95% interval, drawn as an error bar.
 type line struct {
-	name   string
-	style  style
-	xs, ys []float64
+	name           string
+	style          style
+	xs, ys, lo, hi []float64
+}
+
+// errorBars are a line's points with their intervals, for YErrorBars.
+type errorBars struct {
+	plotter.XYs
+	lo, hi []float64
+}
+
+// YError implements plotter.YErrorer: the distances to the bounds.
+func (e errorBars) YError(i int) (float64, float64) {
+	return e.XYs[i].Y - e.lo[i], e.hi[i] - e.XYs[i].Y
 }
 
 // lineChart plots lines over ticks at the rates; ymax, when not NaN, fixes
-// the top of the y axis. notes go under the legend.
+// the top of the y axis. notes go under the legend. Lines with intervals
+// are nudged apart along x, so that their error bars do not cover each
+// other.
 func lineChart(title, xlabel, ylabel string, ticks []plot.Tick, lines []line, ymax float64, notes []string) (func(draw.Canvas), error) {
 	p := newPlot(title, xlabel, ylabel)
 	leg := newLegend()
-	for _, l := range lines {
-		var xys plotter.XYs
+	span := 0.0
+	if len(ticks) > 0 {
+		span = ticks[len(ticks)-1].Value - ticks[0].Value
+	}
+	for k, l := range lines {
+		nudge := 0.0
+		if l.lo != nil {
+			nudge = (float64(k) - float64(len(lines)-1)/2) * span * 0.015
+		}
+		var bars errorBars
 		for i := range l.xs {
-			if !math.IsNaN(l.ys[i]) {
-				xys = append(xys, plotter.XY{X: l.xs[i], Y: l.ys[i]})
+			if math.IsNaN(l.ys[i]) {
+				continue
+			}
+			bars.XYs = append(bars.XYs, plotter.XY{X: l.xs[i] + nudge, Y: l.ys[i]})
+			if l.lo != nil {
+				bars.lo, bars.hi = append(bars.lo, l.lo[i]), append(bars.hi, l.hi[i])
 			}
 		}
-		if len(xys) == 0 {
+		if len(bars.XYs) == 0 {
 			continue
 		}
-		ln, pts, err := plotter.NewLinePoints(xys)
+		ln, pts, err := plotter.NewLinePoints(bars.XYs)
 		if err != nil {
 			return nil, fmt.Errorf("chart %q: %w", title, err)
 		}
 		ln.LineStyle = draw.LineStyle{Color: l.style.color, Width: vg.Points(1.6), Dashes: l.style.dashes}
 		pts.GlyphStyle = draw.GlyphStyle{Color: l.style.color, Radius: vg.Points(3.2), Shape: l.style.glyph}
+		if l.lo != nil {
+			eb, err := plotter.NewYErrorBars(bars)
+			if err != nil {
+				return nil, fmt.Errorf("chart %q: %w", title, err)
+			}
+			eb.LineStyle = draw.LineStyle{Color: l.style.color, Width: vg.Points(1)}
+			eb.CapWidth = vg.Points(6)
+			p.Add(eb)
+		}
 		p.Add(ln, pts)
 		leg.Add(l.name, ln, pts)
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	p.X.Min = 0
+	p.X.Min = min(p.X.Min, 0)
 	if len(ticks) > 0 {
 		p.X.Max = max(p.X.Max, ticks[len(ticks)-1].Value)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,34 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	require.Greater(t, dark, 500, "the screenshot shows the page")
 	t.Logf("screenshot: %s", shot)
+
+	// The page as chromium built it: every scorecard cell of the 3-seed
+	// fixture gives its intervals and what it rests on, and the charts
+	// with error bars are shown.
+	dom := dumpDOM(t, bin, rep.HTML)
+	cells := regexp.MustCompile(`<td class="(ok|bad[123]|unexercised|unknown)" title="[^"]*">([^<]*)((?:<br><small>[^<]*</small>)*)</td>`).FindAllStringSubmatch(dom, -1)
+	require.Len(t, cells, 3*5, "3 patterns × 5 columns")
+	for _, c := range cells {
+		require.Regexp(t, `<small>\[[0-9.]+–[0-9.]+\] per 100</small><br><small>[0-3]/3 runs \[[0-9.]+–[0-9.]+%\]</small><br><small>3 seeds · 30 checkouts</small>$`, c[3], "cell %s", c[2])
+	}
+	for _, name := range []string{"runs-with-anomalies-lost-response", "anomaly-leaked-resource-lost-response"} {
+		require.Contains(t, dom, `data-chart="`+name+`"><img src="data:image/png;base64,`)
+	}
+}
+
+// dumpDOM loads page in headless chromium and returns the DOM it built.
+func dumpDOM(t *testing.T, bin, page string) string {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "txchaos-chromium-")
+	require.NoError(t, err)
+	defer os.RemoveAll(profile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir="+profile,
+		"--dump-dom", "file://"+page)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "chromium --dump-dom: %s", tail(stderr.Bytes()))
+	return stdout.String()
 }

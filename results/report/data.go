@@ -16,6 +16,7 @@ import (
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/results/stats"
 )
 
 // run is one record read from the directory.
@@ -26,6 +27,7 @@ type run struct {
 	pattern string
 	faults  string // the fault kind, "none" without faults
 	rate    string
+	runtime string
 	seed    int64
 	verdict string
 	anom    map[string]int
@@ -42,21 +44,6 @@ func (r *run) fig(name string) float64 {
 		return v
 	}
 	return math.NaN()
-}
-
-// per100 is the anomalies of class per 100 checkouts ("" for every class).
-func (r *run) per100(class string) float64 {
-	n := 0
-	for c, k := range r.anom {
-		if class == "" || c == class {
-			n += k
-		}
-	}
-	checkouts := r.fig("checkouts")
-	if !(checkouts > 0) {
-		return math.NaN()
-	}
-	return 100 * float64(n) / checkouts
 }
 
 // cellFile is what a sweep writes beside each record (scenarios.Cell).
@@ -91,7 +78,7 @@ func load(root, skip string) ([]*run, error) {
 			return err
 		}
 		dir := filepath.Dir(path)
-		r := &run{dir: dir, record: path, pattern: rec.Pattern, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec, reads: readsOf(rec.Reads)}
+		r := &run{dir: dir, record: path, pattern: rec.Pattern, runtime: rec.Runtime, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec, reads: readsOf(rec.Reads)}
 		var cell cellFile
 		if b, err := os.ReadFile(filepath.Join(dir, "cell.json")); err == nil && json.Unmarshal(b, &cell) == nil && cell.ID != "" {
 			r.id, r.faults, r.rate = cell.ID, cell.Faults, cell.Rate
@@ -208,12 +195,17 @@ func xOf(kind, rate string) float64 {
 	return math.NaN()
 }
 
-// group is the runs of one pattern under one kind at one rate: the seeds
-// of one cell.
+// group is the runs of one pattern under one kind at one rate on one
+// runtime: the seeds of one cell, and their sum.
 type group struct {
 	pattern, kind, rate string
 	runs                []*run
+	cell                stats.Cell
 }
+
+// per100 is the group's anomalies of class ("" for every class) per 100
+// checkouts, pooled over its runs, with its 95% interval.
+func (g *group) per100(class string) stats.Interval { return g.cell.Per100(class) }
 
 // mean is the mean of f over the group's runs that have it; NaN if none.
 func (g *group) mean(f func(*run) float64) float64 {
@@ -230,24 +222,10 @@ func (g *group) mean(f func(*run) float64) float64 {
 	return sum / float64(n)
 }
 
-// verdicts counts the group's runs by verdict.
-func (g *group) verdicts() (clean, anomalies, unknown int) {
-	for _, r := range g.runs {
-		switch r.verdict {
-		case results.VerdictClean:
-			clean++
-		case results.VerdictAnomalies:
-			anomalies++
-		default:
-			unknown++
-		}
-	}
-	return
-}
-
-// data is what the report is made of.
+// data is what the report is made of, for the runs of one runtime.
 type data struct {
 	root     string
+	runtime  string
 	runs     []*run
 	patterns []string // sorted
 	kinds    []string // fault kinds but "none", in the sweep's order when known
@@ -256,8 +234,37 @@ type data struct {
 	hasNone  bool
 }
 
+// byRuntime splits runs by runtime, the runtime with the most runs first
+// (live first on a tie): the report's figures come from the first.
+func byRuntime(root string, runs []*run) []*data {
+	split := map[string][]*run{}
+	var names []string
+	for _, r := range runs {
+		if split[r.runtime] == nil {
+			names = append(names, r.runtime)
+		}
+		split[r.runtime] = append(split[r.runtime], r)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := len(split[names[i]]), len(split[names[j]])
+		if a != b {
+			return a > b
+		}
+		return names[i] == results.RuntimeLive || names[j] != results.RuntimeLive && names[i] < names[j]
+	})
+	var out []*data
+	for _, n := range names {
+		out = append(out, newData(root, split[n]))
+	}
+	return out
+}
+
+// newData groups runs (of one runtime) by cell.
 func newData(root string, runs []*run) *data {
 	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}}
+	if len(runs) > 0 {
+		d.runtime = runs[0].runtime
+	}
 	seenKind := map[string]bool{}
 	seenClass := map[string]bool{}
 	for _, r := range runs {
@@ -302,6 +309,13 @@ func newData(root string, runs []*run) *data {
 	}
 	sort.Strings(rest)
 	d.classes = append(d.classes, rest...)
+	for _, g := range d.groups {
+		recs := make([]*results.Record, len(g.runs))
+		for i, r := range g.runs {
+			recs[i] = r.rec
+		}
+		g.cell = stats.Summarize(recs)
+	}
 	return d
 }
 

@@ -13,38 +13,24 @@ import (
 	"time"
 
 	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/results/stats"
 )
 
 // page is what the HTML and Markdown renderings are made of.
 type page struct {
 	Title, Source, Generated string
 	Runs, Patterns           int
-	Kinds                    []kindHead
-	Columns                  []column
-	Rows                     []scoreRow
-	Readings                 []reading
-	Sections                 []pageSection
-	Reads                    []readsRow
-	ReadsIntro               string
-	Histories                []historyRow
-	AllRuns                  []runRow
-	Classes                  []string
-}
-
-type kindHead struct {
-	Name string
-	Span int
-}
-
-type column struct{ Kind, Rate, Label string }
-
-type scoreRow struct {
-	Pattern string
-	Cells   []scoreCell
-}
-
-type scoreCell struct {
-	Text, Class, Title string
+	// Runtimes names the runtimes of the runs; From says, when there are
+	// several, which one the readings and charts come from.
+	Runtimes, From string
+	Scorecards     []scorecard
+	Readings       []reading
+	Sections       []pageSection
+	Reads          []readsRow
+	ReadsIntro     string
+	Histories      []historyRow
+	AllRuns        []runRow
+	Classes        []string
 }
 
 type reading struct{ Pattern, Text string }
@@ -68,37 +54,41 @@ type historyRow struct {
 type link struct{ Href, Text string }
 
 type runRow struct {
-	ID, Record, Pattern, Faults, Rate, Verdict string
-	Seed                                       int64
-	Anomalies, Stale, Availability, P50, P99   string
-	Conv                                       string
+	ID, Record, Pattern, Faults, Rate, Runtime, Verdict string
+	Seed                                                int64
+	Anomalies, Stale, Availability, P50, P99            string
+	Conv                                                string
 }
 
 // maxHistoryLinks is how many history files of one run the page links to
 // by name; the run's directory holds the rest.
 const maxHistoryLinks = 4
 
-// page assembles the page; out is the directory it is written to (links
-// are relative to it).
-func (d *data) page(title, out string, secs []*section) *page {
-	pg := &page{Title: title, Source: d.root, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Runs: len(d.runs), Patterns: len(d.patterns), Classes: d.classes}
-	if d.hasNone {
-		pg.Columns = append(pg.Columns, column{Kind: "none", Rate: "0", Label: "no faults"})
-		pg.Kinds = append(pg.Kinds, kindHead{Name: "", Span: 1})
-	}
-	for _, k := range d.kinds {
-		rates := d.rates(k)
-		pg.Kinds = append(pg.Kinds, kindHead{Name: k, Span: len(rates)})
-		for _, r := range rates {
-			pg.Columns = append(pg.Columns, column{Kind: k, Rate: r, Label: r})
+// newPage assembles the page from views, the runs of each runtime (the
+// first gives the readings and the charts, secs); out is the directory it
+// is written to (links are relative to it).
+func newPage(title, out string, views []*data, secs []*section) *page {
+	d := views[0]
+	var runs []*run
+	var runtimes []string
+	patterns := map[string]bool{}
+	for _, v := range views {
+		runs = append(runs, v.runs...)
+		runtimes = append(runtimes, v.runtime)
+		for _, p := range v.patterns {
+			patterns[p] = true
 		}
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].id < runs[j].id })
+	pg := &page{Title: title, Source: d.root, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Runs: len(runs), Patterns: len(patterns),
+		Classes: d.classes, Runtimes: joinAnd(runtimes)}
+	if len(views) > 1 {
+		pg.From = d.runtime
+	}
+	for _, v := range views {
+		pg.Scorecards = append(pg.Scorecards, v.scorecard(len(views) > 1))
 	}
 	for _, p := range d.patterns {
-		row := scoreRow{Pattern: p}
-		for _, c := range pg.Columns {
-			row.Cells = append(row.Cells, d.scoreCell(d.groups[[3]string{p, c.Kind, c.Rate}]))
-		}
-		pg.Rows = append(pg.Rows, row)
 		pg.Readings = append(pg.Readings, reading{Pattern: p, Text: d.reading(p)})
 	}
 	rel := func(path string) string {
@@ -122,7 +112,7 @@ func (d *data) page(title, out string, secs []*section) *page {
 		}
 		pg.Sections = append(pg.Sections, ps)
 	}
-	for _, r := range d.runs {
+	for _, r := range runs {
 		if len(r.histories) > 0 {
 			h := historyRow{ID: r.id}
 			for i, f := range r.histories {
@@ -139,55 +129,13 @@ func (d *data) page(title, out string, secs []*section) *page {
 			total += n
 		}
 		pg.AllRuns = append(pg.AllRuns, runRow{
-			ID: r.id, Record: rel(r.record), Pattern: r.pattern, Faults: r.faults, Rate: r.rate, Seed: r.seed, Verdict: r.verdict,
+			ID: r.id, Record: rel(r.record), Pattern: r.pattern, Faults: r.faults, Rate: r.rate, Runtime: r.runtime, Seed: r.seed, Verdict: r.verdict,
 			Anomalies: fmt.Sprint(total), Stale: staleText(r.reads), Availability: pct(r.fig("availability")),
 			P50: msOrDash(r.fig("latency_p50_ms")), P99: msOrDash(r.fig("latency_p99_ms")), Conv: msOrDash(r.fig("converge_ms")),
 		})
 	}
 	pg.Reads, pg.ReadsIntro = d.readsRows(), readsIntro
 	return pg
-}
-
-// scoreCell is one cell of the scorecard: ✓ when every seed was clean, ✗
-// and anomalies per 100 checkouts when some found anomalies, ? when some
-// verdict is unknown.
-func (d *data) scoreCell(g *group) scoreCell {
-	if g == nil {
-		return scoreCell{Text: "–", Class: "none", Title: "not run"}
-	}
-	clean, anom, unknown := g.verdicts()
-	n := len(g.runs)
-	var detail []string
-	for _, c := range d.classes {
-		k := 0
-		for _, r := range g.runs {
-			k += r.anom[c]
-		}
-		if k > 0 {
-			detail = append(detail, fmt.Sprintf("%s %d", c, k))
-		}
-	}
-	seeds := ""
-	if n > 1 {
-		seeds = fmt.Sprintf(" (%d/%d)", anom, n)
-	}
-	switch {
-	case anom > 0:
-		v := g.mean(func(r *run) float64 { return r.per100("") })
-		class := "bad1"
-		switch {
-		case v >= 10:
-			class = "bad3"
-		case v >= 1:
-			class = "bad2"
-		}
-		return scoreCell{Text: "✗ " + num(v) + seeds, Class: class,
-			Title: fmt.Sprintf("%d of %d runs with anomalies, %s per 100 checkouts: %s", anom, n, num(v), strings.Join(detail, ", "))}
-	case unknown > 0:
-		return scoreCell{Text: "?", Class: "unknown", Title: fmt.Sprintf("%d of %d runs with verdict unknown", unknown, n)}
-	default:
-		return scoreCell{Text: "✓", Class: "ok", Title: fmt.Sprintf("%d of %d runs clean", clean, n)}
-	}
 }
 
 // reading says in a few sentences what the numbers of a pattern say:
@@ -197,8 +145,8 @@ func (d *data) reading(pattern string) string {
 	var sentences []string
 	base := d.groups[[3]string{pattern, "none", "0"}]
 	if base != nil {
-		if v := base.mean(func(r *run) float64 { return r.per100("") }); v > 0 {
-			sentences = append(sentences, fmt.Sprintf("Anomalies even without faults: %s (%s per 100 checkouts)", d.classesOf([]*group{base}), num(v)))
+		if v := base.per100(""); v.Est > 0 {
+			sentences = append(sentences, fmt.Sprintf("Anomalies even without faults: %s (%s per 100 checkouts)", d.classesOf([]*group{base}), withInterval(v)))
 		}
 	}
 	var cleanKinds []string
@@ -245,21 +193,21 @@ func (d *data) anomalyReading(kind string, gs []*group) string {
 	type found struct {
 		class      string
 		peak       float64
+		at         stats.Interval
 		peakRate   string
 		firstIndex int
 	}
 	var fs []found
 	first := len(gs)
 	for _, c := range d.classes {
-		per := func(r *run) float64 { return r.per100(c) }
 		f := found{class: c, firstIndex: -1}
 		for i, g := range gs {
-			if v := g.mean(per); v > 0 {
+			if v := g.per100(c); v.Est > 0 {
 				if f.firstIndex < 0 {
 					f.firstIndex = i
 				}
-				if v >= f.peak {
-					f.peak, f.peakRate = v, g.rate
+				if v.Est >= f.peak {
+					f.peak, f.at, f.peakRate = v.Est, v, g.rate
 				}
 			}
 		}
@@ -280,9 +228,9 @@ func (d *data) anomalyReading(kind string, gs []*group) string {
 	var parts []string
 	for _, f := range shown {
 		if samePeak {
-			parts = append(parts, fmt.Sprintf("%s %s", f.class, num(f.peak)))
+			parts = append(parts, fmt.Sprintf("%s %s", f.class, withInterval(f.at)))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s %s at %s", f.class, num(f.peak), f.peakRate))
+			parts = append(parts, fmt.Sprintf("%s %s at %s", f.class, withInterval(f.at), f.peakRate))
 		}
 	}
 	s := "Under " + kind
@@ -458,6 +406,9 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: center; white-spa
 th { background: #f0f0f0; font-weight: 600; }
 td.pattern, th.pattern { text-align: left; font-family: ui-monospace, "Liberation Mono", monospace; }
 td.ok { background: #e3f2e1; }
+td.unexercised { background: #e3ecf7; }
+td small { color: #555; font-size: 11px; }
+td.bad3 small { color: #fff; }
 td.unknown { background: #fff1c2; }
 td.bad1 { background: #fbd9d3; }
 td.bad2 { background: #f29b8c; }
@@ -477,17 +428,17 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 <body>
 <main>
 <h1>{{.Title}}</h1>
-<p class="meta">{{.Runs}} runs of {{.Patterns}} patterns from <code>{{.Source}}</code> · generated {{.Generated}}</p>
-
-<h2 id="scorecard">Scorecard</h2>
-<p class="legend"><span class="ok" style="background:#e3f2e1">✓ clean</span><span style="background:#f29b8c">✗ anomalies per 100 checkouts (runs with anomalies / runs)</span><span style="background:#fff1c2">? verdict unknown</span> Hover a cell for the classes.</p>
-<div class="scroll"><table id="scorecard-table">
-<tr><th class="pattern" rowspan="2">pattern</th>{{range .Kinds}}<th colspan="{{.Span}}">{{if .Name}}{{.Name}}{{else}}no faults{{end}}</th>{{end}}</tr>
-<tr>{{range .Columns}}<th>{{if eq .Kind "none"}}rate 0{{else}}{{.Label}}{{end}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td class="pattern">{{.Pattern}}</td>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+<p class="meta">{{.Runs}} runs of {{.Patterns}} patterns on the {{.Runtimes}} runtime from <code>{{.Source}}</code> · generated {{.Generated}}</p>
+{{range $i, $sc := .Scorecards}}
+<h2 id="scorecard{{if $sc.Runtime}}-{{$sc.Runtime}}{{end}}">Scorecard{{if $sc.Runtime}}: {{$sc.Runtime}} runtime{{end}}</h2>
+<p class="legend"><span class="ok" style="background:#e3f2e1">✓ clean</span><span style="background:#e3ecf7">✓? clean, but a fault never landed: not exercised</span><span style="background:#f29b8c">✗ anomalies per 100 checkouts</span><span style="background:#fff1c2">? verdict unknown</span><br>Under each mark: the 95% interval of anomalies per 100 checkouts (exact Poisson), the runs that found anomalies out of the cell's runs with their 95% interval (Wilson), and the seeds and checkouts the cell rests on ({{$sc.Note}}). Hover a cell for the classes and the faults that landed.</p>
+<div class="scroll"><table class="scorecard-table"{{if eq $i 0}} id="scorecard-table"{{end}}>
+<tr><th class="pattern" rowspan="2">pattern</th>{{range $sc.Kinds}}<th colspan="{{.Span}}">{{if .Name}}{{.Name}}{{else}}no faults{{end}}</th>{{end}}</tr>
+<tr>{{range $sc.Columns}}<th>{{if eq .Kind "none"}}rate 0{{else}}{{.Label}}{{end}}</th>{{end}}</tr>
+{{range $sc.Rows}}<tr><td class="pattern">{{.Pattern}}</td>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}{{range .Lines}}<br><small>{{.}}</small>{{end}}</td>{{end}}</tr>
 {{end}}</table></div>
-
-<h2 id="readings">What the numbers say</h2>
+{{end}}
+<h2 id="readings">What the numbers say{{if .From}} ({{.From}} runtime){{end}}</h2>
 <ul class="readings">
 {{range .Readings}}<li><b>{{.Pattern}}</b>: {{.Text}}</li>
 {{end}}</ul>
@@ -513,8 +464,8 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 <h2 id="runs">Every run</h2>
 <details><summary>{{.Runs}} runs</summary>
 <div class="scroll"><table>
-<tr><th class="pattern">run</th><th>pattern</th><th>faults</th><th>rate</th><th>seed</th><th>verdict</th><th>anomalies</th><th>stale reads · stalest</th><th>availability</th><th>p50 ms</th><th>p99 ms</th><th>converge ms</th></tr>
-{{range .AllRuns}}<tr><td class="pattern"><a href="{{.Record}}">{{.ID}}</a></td><td>{{.Pattern}}</td><td>{{.Faults}}</td><td>{{.Rate}}</td><td>{{.Seed}}</td><td>{{.Verdict}}</td><td>{{.Anomalies}}</td><td>{{.Stale}}</td><td>{{.Availability}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Conv}}</td></tr>
+<tr><th class="pattern">run</th><th>pattern</th><th>faults</th><th>rate</th><th>runtime</th><th>seed</th><th>verdict</th><th>anomalies</th><th>stale reads · stalest</th><th>availability</th><th>p50 ms</th><th>p99 ms</th><th>converge ms</th></tr>
+{{range .AllRuns}}<tr><td class="pattern"><a href="{{.Record}}">{{.ID}}</a></td><td>{{.Pattern}}</td><td>{{.Faults}}</td><td>{{.Rate}}</td><td>{{.Runtime}}</td><td>{{.Seed}}</td><td>{{.Verdict}}</td><td>{{.Anomalies}}</td><td>{{.Stale}}</td><td>{{.Availability}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Conv}}</td></tr>
 {{end}}</table></div>
 </details>
 </main>
@@ -526,25 +477,38 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 // readings, the charts by relative path.
 func (pg *page) markdown() []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%d runs of %d patterns from `%s`, generated %s.\n\n", pg.Title, pg.Runs, pg.Patterns, pg.Source, pg.Generated)
-	b.WriteString("## Scorecard\n\n✓ clean · ✗ anomalies per 100 checkouts (runs with anomalies / runs) · ? verdict unknown\n\n")
-	head := []string{"pattern"}
-	for _, c := range pg.Columns {
-		if c.Kind == "none" {
-			head = append(head, "no faults")
-		} else {
-			head = append(head, c.Kind+" "+c.Rate)
+	fmt.Fprintf(&b, "# %s\n\n%d runs of %d patterns on the %s runtime from `%s`, generated %s.\n\n", pg.Title, pg.Runs, pg.Patterns, pg.Runtimes, pg.Source, pg.Generated)
+	for _, sc := range pg.Scorecards {
+		b.WriteString("## Scorecard")
+		if sc.Runtime != "" {
+			b.WriteString(": " + sc.Runtime + " runtime")
 		}
-	}
-	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
-	for _, r := range pg.Rows {
-		cells := []string{"`" + r.Pattern + "`"}
-		for _, c := range r.Cells {
-			cells = append(cells, c.Text)
+		fmt.Fprintf(&b, "\n\n✓ clean · ✓? clean, but a fault never landed: not exercised · ✗ anomalies per 100 checkouts · ? verdict unknown. "+
+			"Under each mark: the 95%% interval of anomalies per 100 checkouts (exact Poisson), the runs that found anomalies with their 95%% interval (Wilson), "+
+			"and the seeds and checkouts the cell rests on (%s).\n\n", sc.Note)
+		head := []string{"pattern"}
+		for _, c := range sc.Columns {
+			if c.Kind == "none" {
+				head = append(head, "no faults")
+			} else {
+				head = append(head, c.Kind+" "+c.Rate)
+			}
 		}
-		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
+		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+		for _, r := range sc.Rows {
+			cells := []string{"`" + r.Pattern + "`"}
+			for _, c := range r.Cells {
+				cells = append(cells, strings.Join(append([]string{c.Text}, c.Lines...), "<br>"))
+			}
+			fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString("\n## What the numbers say\n\n")
+	b.WriteString("## What the numbers say")
+	if pg.From != "" {
+		b.WriteString(" (" + pg.From + " runtime)")
+	}
+	b.WriteString("\n\n")
 	for _, r := range pg.Readings {
 		fmt.Fprintf(&b, "- **%s**: %s\n", r.Pattern, r.Text)
 	}

@@ -5,10 +5,24 @@
 //
 // The charts, per fault kind of the runs (see scenarios.Sweep): anomalies
 // per 100 checkouts against the fault rate, one line per pattern and one
-// chart per anomaly class that any pattern showed; availability against
-// the fault rate; time to converge after healing against the fault rate;
-// and, over all runs, p50 and p99 checkout latency per pattern, without
-// faults and under them. Values are means over the seeds of a cell.
+// chart per anomaly class that any pattern showed; the share of runs that
+// found anomalies; availability against the fault rate; time to converge
+// after healing against the fault rate; and, over all runs, p50 and p99
+// checkout latency per pattern, without faults and under them.
+//
+// A cell of a sweep is a pattern under a fault kind at a rate, over its
+// seeds. The report sums a cell's runs (package stats): anomalies per 100
+// checkouts are pooled over them, with the exact Poisson 95% interval on
+// the count, and the runs that found anomalies are a share of the runs,
+// with the Wilson 95% interval; the charts draw both intervals as error
+// bars, and the scorecard gives them with the seeds and checkouts each
+// cell rests on. Availability, convergence and latency are means over the
+// seeds. A cell whose clean runs never landed some fault of its profile
+// (results.Evidence) is marked not exercised (✓?), not clean.
+//
+// Runs of different runtimes are never pooled: the report has a scorecard
+// per runtime, and its readings and charts come from the runtime with the
+// most runs, which it names.
 //
 // The HTML page inlines every chart, needs no network and no script, and
 // links to the records and to every *.html file beside a record (the
@@ -20,9 +34,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
+
+	"github.com/txchaos/txchaos/results/stats"
 )
 
 // Files the report writes into its output directory.
@@ -70,11 +87,11 @@ func Generate(dir string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newData(root, runs)
+	views := byRuntime(root, runs)
 	if err := os.MkdirAll(filepath.Join(out, ChartsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	secs, err := d.charts()
+	secs, err := views[0].charts()
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +104,7 @@ func Generate(dir string, opts Options) (*Report, error) {
 			rep.Charts = append(rep.Charts, filepath.Join(out, ChartsDir, ch.name))
 		}
 	}
-	pg := d.page(opts.Title, out, secs)
+	pg := newPage(opts.Title, out, views, secs)
 	html, err := pg.html()
 	if err != nil {
 		return nil, err
@@ -169,8 +186,7 @@ func (d *data) kindSection(kind string) (*section, error) {
 	}
 	slug := slugOf(kind)
 	xlabel := axisLabel(kind)
-	seeds := d.seedNote()
-	s := &section{title: "Under " + kind, intro: fmt.Sprintf("Each point is %s at one rate of %s; rate 0 is the run without faults.", seeds, kind)}
+	s := &section{title: "Under " + kind, intro: fmt.Sprintf("Each point is one cell: %s at one rate of %s on the %s runtime; rate 0 is the cell without faults. Error bars are 95%% intervals.", d.seedNote(), kind, d.runtime)}
 	lines := func(f func(*run) float64) []line {
 		var out []line
 		for i, p := range d.patterns {
@@ -178,6 +194,19 @@ func (d *data) kindSection(kind string) (*section, error) {
 			for _, g := range d.series(p, kind) {
 				l.xs = append(l.xs, g.x())
 				l.ys = append(l.ys, g.mean(f))
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+	// intervals is a line per pattern of a cell's interval.
+	intervals := func(f func(*group) stats.Interval, scale float64) []line {
+		var out []line
+		for i, p := range d.patterns {
+			l := line{name: p, style: styleOf(i)}
+			for _, g := range d.series(p, kind) {
+				v := f(g).Scale(scale)
+				l.xs, l.ys, l.lo, l.hi = append(l.xs, g.x()), append(l.ys, v.Est), append(l.lo, v.Lo), append(l.hi, v.Hi)
 			}
 			out = append(out, l)
 		}
@@ -200,8 +229,19 @@ func (d *data) kindSection(kind string) (*section, error) {
 	s.charts = append(s.charts, &chart{name: "converge-" + slug, title: "Time to converge after healing, " + kind, w: chartW, h: chartH, draw: draw,
 		caption: "From healing the world to rest: every order terminal, no pending work, the consumer caught up. A run that never got there counts the whole quiet period."})
 
+	share := intervals(func(g *group) stats.Interval { return g.cell.RunsWithAnomalies() }, 100)
+	if slices.ContainsFunc(share, func(l line) bool { return anyPositive(l.ys) }) {
+		title := "Runs with anomalies under " + kind
+		draw, err := lineChart(title, xlabel, "runs with anomalies (%)", ticks, share, 100, nil)
+		if err != nil {
+			return nil, err
+		}
+		s.charts = append(s.charts, &chart{name: "runs-with-anomalies-" + slug, title: title, w: chartW, h: chartH, draw: draw,
+			caption: "Share of a cell's runs (seeds) that found any anomaly, with its 95% Wilson interval."})
+	}
+
 	for _, class := range d.classes {
-		all := lines(func(r *run) float64 { return r.per100(class) })
+		all := intervals(func(g *group) stats.Interval { return g.per100(class) }, 1)
 		var shown []line
 		var zero []string
 		for _, l := range all {
@@ -225,7 +265,7 @@ func (d *data) kindSection(kind string) (*section, error) {
 			return nil, err
 		}
 		s.charts = append(s.charts, &chart{name: "anomaly-" + class + "-" + slug, title: title, w: chartW, h: chartH, draw: draw,
-			caption: fmt.Sprintf("%s found by the checker per 100 checkouts placed. Patterns at 0 everywhere are listed under the legend.", class)})
+			caption: fmt.Sprintf("%s found by the checker per 100 checkouts placed, over a cell's seeds, with the exact Poisson 95%% interval on the count. Patterns at 0 everywhere are listed under the legend.", class)})
 	}
 	return s, nil
 }
@@ -239,16 +279,24 @@ func anyPositive(xs []float64) bool {
 	return false
 }
 
-// seedNote says what a point is a mean of.
+// seedNote says how many seeds a point rests on.
 func (d *data) seedNote() string {
-	seeds := map[int64]bool{}
-	for _, r := range d.runs {
-		seeds[r.seed] = true
+	lo, hi := 0, 0
+	for _, g := range d.groups {
+		n := len(g.cell.Seeds)
+		if lo == 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
 	}
-	if len(seeds) == 1 {
-		return "one run"
+	switch {
+	case hi == 1:
+		return "one seed"
+	case lo == hi:
+		return fmt.Sprintf("%d seeds", hi)
+	default:
+		return fmt.Sprintf("%d to %d seeds", lo, hi)
 	}
-	return fmt.Sprintf("the mean of up to %d seeds", len(seeds))
 }
 
 // latency is p50 and p99 per pattern over the fault-free or the faulted
