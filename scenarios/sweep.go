@@ -333,6 +333,9 @@ var (
 //	                              written last
 //	dir/summary.csv               a row per finished cell, rewritten
 //	                              atomically as each one finishes
+//	dir/aggregate.csv             a row per pattern × fault kind × rate,
+//	                              its seeds summed with 95% intervals
+//	                              (Aggregate), rewritten with summary.csv
 //
 // A cell is finished once its record is written. When ctx is cancelled the
 // cells running are discarded, the finished ones kept, and RunSweep
@@ -598,7 +601,8 @@ func (r *sweepRun) results() []CellResult {
 	return out
 }
 
-// writeSummary rewrites summary.csv; r.mu is held or no cell runs.
+// writeSummary rewrites summary.csv and aggregate.csv; r.mu is held or no
+// cell runs.
 func (r *sweepRun) writeSummary() error {
 	var out []CellResult
 	for _, c := range r.cells {
@@ -610,7 +614,14 @@ func (r *sweepRun) writeSummary() error {
 	if err := WriteSummaryCSV(&buf, out); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(r.dir, SummaryFile), buf.Bytes())
+	if err := writeAtomic(filepath.Join(r.dir, SummaryFile), buf.Bytes()); err != nil {
+		return err
+	}
+	buf.Reset()
+	if err := WriteAggregateCSV(&buf, Aggregate(out)); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(r.dir, AggregateFile), buf.Bytes())
 }
 
 // SummaryColumns are the columns of summary.csv: the cell, its verdict,

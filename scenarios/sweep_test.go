@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,4 +247,38 @@ func readCSV(t *testing.T, path string) [][]string {
 	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
 	require.NoError(t, err)
 	return rows
+}
+
+// TestSweepAggregate: a det sweep of three seeds writes aggregate.csv, a
+// row per cell with its seeds summed and its intervals.
+func TestSweepAggregate(t *testing.T) {
+	s := tinySweep()
+	s.Base.Runtime = "det"
+	s.Seeds = 3
+	dir := t.TempDir()
+	done, err := RunSweep(context.Background(), s, dir, SweepOptions{Parallel: 2})
+	require.NoError(t, err)
+	require.Len(t, done, 12)
+	agg := Aggregate(done)
+	require.Len(t, agg, 4, "two patterns, each without faults and at one rate")
+	rows := readCSV(t, filepath.Join(dir, AggregateFile))
+	require.Equal(t, AggregateColumns(), rows[0])
+	require.Len(t, rows, 1+4)
+	col := func(row []string, name string) string { return row[slices.Index(rows[0], name)] }
+	for i, row := range rows[1:] {
+		a := agg[i]
+		require.Equal(t, []string{a.Pattern, a.Faults, a.Rate, "det", "3", "3", "36"},
+			[]string{col(row, "pattern"), col(row, "faults"), col(row, "rate"), col(row, "runtime"), col(row, "runs"), col(row, "seeds"), col(row, "checkouts")})
+		require.Equal(t, strconv.Itoa(a.Anomalous), col(row, "runs_with_anomalies"))
+		if a.Pattern == "naive-dual-write" && a.Faults != "none" {
+			require.Equal(t, "3", col(row, "runs_with_anomalies"), "the naive dual write loses events in every seed")
+			lo, err := strconv.ParseFloat(col(row, "per100_lo"), 64)
+			require.NoError(t, err)
+			require.Positive(t, lo)
+		}
+		if a.Faults == "none" {
+			require.Equal(t, "0", col(row, "anomalies"))
+			require.Equal(t, "0", col(row, "per100_lo"))
+		}
+	}
 }

@@ -231,6 +231,7 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 		return done, harnessError(err)
 	}
 	fmt.Fprintf(w, "done: %d cells, %d with anomalies\nsummary: %s\n", len(done), pr.anomalyCells, filepath.Join(dir, scenarios.SummaryFile))
+	writeAggregate(w, done, s.Seeds, filepath.Join(dir, scenarios.AggregateFile))
 	return done, nil
 }
 

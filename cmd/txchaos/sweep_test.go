@@ -88,13 +88,17 @@ func TestSweepCLI(t *testing.T) {
 }
 
 // TestSweepRequireExercised: a det sweep whose partition never opens
-// during the run exits 0 without --require-exercised and 2 with it.
+// during the run exits 0 without --require-exercised and 2 with it; its
+// cells summed over their two seeds say so too.
 func TestSweepRequireExercised(t *testing.T) {
 	args := []string{"sweep", "--runtime", "det", "--patterns", "outbox", "--faults", "partition", "--rates", "0,1h",
-		"--seeds", "1", "--txns", "6", "--concurrency", "2", "--service-timeout", "100ms", "--call-timeout", "400ms", "--quiet", "500ms"}
+		"--seeds", "2", "--txns", "6", "--concurrency", "2", "--service-timeout", "100ms", "--call-timeout", "400ms", "--quiet", "500ms"}
 	code, out, stderr := run(t, append(args, "--out", filepath.Join(t.TempDir(), "a"))...)
 	require.Zero(t, code, stderr+out)
 	require.Contains(t, out, "✓? outbox_partition_1h_seed1  clean, not exercised: partition=1h0m0s")
+	require.Contains(t, out, "cells over their seeds, with 95% intervals (")
+	require.Regexp(t, `\n  ✓ +outbox +none 0 +0/2 runs \[0–65.8%\] +0 \[0–[0-9.]+\] per 100 +12 checkouts\n`, out)
+	require.Regexp(t, `\n  ✓\? +outbox +partition 1h +0/2 runs \[0–65.8%\] +0 \[0–[0-9.]+\] per 100 +12 checkouts +not exercised: partition=1h0m0s\n`, out)
 	code, out, stderr = run(t, append(args, "--out", filepath.Join(t.TempDir(), "b"), "--require-exercised")...)
 	require.Equal(t, 2, code, stderr+out)
 }
