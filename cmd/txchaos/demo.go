@@ -14,49 +14,78 @@ import (
 	"github.com/txchaos/txchaos/scenarios"
 )
 
-// demoSweep is the demo: every pattern without faults and under the
+// demoSweeps are the demo: every pattern without faults and under the
 // default fault mix — lost responses on every link, and the coordinator
-// crashing at each of its crash points — at two rates, one seed, small
-// cells with short timeouts.
-func demoSweep(txns int) scenarios.Sweep {
+// crashing at each of its crash points — at two rates, in small cells with
+// short timeouts, on both runtimes. The det runtime runs seeds seeds of
+// each cell: enough runs for the statistics, where the same seed is the
+// same run and a run takes a fraction of a second. The live runtime, real
+// sockets through Toxiproxy and real SQLite files, runs one seed of each.
+func demoSweeps(txns, seeds int) (det, live scenarios.Sweep) {
 	base := scenarios.Default()
 	base.Workload = scenarios.Workload{Txns: txns, Concurrency: 4, Attempts: 3, Customers: 10}
 	base.World.CallTimeout, base.CallTimeout, base.Quiet = 300*time.Millisecond, 1500*time.Millisecond, 5*time.Second
-	return scenarios.Sweep{Patterns: patterns.Names(), Faults: []string{"lost-response", "crashpoint"},
+	live = scenarios.Sweep{Patterns: patterns.Names(), Faults: []string{"lost-response", "crashpoint"},
 		Rates: []string{"0", "0.05", "0.2"}, Seeds: 1, Base: base}
+	det = live
+	det.Seeds = seeds
+	det.Base.Runtime = "det"
+	return det, live
 }
+
+// The demo's directories under --out.
+const (
+	demoDet  = "det"
+	demoLive = "live"
+)
 
 func newDemo() *cobra.Command {
 	var out string
-	var parallel, txns int
+	var parallel, txns, seeds int
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Sweep every pattern under lost responses and coordinator crashes, and write the HTML report",
+		Short: "Sweep every pattern under lost responses and coordinator crashes, on both runtimes, and write the HTML report",
 		Long: `demo runs every pattern without faults and under the default fault mix (lost
 responses on every link; the coordinator crashing at each of its crash points)
-at rates 0.05 and 0.2, then writes the comparison report and prints its path.
-It takes a few minutes; Ctrl-C stops it, and running it again continues.`,
+at rates 0.05 and 0.2: --seeds seeds of each cell on the det runtime, for the
+statistics, then one seed of each on the live runtime (real sockets, real
+Toxiproxy, real SQLite files). It writes the comparison report, a scorecard
+per runtime, and prints its path. It takes two to three minutes on two cores;
+Ctrl-C stops it, and running it again continues.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s := demoSweep(txns)
-			_, err := os.Stat(filepath.Join(out, scenarios.SweepFile))
-			if _, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, err == nil); err != nil {
-				var ee *exitError
-				if errors.As(err, &ee) && ee.code == exitUsage {
-					return usageError("%v (remove %s to start the demo afresh)", ee.err, out)
+			if seeds < 1 || seeds > 1000 {
+				return usageError("--seeds: %d is not between 1 and 1000", seeds)
+			}
+			det, live := demoSweeps(txns, seeds)
+			w := cmd.OutOrStdout()
+			for _, part := range []struct {
+				sweep scenarios.Sweep
+				dir   string
+				lines bool
+			}{{det, demoDet, false}, {live, demoLive, true}} {
+				dir := filepath.Join(out, part.dir)
+				_, err := os.Stat(filepath.Join(dir, scenarios.SweepFile))
+				if _, err := runSweep(cmd.Context(), w, part.sweep, dir, parallel, err == nil, part.lines); err != nil {
+					var ee *exitError
+					if errors.As(err, &ee) && ee.code == exitUsage {
+						return usageError("%v (remove %s to start the demo afresh)", ee.err, out)
+					}
+					return err
 				}
-				return err
+				fmt.Fprintln(w)
 			}
 			rep, err := report.Generate(out, report.Options{Title: "txchaos demo: every pattern under lost responses and coordinator crashes"})
 			if err != nil {
 				return harnessError(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\n", rep.HTML)
+			fmt.Fprintf(w, "report: %s\n", rep.HTML)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "txchaos-demo", "directory of the demo's sweep and report (run again: continues it)")
+	cmd.Flags().StringVar(&out, "out", "txchaos-demo", "directory of the demo's sweeps and report (run again: continues it)")
 	cmd.Flags().IntVar(&parallel, "parallel", 2, "cells run at once")
-	cmd.Flags().IntVar(&txns, "txns", 20, "checkouts per cell")
+	cmd.Flags().IntVar(&txns, "txns", 20, "checkouts per run")
+	cmd.Flags().IntVar(&seeds, "seeds", 10, "seeds per cell on the det runtime")
 	return cmd
 }

@@ -101,7 +101,7 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			if out == "" {
 				return usageError("--out: a directory is needed")
 			}
-			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume)
+			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume, true)
 			if err != nil {
 				return err
 			}
@@ -204,16 +204,18 @@ func splitList(s string) []string {
 	return out
 }
 
-// runSweep runs s into dir, showing progress on w, and returns the
-// finished cells; its errors carry the exit status (130 interrupted).
-func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume bool) ([]scenarios.CellResult, error) {
+// runSweep runs s into dir, showing progress on w (a line per finished
+// cell when lines is set), and returns the finished cells; its errors
+// carry the exit status (130 interrupted).
+func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume, lines bool) ([]scenarios.CellResult, error) {
 	cells, err := s.Cells()
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
 	pr := newProgress(w, isTerminal(w))
-	pr.header = fmt.Sprintf("sweep: %d cells (%d patterns × %d fault kinds × %d rates × %d seeds) into %s\n",
-		len(cells), len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, dir)
+	pr.quiet = !lines
+	pr.header = fmt.Sprintf("sweep: %d cells (%d patterns × %d fault kinds × %d rates × %d seeds) on the %s runtime into %s\n",
+		len(cells), len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, s.Base.Runtime, dir)
 	stop := pr.start()
 	done, err := scenarios.RunSweep(ctx, s, dir, scenarios.SweepOptions{Parallel: parallel, Resume: resume, Progress: pr.event})
 	stop()
@@ -252,6 +254,8 @@ type progress struct {
 	w   io.Writer
 	tty bool
 	now func() time.Time
+	// quiet leaves out the line per finished cell.
+	quiet bool
 	// header is printed before the first event.
 	header string
 
@@ -353,8 +357,10 @@ func (p *progress) event(e scenarios.SweepEvent) {
 	if a, ok := rec.Figure("availability"); ok {
 		avail = fmt.Sprintf(" · availability %.0f%%", 100*a)
 	}
-	p.clearBar()
-	fmt.Fprintf(p.w, "[%*d/%d] %s %s  %s%s%s\n", len(fmt.Sprint(p.total)), p.done, p.total, mark, e.Cell.ID, verdict, avail, took)
+	if !p.quiet {
+		p.clearBar()
+		fmt.Fprintf(p.w, "[%*d/%d] %s %s  %s%s%s\n", len(fmt.Sprint(p.total)), p.done, p.total, mark, e.Cell.ID, verdict, avail, took)
+	}
 	p.drawBar()
 }
 

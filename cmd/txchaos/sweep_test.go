@@ -63,7 +63,7 @@ func TestSweepCLI(t *testing.T) {
 		"--service-timeout", "300ms", "--call-timeout", "1500ms", "--quiet", "5s", "--out", dir}
 	code, out, stderr := run(t, args...)
 	require.Equal(t, 1, code, "anomalies found: exit 1\n"+stderr+out)
-	require.Contains(t, out, "sweep: 2 cells (1 patterns × 1 fault kinds × 2 rates × 1 seeds) into "+dir)
+	require.Contains(t, out, "sweep: 2 cells (1 patterns × 1 fault kinds × 2 rates × 1 seeds) on the live runtime into "+dir)
 	require.Contains(t, out, "[1/2] ✓ naive-dual-write_none_0_seed1  clean · availability 100%")
 	require.Contains(t, out, "[2/2] ✗ naive-dual-write_crashpoint@after-local-commit_0.5_seed1  anomalies: ")
 	require.Contains(t, out, "done: 2 cells, 1 with anomalies")
@@ -154,12 +154,19 @@ func TestIsTerminal(t *testing.T) {
 	require.False(t, isTerminal(f), "a regular file is not a terminal")
 }
 
-// TestDemoSweep: the demo's sweep is every pattern, and small.
+// TestDemoSweep: the demo's sweeps are every pattern, small, the det
+// runtime's with many seeds, the live runtime's with one.
 func TestDemoSweep(t *testing.T) {
-	s := demoSweep(20)
-	cells, err := s.Cells()
-	require.NoError(t, err)
-	require.Equal(t, patterns.Names(), s.Patterns)
-	require.Len(t, cells, len(s.Patterns)*(1+2*2), "per pattern: no faults, and two kinds at two rates")
-	require.Equal(t, 20, s.Base.Workload.Txns)
+	det, live := demoSweeps(20, 10)
+	for _, s := range []scenarios.Sweep{det, live} {
+		cells, err := s.Cells()
+		require.NoError(t, err)
+		require.Equal(t, patterns.Names(), s.Patterns)
+		require.Len(t, cells, s.Seeds*len(s.Patterns)*(1+2*2), "per pattern and seed: no faults, and two kinds at two rates")
+		require.Equal(t, 20, s.Base.Workload.Txns)
+	}
+	require.Equal(t, "det", det.Base.Runtime)
+	require.Equal(t, 10, det.Seeds)
+	require.Equal(t, "live", live.Base.Runtime)
+	require.Equal(t, 1, live.Seeds)
 }
