@@ -122,9 +122,10 @@ func wrap(text, indent string, width int) string {
 	return b.String()
 }
 
-// shows is who the expectation matrix expects to show a class: one line
-// per pattern expected to show some ("P under S1, S2"), one per pattern
-// that may show it, and the patterns expected to show none anywhere.
+// shows is who the expectation matrix expects to show a class: lines of
+// "PATTERNS under SCENARIOS" for the patterns expected to show some, and
+// for those that may show it, and the patterns expected to show none
+// anywhere. Patterns with the same scenarios share a line.
 type shows struct {
 	some, any, never []string
 }
@@ -134,8 +135,17 @@ type shows struct {
 func whoShows(c checker.Class) (shows, error) {
 	var out shows
 	builtins := scenarios.Builtins()
-	for _, spec := range patterns.All() {
-		var some, any []string
+	specs := patterns.All()
+	var someOrder, anyOrder []string
+	some, any := map[string][]string{}, map[string][]string{}
+	group := func(order *[]string, m map[string][]string, where, pattern string) {
+		if m[where] == nil {
+			*order = append(*order, where)
+		}
+		m[where] = append(m[where], pattern)
+	}
+	for _, spec := range specs {
+		var s, a []string
 		for _, sc := range builtins {
 			want, err := sc.ExpectFor(spec)
 			if err != nil {
@@ -143,27 +153,39 @@ func whoShows(c checker.Class) (shows, error) {
 			}
 			switch want.Of(c) {
 			case scenarios.Some:
-				some = append(some, sc.Name)
+				s = append(s, sc.Name)
 			case scenarios.Any:
-				any = append(any, sc.Name)
+				a = append(a, sc.Name)
 			}
 		}
 		switch {
-		case len(some)+len(any) == 0:
+		case len(s)+len(a) == 0:
 			out.never = append(out.never, spec.Name)
 			continue
-		case len(some) > 0:
-			out.some = append(out.some, spec.Name+" under "+strings.Join(some, ", "))
+		case len(s) > 0:
+			group(&someOrder, some, strings.Join(s, ", "), spec.Name)
 		}
 		switch {
-		case len(any) == 0:
-		case len(some)+len(any) == len(builtins) && len(some) > 0:
-			out.any = append(out.any, spec.Name+" under every other built-in scenario")
-		case len(any) == len(builtins):
-			out.any = append(out.any, spec.Name+" under every built-in scenario")
+		case len(a) == 0:
+		case len(s)+len(a) == len(builtins) && len(s) > 0:
+			group(&anyOrder, any, "every other built-in scenario", spec.Name)
+		case len(a) == len(builtins):
+			group(&anyOrder, any, "every built-in scenario", spec.Name)
 		default:
-			out.any = append(out.any, spec.Name+" under "+strings.Join(any, ", "))
+			group(&anyOrder, any, strings.Join(a, ", "), spec.Name)
 		}
+	}
+	line := func(names []string, where string) string {
+		if len(names) == len(specs) && len(specs) > 1 {
+			return "every pattern under " + where
+		}
+		return strings.Join(names, ", ") + " under " + where
+	}
+	for _, where := range someOrder {
+		out.some = append(out.some, line(some[where], where))
+	}
+	for _, where := range anyOrder {
+		out.any = append(out.any, line(any[where], where))
 	}
 	return out, nil
 }
