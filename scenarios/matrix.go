@@ -39,8 +39,9 @@ func FaultsFor(spec patterns.Spec) []string {
 type MatrixRow struct {
 	Pattern, Faults string
 	Report          checker.Report
-	// Applied counts every fault the runtime applied; Evidence says how
-	// many of each landed.
+	// Applied counts every fault the runtime applied, restarts included;
+	// Evidence says how many of each fault of the profile were applied
+	// and how many landed.
 	Applied  int
 	Evidence *results.Evidence
 }
@@ -77,7 +78,7 @@ func WriteMatrixHeader(w io.Writer) {
 	for _, c := range checker.Classes {
 		cols = append(cols, short[c])
 	}
-	cols = append(cols, "faults applied (landed)", "verdict")
+	cols = append(cols, "applied (landed)", "verdict")
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 }
 
@@ -96,15 +97,17 @@ func WriteMatrixRow(w io.Writer, r MatrixRow) {
 			cells = append(cells, fmt.Sprintf("**%d**", n))
 		}
 	}
-	landed, verdict := 0, string(r.Report.Verdict)
+	applied, verdict := fmt.Sprint(r.Applied), string(r.Report.Verdict)
 	if r.Evidence != nil {
+		a, l := 0, 0
 		for _, f := range r.Evidence.Faults {
-			landed += f.Landed
+			a, l = a+f.Applied, l+f.Landed
 		}
+		applied = fmt.Sprintf("%d (%d)", a, l)
 		if r.Report.Verdict == checker.VerdictClean && len(r.Evidence.NotExercised) > 0 {
 			verdict = "clean, **not exercised**"
 		}
 	}
-	cells = append(cells, fmt.Sprintf("%d (%d)", r.Applied, landed), verdict)
+	cells = append(cells, applied, verdict)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 }
