@@ -162,11 +162,13 @@ func TestDemoSweep(t *testing.T) {
 		cells, err := s.Cells()
 		require.NoError(t, err)
 		require.Equal(t, patterns.Names(), s.Patterns)
-		require.Len(t, cells, s.Seeds*len(s.Patterns)*(1+2*2), "per pattern and seed: no faults, and two kinds at two rates")
+		require.Len(t, cells, s.Seeds*len(s.Patterns)*(1+2*(len(s.Rates)-1)), "per pattern and seed: no faults, and two kinds at each rate")
 		require.Equal(t, 20, s.Base.Workload.Txns)
 	}
 	require.Equal(t, "det", det.Base.Runtime)
 	require.Equal(t, 10, det.Seeds)
+	require.Equal(t, []string{"0", "0.05", "0.2"}, det.Rates)
 	require.Equal(t, "live", live.Base.Runtime)
 	require.Equal(t, 1, live.Seeds)
+	require.Equal(t, []string{"0", "0.2"}, live.Rates, "one run cannot tell two rates apart")
 }

@@ -319,16 +319,37 @@ func newData(root string, runs []*run) *data {
 	return d
 }
 
-// sweepKinds is the fault kinds of the sweep stored in root, if any.
+// sweepKinds is the fault kinds of the sweep stored in root, if any, or
+// else of the sweeps in its directories (a demo's det and live sweeps),
+// in order.
 func sweepKinds(root string) []string {
-	var s struct {
-		Faults []string `json:"faults"`
+	read := func(dir string) ([]string, bool) {
+		var s struct {
+			Faults []string `json:"faults"`
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
+		if err != nil || json.Unmarshal(b, &s) != nil {
+			return nil, false
+		}
+		return s.Faults, true
 	}
-	b, err := os.ReadFile(filepath.Join(root, "sweep.json"))
-	if err != nil || json.Unmarshal(b, &s) != nil {
-		return nil
+	if kinds, ok := read(root); ok {
+		return kinds
 	}
-	return s.Faults
+	var out []string
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		kinds, _ := read(filepath.Join(root, e.Name()))
+		for _, k := range kinds {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 // rates are the rates of kind in the data, by their place on the x axis;

@@ -475,3 +475,17 @@ func TestRuntimesApart(t *testing.T) {
 	require.Contains(t, md, "## Scorecard: det runtime")
 	require.Contains(t, md, "## What the numbers say (live runtime)")
 }
+
+// TestSweepKinds: the kinds' order is the sweep's, or that of the sweeps
+// in the directories below (a demo's det and live sweeps).
+func TestSweepKinds(t *testing.T) {
+	root := t.TempDir()
+	require.Nil(t, sweepKinds(root))
+	for dir, kinds := range map[string]string{"det": `["lost-response","crashpoint"]`, "live": `["lost-response","drop-request"]`} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, dir, "sweep.json"), []byte(`{"faults":`+kinds+`}`), 0o644))
+	}
+	require.Equal(t, []string{"lost-response", "crashpoint", "drop-request"}, sweepKinds(root))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "sweep.json"), []byte(`{"faults":["latency"]}`), 0o644))
+	require.Equal(t, []string{"latency"}, sweepKinds(root))
+}
