@@ -45,10 +45,6 @@ type Count struct {
 	Landed  int `json:"landed"`
 }
 
-// Exercised reports whether every fault of the profile landed at least
-// once. A run without faults is exercised: there is nothing to land.
-func (e *Evidence) Exercised() bool { return e != nil && len(e.NotExercised) == 0 }
-
 // validate checks the counts and that NotExercised lists exactly the
 // faults that never landed.
 func (e *Evidence) validate() error {

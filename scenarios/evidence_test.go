@@ -58,7 +58,6 @@ func TestEvidenceOf(t *testing.T) {
 		{Fault: "crash=payments:0.1", Applied: 1, Landed: 1},
 	}, ev.Faults)
 	require.Equal(t, []string{"lost-response=orders-payments:0.3", "partition=1h0m0s"}, ev.NotExercised)
-	require.False(t, ev.Exercised())
 
 	rec := &results.Record{SchemaVersion: results.SchemaVersion, Tool: results.Tool, Pattern: "p", Runtime: "det", Config: []byte(`{}`), Anomalies: map[string]int{}, Verdict: "clean", Evidence: ev}
 	require.NoError(t, rec.Validate())
@@ -67,7 +66,8 @@ func TestEvidenceOf(t *testing.T) {
 	require.ErrorContains(t, rec.Validate(), "evidence.not_exercised")
 
 	none := evidenceOf(nil, nil, history, st, start, time.Second)
-	require.True(t, none.Exercised(), "a run without faults has nothing to exercise")
+	require.Empty(t, none.NotExercised, "a run without faults has nothing to exercise")
+	require.Empty(t, none.Faults)
 }
 
 // TestEvidenceDet runs the det runtime: a fault that cannot land in the

@@ -88,5 +88,8 @@ func FormatReport(res *Result) string {
 	} else {
 		b.WriteString("faults applied: none")
 	}
+	if res.Evidence != nil && len(res.Evidence.NotExercised) > 0 {
+		fmt.Fprintf(&b, "\nnot exercised (never landed while an order it affected was open): %s", strings.Join(res.Evidence.NotExercised, ", "))
+	}
 	return b.String()
 }
