@@ -8,6 +8,11 @@
 // the broker through its sim.Node, and runs its own recovery processes. It
 // takes everything nondeterministic from the node — clock, sleep,
 // randomness, HTTP clients, processes — so both runtimes run it unchanged.
+//
+// What each registered pattern is expected to show under each built-in
+// scenario is the expectation matrix, expectations.txt in this directory:
+// the one place that says it. Register puts a pattern's lines in its
+// Spec.Expect.
 package patterns
 
 import (
