@@ -56,16 +56,15 @@ var beyond = []string{"--payments", "--inventory", "--shipping", "--dedupe", "--
 // survives every one (its line is what the scenario itself expects), and
 // which classes it shows under none.
 type matrix struct {
-	allowed   map[string]map[checker.Class]bool
-	survives  map[string]bool
-	zeroEvery map[string]map[checker.Class]bool
+	allowed, some, zeroEvery map[string]map[checker.Class]bool
+	survives                 map[string]bool
 }
 
 func readMatrix(t *testing.T) matrix {
 	t.Helper()
-	m := matrix{allowed: map[string]map[checker.Class]bool{}, survives: map[string]bool{}, zeroEvery: map[string]map[checker.Class]bool{}}
+	m := matrix{allowed: map[string]map[checker.Class]bool{}, some: map[string]map[checker.Class]bool{}, survives: map[string]bool{}, zeroEvery: map[string]map[checker.Class]bool{}}
 	for _, spec := range patterns.All() {
-		m.allowed[spec.Name], m.survives[spec.Name], m.zeroEvery[spec.Name] = map[checker.Class]bool{}, true, map[checker.Class]bool{}
+		m.allowed[spec.Name], m.some[spec.Name], m.survives[spec.Name], m.zeroEvery[spec.Name] = map[checker.Class]bool{}, map[checker.Class]bool{}, true, map[checker.Class]bool{}
 		for _, c := range checker.Classes {
 			m.zeroEvery[spec.Name][c] = true
 		}
@@ -82,6 +81,9 @@ func readMatrix(t *testing.T) matrix {
 				if want.Of(c) != scenarios.Zero {
 					m.allowed[spec.Name][c] = true
 					m.zeroEvery[spec.Name][c] = false
+				}
+				if want.Of(c) == scenarios.Some {
+					m.some[spec.Name][c] = true
 				}
 				if want.Of(c) != own.Of(c) {
 					m.survives[spec.Name] = false
@@ -140,14 +142,21 @@ func TestWorkshopClaimsAgreeWithTheMatrix(t *testing.T) {
 	require.NoError(t, err)
 	re := regexp.MustCompile(`(?m)^(\./txchaos run [^#\n]*?)\s+# (clean|shows ([a-z -]+))$`)
 	found := re.FindAllStringSubmatch(string(page), -1)
+	at := re.FindAllStringIndex(string(page), -1)
 	require.GreaterOrEqual(t, len(found), 10, "README.md's commands carry their claims")
 	runs := regexp.MustCompile(`(?m)^\./txchaos run `).FindAllString(string(page), -1)
 	require.Len(t, found, len(runs), "every ./txchaos run in README.md says what it shows (# shows CLASS ...) or # clean")
-	for _, f := range found {
+	for i, f := range found {
 		c := parseCommand(t, "README.md", f[1])
 		c.clean = f[2] == "clean"
+		// The exercise's own text, to the next heading, names what it shows.
+		section := string(page[at[i][1]:])
+		if end := strings.Index(section, "\n## "); end >= 0 {
+			section = section[:end]
+		}
 		for _, name := range strings.Fields(f[3]) {
 			require.Contains(t, checker.Classes, checker.Class(name), "README.md: %q: %q is not an anomaly class", f[1], name)
+			require.Contains(t, section, "`"+name+"`", "README.md: %q claims %s, which its exercise's text does not name", f[1], name)
 			c.shows = append(c.shows, checker.Class(name))
 		}
 		m.check(t, c)
@@ -155,8 +164,10 @@ func TestWorkshopClaimsAgreeWithTheMatrix(t *testing.T) {
 }
 
 // TestBugZooAgreesWithTheMatrix: each bug-zoo row's pattern may show its
-// class and the classes it lists as also shown, and the pattern it is
-// fixed by shows the class under no built-in scenario.
+// class and the classes it lists as also shown (a class shown "as
+// information" is not an anomaly of that pattern, and not claimed), the
+// pattern it is fixed by shows the class under no built-in scenario, and a
+// class the zoo says no pattern shows is expected of none.
 func TestBugZooAgreesWithTheMatrix(t *testing.T) {
 	m := readMatrix(t)
 	zoo, err := os.ReadFile("bug-zoo.md")
@@ -165,19 +176,35 @@ func TestBugZooAgreesWithTheMatrix(t *testing.T) {
 	rows := row.FindAllStringSubmatch(string(zoo), -1)
 	require.Len(t, rows, len(checker.Classes))
 	var last claim
+	lastInfo := false
 	for _, r := range rows {
 		class, shows, also, fixed := checker.Class(r[1]), r[2], r[3], r[4]
 		where := "bug-zoo.md, " + string(class)
-		c := last
+		if strings.HasPrefix(shows, "none") {
+			for p, want := range m.some {
+				require.False(t, want[class], "%s: no pattern shows it, but the expectation matrix (%s) expects %s to show some", where, patterns.ExpectationsFile, p)
+			}
+			continue
+		}
+		c, info := last, strings.Contains(shows, "as information")
 		if cmd := regexp.MustCompile("`(\\./txchaos run [^`]*)`").FindStringSubmatch(shows); cmd != nil {
 			c = parseCommand(t, where, cmd[1])
 		} else {
 			require.Contains(t, shows, "the same command", "%s: no command", where)
+			info = info || lastInfo // the same command shows it the same way
 		}
-		last = c
-		c.where, c.shows = where, []checker.Class{class}
-		for _, a := range regexp.MustCompile(`[a-z][a-z-]+`).FindAllString(also, -1) {
-			if a == "the" || a == "same" {
+		last, lastInfo = c, info
+		c.where, c.shows = where, nil
+		if !info {
+			c.shows = append(c.shows, class)
+		}
+		for _, a := range strings.Split(also, ",") {
+			a = strings.TrimSpace(a)
+			switch {
+			case a == "as information" && len(c.shows) > 0:
+				c.shows = c.shows[:len(c.shows)-1] // the class before it is information
+				continue
+			case a == "the same" || a == "—" || a == "as information":
 				continue
 			}
 			require.Contains(t, checker.Classes, checker.Class(a), "%s: also %q is not a class", where, a)
