@@ -90,7 +90,7 @@ func (e Expectations) Check(r checker.Report) []Miss {
 //	spec, _ := patterns.Lookup("fallback-queue")
 //	sc, _ := scenarios.Builtin("crash-between-commit-and-publish")
 //	want, err := sc.ExpectFor(spec)
-//	... want.Allowed() // lost-event, not-conserved, stuck, non-linearizable
+//	... want.Allowed() // lost-event, not-conserved, stuck, unconverged-read
 func (e Expectations) Allowed() []checker.Class {
 	var out []checker.Class
 	for _, c := range checker.Classes {

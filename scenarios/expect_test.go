@@ -23,7 +23,7 @@ func ExampleScenario_ExpectFor() {
 	fmt.Println("may show:", want.Allowed())
 	fmt.Println("lost-event:", want.Of(checker.LostEvent), "leaked-resource:", want.Of(checker.LeakedResource))
 	// Output:
-	// may show: [lost-event not-conserved stuck non-linearizable]
+	// may show: [lost-event not-conserved stuck unconverged-read]
 	// lost-event: some leaked-resource: zero
 }
 
@@ -41,7 +41,7 @@ func TestExpectFor(t *testing.T) {
 	// A line of "-": what the scenario expects of a pattern that survives it.
 	want, err := builtin("duplicate-delivery").ExpectFor(outbox)
 	require.NoError(t, err)
-	require.Equal(t, []checker.Class{checker.DuplicateConsumerEffect, checker.NotConserved, checker.NonLinearizable}, want.Allowed())
+	require.Equal(t, []checker.Class{checker.DuplicateConsumerEffect, checker.NotConserved, checker.UnconvergedRead}, want.Allowed())
 	require.Equal(t, scenarios.Some, want.Of(checker.DuplicateConsumerEffect))
 	require.Len(t, want, len(checker.Classes), "every class resolved")
 
