@@ -21,9 +21,10 @@
 // A fault affects the order its request names (sim.OrderHeader: a
 // checkout, a read, a create or cancel, a publish). A fault that names no
 // order — a crash at a crash point or one the nemesis orders, a request
-// such as a broker poll that serves every order — affects every order
-// open at that moment: a crashed node drops whatever it was doing for
-// each of them.
+// such as a broker poll that serves every order, any call to a JetStream
+// broker (its protocol carries no such header) — affects every order open
+// at that moment: a crashed node drops whatever it was doing for each of
+// them.
 //
 // An applied fault belongs to the profile entry of its kind and target (a
 // link, a node, a crash point; an entry without a link covers every
