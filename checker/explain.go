@@ -182,13 +182,14 @@ var docs = map[Class]Doc{
 			"it. The reads are judged apart: stale-read, session-stale-read, unconverged-read.",
 		Seed:    seed000,
 		Claim:   "the client will retry with same key and remote service will either create the item or realise it exist and just response ok",
-		Example: "order o000012: read at rest saw failed at 9.2s, but checkout#1 answered confirmed at 1.25s (history-o000012.html)",
-		Expected: "A retry with a key answered with the other decision, or a decision answered before it was durable and " +
-			"later reversed. The workload retries a key only while its outcome is unknown, so a key gets at most one " +
-			"definitive answer: only an order that settles on another decision than the one answered shows it, and no " +
-			"built-in pattern has (explore, 40 seeds of each under every fault). The command below races retries " +
-			"against an attempt still in flight, where a coordinator that outlives its client could take the other decision",
-		Reproduce: "txchaos run --pattern naive-dual-write --faults drop-request=orders-payments:0.5 --call-timeout 1s --txns 30",
+		Example: "order o000002: checkout#2 answered failed at 417ms, but checkout#1 answered confirmed at 6.1ms (history-o000002.html)",
+		Expected: "naive-dual-write and blind-retry when a client sends an order it was already answered about again, with " +
+			"the same key (the double-submit scenario; --resubmit): they run the checkout again, and when the stock is gone " +
+			"by then or a step fails this time they mark the order failed after it was answered confirmed, and say so. Not " +
+			"the patterns that keep their decision under the caller's key (two-phase-key, idempotency-keys, outbox, saga " +
+			"and the others): a re-submit gets the stored answer. Without re-submits the workload asks a key again only " +
+			"while its outcome is unknown, so a key gets one definitive answer and the class is rarely reached",
+		Reproduce: "txchaos run --pattern naive-dual-write --scenario double-submit",
 	},
 	StaleRead: {
 		Summary: "a read older than what another client had already been told (linearizable reads broken)",

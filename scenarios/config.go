@@ -54,6 +54,14 @@ type Workload struct {
 	Attempts int `json:"attempts" yaml:"attempts"`
 	// Customers is how many distinct customers the orders spread over.
 	Customers int `json:"customers" yaml:"customers"`
+	// Resubmit is the share of orders, from 0 to 1, that their client sends
+	// once more, with the same key, after it was answered definitively and
+	// every order was placed: a double submit (a user clicking twice, a
+	// client library retrying on its own, an app re-sending after a
+	// reconnect). Which orders are drawn from the seed apart from the
+	// orders themselves, so the same seed places the same orders whatever
+	// the share. 0, the default, sends none.
+	Resubmit float64 `json:"resubmit,omitempty" yaml:"resubmit"`
 }
 
 // Config is everything a run depends on. Two runs of the same Config on the
@@ -117,6 +125,8 @@ func (c Config) validate(spec patterns.Spec) error {
 		return fmt.Errorf("attempts: %d is not between 1 and 100", w.Attempts)
 	case w.Customers < 1:
 		return fmt.Errorf("customers: %d must be at least 1", w.Customers)
+	case !(w.Resubmit >= 0 && w.Resubmit <= 1): // NaN too
+		return fmt.Errorf("resubmit: %g is not a share between 0 and 1", w.Resubmit)
 	case c.Quiet <= 0:
 		return fmt.Errorf("quiet: %s must be positive", c.Quiet)
 	case c.CallTimeout <= 0:

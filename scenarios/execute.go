@@ -211,11 +211,17 @@ func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[s
 type order struct {
 	key string
 	co  sim.Checkout
+	// resubmit: the client sends it once more after a definitive answer
+	// (see runWorkload).
+	resubmit bool
 }
 
-// orders derives the workload's checkouts from the seed.
+// orders derives the workload's checkouts from the seed. Which of them
+// are re-submitted is drawn from a stream of its own, so that the orders
+// do not depend on cfg.Workload.Resubmit.
 func orders(cfg Config) []order {
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f726b6c6f6164))
+	again := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72657375626d6974))
 	out := make([]order, cfg.Workload.Txns)
 	for i := range out {
 		out[i] = order{
@@ -226,6 +232,7 @@ func orders(cfg Config) []order {
 				Qty:      int64(rng.IntN(3) + 1),
 				Amount:   int64(rng.IntN(20)+1) * 5,
 			},
+			resubmit: again.Float64() < cfg.Workload.Resubmit,
 		}
 	}
 	return out
@@ -235,7 +242,12 @@ func orders(cfg Config) []order {
 // retrying an order with the same key while its outcome is unknown. After
 // each order a client reads it back, then reads the order its neighbour
 // (the next client) was last answered about: reads of one's own orders and
-// of others' tell read-your-writes from linearizable reads.
+// of others' tell read-your-writes from linearizable reads. Once every
+// order is placed, each client sends again, once and with the same key,
+// those of its orders that were answered definitively and drawn for
+// re-submission (cfg.Workload.Resubmit), and reads each back: a client
+// re-sending what it was already answered, as an app does after a
+// reconnect. The faults are still on.
 func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h *checker.History) {
 	all := orders(cfg)
 	var next atomic.Int64
@@ -244,6 +256,7 @@ func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h
 
 	n := cfg.Workload.Concurrency
 	answered := make([]atomic.Int64, n) // per client, 1 + the index of its last order answered definitively
+	again := make([][]resubmit, n)      // per client, what it sends again; each written by its client only
 	done := new(atomic.Int64)
 	for c := 0; c < n; c++ {
 		spawnInto(rt, fmt.Sprintf("client %d", c), done, func() {
@@ -252,8 +265,11 @@ func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h
 				if i >= len(all) || ctx.Err() != nil {
 					return
 				}
-				if place(ctx, client, cfg, c, all[i], start, h) {
+				if attempt := place(ctx, client, cfg, c, all[i], start, h); attempt > 0 {
 					answered[c].Store(int64(i) + 1)
+					if all[i].resubmit {
+						again[c] = append(again[c], resubmit{all[i], attempt + 1})
+					}
 				}
 				if j := answered[(c+1)%n].Load() - 1; n > 1 && j >= 0 && ctx.Err() == nil {
 					read(ctx, client, cfg, c, all[j].key, start, h, false)
@@ -262,6 +278,28 @@ func runWorkload(ctx context.Context, rt Runtime, cfg Config, start time.Time, h
 		})
 	}
 	join(ctx, rt, done, n)
+	if cfg.Workload.Resubmit == 0 {
+		return
+	}
+	done = new(atomic.Int64)
+	for c := 0; c < n; c++ {
+		spawnInto(rt, fmt.Sprintf("client %d re-submitting", c), done, func() {
+			for _, r := range again[c] {
+				if ctx.Err() != nil {
+					return
+				}
+				checkout(ctx, client, cfg, c, r.order, r.attempt, start, h) // the same key: the same answer is due
+				read(ctx, client, cfg, c, r.key, start, h, false)
+			}
+		})
+	}
+	join(ctx, rt, done, n)
+}
+
+// resubmit is an order a client sends again, and the attempt it will be.
+type resubmit struct {
+	order
+	attempt int
 }
 
 // spawn runs fn as a process of the client node, the workload's, and
@@ -297,37 +335,45 @@ func join(ctx context.Context, rt Runtime, done *atomic.Int64, n int) {
 // client that meets a node down does not spend its tries on it at once.
 const clientBackoff = 100 * time.Millisecond
 
-// place runs one order's attempts, then reads the order back. It reports
-// whether the last attempt was answered definitively.
-func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) bool {
-	answered := false
+// place runs one order's attempts, then reads the order back. It returns
+// the attempt answered definitively, or 0 when none was.
+func place(ctx context.Context, n *sim.Node, cfg Config, client int, o order, start time.Time, h *checker.History) int {
+	answered := 0
 	for attempt := 1; attempt <= cfg.Workload.Attempts; attempt++ {
-		op := checker.Op{Client: client, Kind: checker.KindCheckout, Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
-		callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
-		got, err := n.Orders().Checkout(callCtx, o.key, o.co)
-		cancel()
-		op.Return = n.Now().Sub(start)
-		switch {
-		case err == nil:
-			op.Outcome, op.State = checker.OutcomeOK, got.State
-		case sim.IsRejected(err):
-			var rej *sim.Rejected
-			errors.As(err, &rej)
-			op.Outcome, op.State, op.Reason = checker.OutcomeRejected, sim.OrderFailed, rej.Reason
-		default:
-			op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
+		if checkout(ctx, n, cfg, client, o, attempt, start, h).Definitive() {
+			answered = attempt
+			break
 		}
-		h.Add(op)
-		answered = op.Outcome != checker.OutcomeUnknown
-		if answered || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 		if n.Sleep(ctx, clientBackoff<<(attempt-1)) != nil {
-			return false
+			return 0
 		}
 	}
 	read(ctx, n, cfg, client, o.key, start, h, false)
 	return answered
+}
+
+// checkout records one attempt of order o and returns its outcome.
+func checkout(ctx context.Context, n *sim.Node, cfg Config, client int, o order, attempt int, start time.Time, h *checker.History) checker.Outcome {
+	op := checker.Op{Client: client, Kind: checker.KindCheckout, Key: o.key, Attempt: attempt, Input: o.co, Call: n.Now().Sub(start)}
+	callCtx, cancel := n.WithTimeout(ctx, cfg.CallTimeout)
+	got, err := n.Orders().Checkout(callCtx, o.key, o.co)
+	cancel()
+	op.Return = n.Now().Sub(start)
+	switch {
+	case err == nil:
+		op.Outcome, op.State = checker.OutcomeOK, got.State
+	case sim.IsRejected(err):
+		var rej *sim.Rejected
+		errors.As(err, &rej)
+		op.Outcome, op.State, op.Reason = checker.OutcomeRejected, sim.OrderFailed, rej.Reason
+	default:
+		op.Outcome, op.Reason = checker.OutcomeUnknown, err.Error()
+	}
+	h.Add(op)
+	return op.Outcome
 }
 
 // read records a client's GET /orders/{key}, taken at rest or not.

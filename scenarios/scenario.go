@@ -111,7 +111,7 @@ func (s Scenario) configError(err error) error {
 		return fmt.Errorf("%s: %w", s.file, err)
 	}
 	switch field {
-	case "txns", "concurrency", "attempts", "customers":
+	case "txns", "concurrency", "attempts", "customers", "resubmit":
 		field = "workload." + field
 	case "world":
 		if sub, r, ok := strings.Cut(rest, ": "); ok {
@@ -257,7 +257,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 //	runtime: live
 //	quiet: 5s               # fault-free time after healing to come to rest
 //	call_timeout: 1s        # the client's timeout for one request
-//	workload: {txns: 40, concurrency: 6, attempts: 3, customers: 10}
+//	workload: {txns: 40, concurrency: 6, attempts: 3, customers: 10, resubmit: 0}
 //	world:
 //	  payments: {maturity: idempotent, reject_rate: 0.05}
 //	  inventory: {maturity: idempotent, reject_rate: 0}
@@ -418,6 +418,7 @@ func (p *parser) workload(n *yaml.Node, at string, w *Workload) error {
 		{"concurrency", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Concurrency) }},
 		{"attempts", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Attempts) }},
 		{"customers", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Customers) }},
+		{"resubmit", func(n *yaml.Node, f string) error { return p.float(n, f, &w.Resubmit) }},
 	})
 }
 

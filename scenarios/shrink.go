@@ -40,7 +40,8 @@ type ShrinkStep struct {
 // Shrink searches for a smaller run than cfg that shows anomaly class c:
 // fewer orders, fewer clients, fewer attempts, fewer faults (profile
 // entries dropped, link faults narrowed to one link), lower rates, shorter
-// windows and latencies, no business rejections, fewer customers. Fewer
+// windows and latencies, no business rejections, no re-submits, fewer
+// customers. Fewer
 // orders come first: a rate is raised when that lets fewer orders fail. cfg must be a det run
 // that shows c; every candidate is run on the det runtime with cfg's seed,
 // and a change is kept when the candidate still shows c. The search is
@@ -72,7 +73,7 @@ func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions)
 	}
 	for changed := true; changed && !s.spent(); {
 		changed = false
-		for _, pass := range []func(Config) (Config, bool, error){s.faults, s.txns, s.concurrency, s.attempts, s.links, s.rates, s.boost, s.rejections, s.customers} {
+		for _, pass := range []func(Config) (Config, bool, error){s.faults, s.txns, s.concurrency, s.attempts, s.links, s.rates, s.boost, s.rejections, s.resubmits, s.customers} {
 			next, ok, err := pass(s.best)
 			if err != nil {
 				return s.best, s.bestRes, err
@@ -388,6 +389,20 @@ func (s *shrinker) rejections(cfg Config) (Config, bool, error) {
 	return cfg, shrunk, nil
 }
 
+// resubmits turns the clients' re-submits off.
+func (s *shrinker) resubmits(cfg Config) (Config, bool, error) {
+	if cfg.Workload.Resubmit == 0 || s.spent() {
+		return cfg, false, nil
+	}
+	c := cfg
+	c.Workload.Resubmit = 0
+	fails, err := s.try(c, "no re-submits")
+	if err != nil || !fails {
+		return cfg, false, err
+	}
+	return c, true, nil
+}
+
 // canonicalFaults is a profile with its crash points last, the order a
 // scenario file's crash_points give them.
 func canonicalFaults(profile string) string {
@@ -456,7 +471,11 @@ func WriteScenario(w io.Writer, name, description string, cfg Config) error {
 	fmt.Fprintf(&b, "quiet: %s\n", cfg.Quiet)
 	fmt.Fprintf(&b, "call_timeout: %s\n", cfg.CallTimeout)
 	wl := cfg.Workload
-	fmt.Fprintf(&b, "workload: {txns: %d, concurrency: %d, attempts: %d, customers: %d}\n", wl.Txns, wl.Concurrency, wl.Attempts, wl.Customers)
+	fmt.Fprintf(&b, "workload: {txns: %d, concurrency: %d, attempts: %d, customers: %d", wl.Txns, wl.Concurrency, wl.Attempts, wl.Customers)
+	if wl.Resubmit != 0 {
+		fmt.Fprintf(&b, ", resubmit: %s", strconv.FormatFloat(wl.Resubmit, 'g', -1, 64))
+	}
+	b.WriteString("}\n")
 	wc := cfg.World
 	b.WriteString("world:\n")
 	for _, r := range []struct {

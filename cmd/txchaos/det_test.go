@@ -128,3 +128,20 @@ func TestExplore(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "--seeds: 0 must be at least 1")
 }
+
+// TestExploreResubmit: with re-submits, explore finds the naive dual write
+// deciding an answered order again (its re-run's charge request dropped,
+// the order marked failed), and the run command it prints carries
+// --resubmit and finds it again.
+func TestExploreResubmit(t *testing.T) {
+	code, out, stderr := run(t, "explore", "--pattern", "naive-dual-write", "--seeds", "2", "--txns", "10", "--concurrency", "2", "--resubmit", "1",
+		"--quiet", "500ms", "--service-timeout", "300ms", "--faults", "drop-request=orders-payments:0.3", "--out", t.TempDir())
+	require.Equal(t, 1, code, stderr)
+	require.Regexp(t, `non-linearizable\s+[12]\s+[12]/2`, out)
+	rc := regexp.MustCompile(`non-linearizable \(seed [12]\):\n  run it:    txchaos (run .*)`).FindStringSubmatch(out)
+	require.NotNil(t, rc, out)
+	require.Contains(t, rc[1], " --resubmit=1 ")
+	code, runOut, stderr := run(t, append(strings.Fields(rc[1]), "--out", "")...)
+	require.Equal(t, 1, code, stderr)
+	require.Regexp(t, `(?m)^non-linearizable +[1-9]`, runOut)
+}

@@ -171,6 +171,7 @@ func runCommand(cfg scenarios.Config) string {
 	add("concurrency", itoa(cfg.Workload.Concurrency), itoa(d.Workload.Concurrency))
 	add("attempts", itoa(cfg.Workload.Attempts), itoa(d.Workload.Attempts))
 	add("customers", itoa(cfg.Workload.Customers), itoa(d.Workload.Customers))
+	add("resubmit", strconv.FormatFloat(cfg.Workload.Resubmit, 'g', -1, 64), strconv.FormatFloat(d.Workload.Resubmit, 'g', -1, 64))
 	add("quiet", cfg.Quiet.String(), d.Quiet.String())
 	add("call-timeout", cfg.CallTimeout.String(), d.CallTimeout.String())
 	add("service-timeout", cfg.World.CallTimeout.String(), d.World.CallTimeout.String())

@@ -38,6 +38,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--faults", "crash=bank:0.1"}, `node "bank" is not in this world`},
 		{[]string{"run", "--payments", "sometimes"}, `--payments: maturity "sometimes" is not one of idempotent, readable, opaque`},
 		{[]string{"run", "--reject-rate", "1.5"}, "--reject-rate: 1.5 is not between 0 and 1"},
+		{[]string{"run", "--resubmit", "2"}, "--resubmit: 2 is not a share between 0 and 1"},
+		{[]string{"run", "--resubmit", "NaN"}, "--resubmit: NaN is not a share between 0 and 1"},
 		{[]string{"run", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
 		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
 		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},

@@ -38,6 +38,7 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.IntVar(&f.cfg.Workload.Concurrency, "concurrency", d.Workload.Concurrency, "clients placing them at once")
 	fs.IntVar(&f.cfg.Workload.Attempts, "attempts", d.Workload.Attempts, "tries per checkout while its outcome is unknown (same key)")
 	fs.IntVar(&f.cfg.Workload.Customers, "customers", d.Workload.Customers, "distinct customers")
+	fs.Float64Var(&f.cfg.Workload.Resubmit, "resubmit", d.Workload.Resubmit, "share of orders (0 to 1) sent once more with the same key after their answer: a double submit")
 	fs.Int64Var(&f.cfg.Seed, "seed", d.Seed, "seed of every random decision (workload, faults, rejections)")
 	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy) or det (deterministic simulation: same seed, same run; see txchaos replay, shrink, explore)")
 	fs.DurationVar(&f.cfg.Quiet, "quiet", d.Quiet, "longest fault-free period after healing for recovery to bring the world to rest")

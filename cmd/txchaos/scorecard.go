@@ -19,8 +19,12 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 		faults = "none"
 	}
 	fmt.Fprintf(w, "pattern %s · runtime %s · seed %d · faults %s\n", c.Pattern, c.Runtime, c.Seed, faults)
-	fmt.Fprintf(w, "%d checkouts by %d clients, up to %d attempts each · payments %s, inventory %s, shipping %s\n\n",
-		c.Workload.Txns, c.Workload.Concurrency, c.Workload.Attempts, c.World.Payments.Maturity, c.World.Inventory.Maturity, c.World.Shipping.Maturity)
+	again := ""
+	if c.Workload.Resubmit > 0 {
+		again = fmt.Sprintf(", %g%% of those answered sent again", 100*c.Workload.Resubmit)
+	}
+	fmt.Fprintf(w, "%d checkouts by %d clients, up to %d attempts each%s · payments %s, inventory %s, shipping %s\n\n",
+		c.Workload.Txns, c.Workload.Concurrency, c.Workload.Attempts, again, c.World.Payments.Maturity, c.World.Inventory.Maturity, c.World.Shipping.Maturity)
 
 	writeAnomalies(w, r.Report)
 

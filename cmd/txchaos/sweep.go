@@ -154,6 +154,7 @@ func sweepFlagValues(s scenarios.Sweep) map[string]string {
 		"concurrency":     strconv.Itoa(b.Workload.Concurrency),
 		"attempts":        strconv.Itoa(b.Workload.Attempts),
 		"customers":       strconv.Itoa(b.Workload.Customers),
+		"resubmit":        strconv.FormatFloat(b.Workload.Resubmit, 'g', -1, 64),
 		"runtime":         b.Runtime,
 		"quiet":           b.Quiet.String(),
 		"call-timeout":    b.CallTimeout.String(),

@@ -22,7 +22,11 @@
 // id, is credited twice (duplicate consumer effect); a step rejected after
 // the charge leaves the charge held (leaked resource); a crash after the
 // local commit loses the event and commits partially, exactly as in
-// naive-dual-write. With no faults and only payments rejecting it is clean.
+// naive-dual-write; a double submit (an answered order sent again with
+// the same key) runs the checkout again, charges again, and fails the
+// order it had confirmed when the stock is gone by then
+// (non-linearizable). With no faults and only payments rejecting it is
+// clean.
 package blind
 
 import (

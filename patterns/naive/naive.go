@@ -13,7 +13,11 @@
 // (a charge whose answer was lost is never refunded; a client retry charges
 // again), a crash after the local commit leaves a confirmed order with
 // nothing charged and no event (partial commit, lost event), a broker outage
-// loses events. With no faults it is clean — which is why teams ship it.
+// loses events; a client that sends an answered order again with the same
+// key (a double submit) makes it run the checkout again: a second charge,
+// and, when the stock is gone by then or a step fails this time, the order
+// marked failed after it was answered confirmed (non-linearizable). With
+// no faults it is clean — which is why teams ship it.
 package naive
 
 import (
