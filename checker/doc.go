@@ -186,8 +186,8 @@
 // (its reads too), porcupine's longest linearizations and the faults
 // applied meanwhile as an HTML page, which the runner writes as
 // history-<key>.html beside the record. Example: "order o000002:
-// checkout#2 answered failed at 417ms, but checkout#1 answered confirmed
-// at 6.1ms (history-o000002.html)": the client sent the order again after
+// checkout#2 answered failed at 21.2ms, but checkout#1 answered confirmed
+// at 5.6ms (history-o000002.html)": the client sent the order again after
 // its answer (a double submit, the workload's re-submits) and a pattern
 // that runs the checkout again decided it again. A key asked again only
 // while its outcome is unknown rarely shows it. A partition porcupine

@@ -175,20 +175,20 @@ var docs = map[Class]Doc{
 	// checkLinearizability and judgeReads).
 	NonLinearizable: {
 		Summary: "what the checkouts answered cannot be explained by any order of them and the decision the order settled on",
-		Meaning: "The checkouts of one order key (its attempts with the same key), with the decision the order settled on " +
+		Meaning: "The checkouts of one order key (its attempts and re-submits with the same key), with the decision the order settled on " +
 			"(what it reads at rest), have no linearization under the model of the orders API: a checkout with a key " +
 			"takes effect at most once and the order is decided once, for good. Two answers with different decisions, " +
 			"an answer the order did not settle on, or an answer of pending after a read saw the order decided break " +
 			"it. The reads are judged apart: stale-read, session-stale-read, unconverged-read.",
 		Seed:    seed000,
 		Claim:   "the client will retry with same key and remote service will either create the item or realise it exist and just response ok",
-		Example: "order o000002: checkout#2 answered failed at 417ms, but checkout#1 answered confirmed at 6.1ms (history-o000002.html)",
-		Expected: "naive-dual-write and blind-retry when a client sends an order it was already answered about again, with " +
-			"the same key (the double-submit scenario; --resubmit): they run the checkout again, and when the stock is gone " +
-			"by then or a step fails this time they mark the order failed after it was answered confirmed, and say so. Not " +
-			"the patterns that keep their decision under the caller's key (two-phase-key, idempotency-keys, outbox, saga " +
-			"and the others): a re-submit gets the stored answer. Without re-submits the workload asks a key again only " +
-			"while its outcome is unknown, so a key gets one definitive answer and the class is rarely reached",
+		Example: "order o000002: checkout#2 answered failed at 21.2ms, but checkout#1 answered confirmed at 5.6ms (history-o000002.html)",
+		Expected: "A checkout that, asked again under a key it has already answered, runs again instead of answering " +
+			"what it decided: a client sends an order it was answered about once more (a double submit: the " +
+			"double-submit scenario, --resubmit), and when the stock is gone by then or a step fails this time the " +
+			"order is marked failed after it was answered confirmed, and the second answer says so. A service that " +
+			"keeps its decision under the caller's key answers a re-submit the same. Without re-submits a key is " +
+			"asked again only while its outcome is unknown, so it gets one definitive answer and the class is rarely reached",
 		Reproduce: "txchaos run --pattern naive-dual-write --scenario double-submit",
 	},
 	StaleRead: {
