@@ -112,7 +112,7 @@ type outcome struct {
 // its cell expects some anomaly of a class it no longer shows.
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the matrix runs 80 live cells; -short skips it")
+		t.Skip("the matrix runs every pattern under every built-in scenario live; -short skips it")
 	}
 	cells := readMatrix(t)
 	specs := map[string]patterns.Spec{}
