@@ -38,6 +38,12 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--faults", "crash=bank:0.1"}, `node "bank" is not in this world`},
 		{[]string{"run", "--payments", "sometimes"}, `--payments: maturity "sometimes" is not one of idempotent, readable, opaque`},
 		{[]string{"run", "--reject-rate", "1.5"}, "--reject-rate: 1.5 is not between 0 and 1"},
+		// Not a number and the infinities are refused before the run (a
+		// det run of one order, written nowhere, if they were not).
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--reject-rate", "NaN"}, "--reject-rate: NaN is not between 0 and 1"},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--reject-rate", "-Inf"}, "--reject-rate: -Inf is not between 0 and 1"},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--faults", "lost-response=NaN"}, `--faults: fault "lost-response=NaN": rate "NaN" is not a number between 0 and 1`},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--faults", "crash=payments:nan"}, `--faults: fault "crash=payments:nan": rate "nan" is not a number between 0 and 1`},
 		{[]string{"run", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
 		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
 		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},
