@@ -40,8 +40,10 @@ type Result struct {
 
 // Execute runs cfg: it starts the world with the pattern on orders, runs
 // the nemesis while the clients place their orders, heals the world, lets
-// recovery run until the world is at rest or cfg.Quiet passes, stops the
-// world and checks it. dir holds the nodes' databases; when empty a
+// recovery run until the world is at rest or cfg.Quiet passes, reads the
+// state of every database then (what is unfinished at that deadline is
+// stuck), has a client read every order and balance, stops the world and
+// checks the history and that state. dir holds the nodes' databases; when empty a
 // temporary directory is used and removed.
 func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 	spec, err := patterns.Lookup(cfg.Pattern)
