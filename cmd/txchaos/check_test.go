@@ -85,6 +85,37 @@ func TestCheckBadRecords(t *testing.T) {
 		require.Contains(t, out, "\nverdict: UNKNOWN (not judged: ")
 		require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
 	})
+	// The history is what non-linearizable, the read classes and the
+	// outcomes are judged on: a record without one is not judged on them,
+	// whether the key is gone, null or an empty list (a run places at
+	// least one order).
+	for _, tt := range []struct {
+		name string
+		edit func(doc map[string]json.RawMessage)
+	}{
+		{"no history stored", func(doc map[string]json.RawMessage) { delete(doc, "history") }},
+		{"a null history", func(doc map[string]json.RawMessage) { doc["history"] = json.RawMessage("null") }},
+		{"an empty history", func(doc map[string]json.RawMessage) { doc["history"] = json.RawMessage("[]") }},
+	} {
+		t.Run(tt.name+": unknown", func(t *testing.T) {
+			path := editRecord(t, records[0], t.TempDir(), "historyless.json", tt.edit)
+			code, out, stderr := run(t, "check", path)
+			require.Equal(t, 2, code, stderr+out)
+			require.Contains(t, out, "checked again from no client history (none stored) and its final state; nothing was run")
+			require.Contains(t, out, "\nverdict: UNKNOWN (not judged: non-linearizable, stale-read, session-stale-read, unconverged-read: the record stores no client history)\n")
+			require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
+		})
+	}
+	t.Run("neither history nor state: unknown", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "empty.json", func(doc map[string]json.RawMessage) {
+			delete(doc, "history")
+			delete(doc, "state")
+		})
+		code, out, stderr := run(t, "check", path)
+		require.Equal(t, 2, code, stderr+out)
+		require.Contains(t, out, "checked again from no client history (none stored) and no final state (none stored); nothing was run")
+		require.Regexp(t, `\nverdict: UNKNOWN \(not judged: leaked-resource, .*, stuck, non-linearizable, stale-read, session-stale-read, unconverged-read: .*no state was read.*the record stores no client history`, out)
+	})
 	t.Run("a history that is not one", func(t *testing.T) {
 		path := editRecord(t, records[0], t.TempDir(), "bad-history.json", func(doc map[string]json.RawMessage) {
 			doc["history"] = json.RawMessage(`{"ops": 3}`)
