@@ -39,6 +39,9 @@ It takes a few minutes; Ctrl-C stops it, and running it again continues.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s := demoSweep(txns)
+			if err := checkOutDir("out", out); err != nil {
+				return err
+			}
 			_, err := os.Stat(filepath.Join(out, scenarios.SweepFile))
 			if _, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, err == nil); err != nil {
 				var ee *exitError

@@ -77,6 +77,11 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			if cfg.Runtime != results.RuntimeDet {
 				return usageError("--runtime: %q: explore runs on the det runtime, whose runs replay", cfg.Runtime)
 			}
+			if f.out != "" {
+				if err := checkOutDir("out", f.out); err != nil {
+					return err
+				}
+			}
 			errw, w := cmd.ErrOrStderr(), cmd.OutOrStdout()
 			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
 				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, orNone(cfg.Faults))

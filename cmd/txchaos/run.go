@@ -138,6 +138,11 @@ func newRun() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.out != "" {
+				if err := checkOutDir("out", f.out); err != nil {
+					return err
+				}
+			}
 			res, rec, path, err := runOne(cmd, cfg, f.out)
 			if err != nil {
 				return err
@@ -207,7 +212,8 @@ func writeExpectations(w io.Writer, sc scenarios.Scenario, res *scenarios.Result
 
 // runOne executes cfg and writes its record under outDir (unless empty),
 // with porcupine's history-<key>.html beside it for each partition of the
-// history that did not linearize.
+// history that did not linearize. The pages are written first: a record
+// never names a page that is not there.
 func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios.Result, *results.Record, string, error) {
 	res, err := scenarios.Execute(cmd.Context(), cfg, "")
 	if err != nil {
@@ -224,10 +230,10 @@ func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, nil, "", harnessError(fmt.Errorf("results directory: %w", err))
 		}
-		if err := results.Write(path, rec); err != nil {
+		if _, err := res.WriteHistories(filepath.Dir(path)); err != nil {
 			return nil, nil, "", harnessError(err)
 		}
-		if _, err := res.WriteHistories(filepath.Dir(path)); err != nil {
+		if err := results.Write(path, rec); err != nil {
 			return nil, nil, "", harnessError(err)
 		}
 	}

@@ -59,6 +59,13 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 			if err != nil {
 				return usageError("%s: %v", args[0], err)
 			}
+			name := "shrunk-" + cfg.Pattern + "-" + string(c)
+			if out == "" {
+				out = filepath.Join(filepath.Dir(args[0]), name+".yaml")
+			}
+			if err := checkOutFile("out", out); err != nil {
+				return err
+			}
 			errw := cmd.ErrOrStderr()
 			fmt.Fprintf(errw, "shrinking %s (%s, seed %d, %d orders, faults %s) for %s\n", args[0], cfg.Pattern, cfg.Seed, cfg.Workload.Txns, orNone(cfg.Faults), c)
 			runs := 0
@@ -74,10 +81,6 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 				return harnessError(err)
 			}
 
-			name := "shrunk-" + cfg.Pattern + "-" + string(c)
-			if out == "" {
-				out = filepath.Join(filepath.Dir(args[0]), name+".yaml")
-			}
 			example := ""
 			if ex := res.Report.Anomalies[c].Examples; len(ex) > 0 {
 				example = "\nFor example: " + firstLine(ex[0])

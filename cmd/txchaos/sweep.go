@@ -97,6 +97,9 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			if out == "" {
 				return usageError("--out: a directory is needed")
 			}
+			if err := checkOutDir("out", out); err != nil {
+				return err
+			}
 			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume)
 			if err != nil {
 				return err
