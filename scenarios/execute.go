@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -43,8 +42,9 @@ type Result struct {
 // recovery run until the world is at rest or cfg.Quiet passes, reads the
 // state of every database then (what is unfinished at that deadline is
 // stuck), has a client read every order and balance, stops the world and
-// checks the history and that state. dir holds the nodes' databases; when empty a
-// temporary directory is used and removed.
+// checks the history and that state. dir holds the nodes' databases; when
+// empty a temporary directory is used and removed (one that a killed run
+// left is removed by the next run: see newWorkDir).
 func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 	spec, err := patterns.Lookup(cfg.Pattern)
 	if err != nil {
@@ -63,11 +63,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	profile, _ := faults.Parse(cfg.Faults)
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "txchaos-run-")
+		tmp, release, err := newWorkDir()
 		if err != nil {
-			return nil, fmt.Errorf("run directory: %w", err)
+			return nil, err
 		}
-		defer os.RemoveAll(tmp)
+		defer release()
 		dir = tmp
 	}
 	wcfg := cfg.World

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/scenarios"
 )
 
 // TestOutputCheckedFirst: an output that cannot be written is bad input
@@ -57,4 +60,30 @@ func TestOutputCreated(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "the probe is removed")
+}
+
+// TestWriteRunPagesFirst: a run whose history pages cannot all be written
+// leaves no record.json (which would name the missing pages); once they
+// can, the record is written beside every page it names.
+func TestWriteRunPagesFirst(t *testing.T) {
+	cfg := scenarios.Default()
+	cfg.Pattern, cfg.Runtime, cfg.Faults, cfg.Workload.Txns = "blind-retry", "det", "lost-response=0.2", 20
+	res, err := scenarios.Execute(context.Background(), cfg, "")
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Report.Linearizability, "this run must have history pages to write")
+	rec, err := res.Record()
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	last := res.Report.Linearizability[len(res.Report.Linearizability)-1].File
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, last, "x"), 0o755)) // a page cannot replace a directory
+	require.Error(t, writeRun(dir, res, rec))
+	require.NoFileExists(t, filepath.Join(dir, "record.json"), "no record names a page that is not there")
+
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, last)))
+	require.NoError(t, writeRun(dir, res, rec))
+	for _, p := range res.Report.Linearizability {
+		require.FileExists(t, filepath.Join(dir, p.File))
+	}
+	require.FileExists(t, filepath.Join(dir, "record.json"))
 }
