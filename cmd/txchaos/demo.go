@@ -38,6 +38,9 @@ at rates 0.05 and 0.2, then writes the comparison report and prints its path.
 It takes a few minutes; Ctrl-C stops it, and running it again continues.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkParallel(parallel); err != nil {
+				return err
+			}
 			s := demoSweep(txns)
 			if err := checkOutDir("out", out); err != nil {
 				return err
@@ -59,7 +62,7 @@ It takes a few minutes; Ctrl-C stops it, and running it again continues.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "txchaos-demo", "directory of the demo's sweep and report (run again: continues it)")
-	cmd.Flags().IntVar(&parallel, "parallel", 2, "cells run at once")
+	cmd.Flags().IntVar(&parallel, "parallel", 2, "cells run at once, 1 to 64")
 	cmd.Flags().IntVar(&txns, "txns", 20, "checkouts per cell")
 	return cmd
 }

@@ -49,6 +49,16 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},
 		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
+		// explore, demo and sweep share one --parallel range; explore's
+		// seeds may not run past the largest int64. Each is refused before
+		// a run (one small det seed, written nowhere, if it were not).
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "-1"}, "--parallel: -1 is not between 1 and 64"},
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "0"}, "--parallel: 0 is not between 1 and 64"},
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "100000"}, "--parallel: 100000 is not between 1 and 64"},
+		{[]string{"demo", "--parallel", "100000", "--out", "/dev/null/demo"}, "--parallel: 100000 is not between 1 and 64"},
+		{[]string{"explore", "--seed", "9223372036854775807", "--seeds", "3", "--txns", "1", "--out="},
+			"--seed: 9223372036854775807 with --seeds 3 goes past the largest seed, 9223372036854775807: start at 9223372036854775805 at most"},
+		{[]string{"explore", "--seed", "9223372036854775806", "--seeds", "3", "--txns", "1", "--out="}, "start at 9223372036854775805 at most"},
 		{[]string{"fly"}, `unknown command "fly"`},
 	}
 	for _, tt := range tests {

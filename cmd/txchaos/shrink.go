@@ -37,6 +37,9 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
   txchaos run --pattern naive-dual-write --scenario regress/lost-event.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxRuns < 1 {
+				return usageError("--max-runs: %d must be at least 1 (the first run checks the record fails)", maxRuns)
+			}
 			rec, cfg, err := readDetRecord(args[0])
 			if err != nil {
 				return err
