@@ -372,3 +372,45 @@ func TestXOf(t *testing.T) {
 	require.Equal(t, 20.0, xOf("partition:orders-payments", "20ms"))
 	require.True(t, xOf("lost-response", "lots") != xOf("lost-response", "lots"), "NaN off the axis")
 }
+
+// TestMarkdownEscapesHTML: HTML in a record's fields, its directory's and
+// files' names or the title shows as text in report.md, as in index.html;
+// it is never copied raw, and no link can be made a javascript: URL.
+func TestMarkdownEscapesHTML(t *testing.T) {
+	const (
+		pattern = `<img src=x onerror=alert(1)>`
+		runDir  = `javascript:<b>run` // a name cannot hold a /
+		page    = `history-<i>k.html`
+		title   = `<script>alert("title")</script>`
+	)
+	b, err := os.ReadFile(filepath.Join(fixture, "cells", "outbox_none_0_seed1", "record.json"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b, &doc))
+	doc["pattern"] = pattern
+	doc["reads"] = map[string]any{"promise": "<u>linearizable</u>"}
+	b, err = json.Marshal(doc)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, runDir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runDir, "record.json"), b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runDir, page), []byte("<html></html>"), 0o644))
+
+	rep, err := Generate(dir, Options{Title: title})
+	require.NoError(t, err)
+	for _, file := range []string{rep.Markdown, rep.HTML} {
+		got, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, raw := range []string{"<img src=x", "<b>run", "<i>k", "<u>", "<script>", "](javascript:", `href="javascript:`} {
+			require.NotContains(t, string(got), raw, "%s copies %q raw", filepath.Base(file), raw)
+		}
+	}
+	md, err := os.ReadFile(rep.Markdown)
+	require.NoError(t, err)
+	require.NotContains(t, string(md), "<", "no HTML at all in report.md")
+	require.Contains(t, string(md), "# &lt;script&gt;alert(\"title\")&lt;/script&gt;\n")
+	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | ✓ |\n")
+	require.Contains(t, string(md), "- **&lt;img src=x onerror=alert(1)&gt;**: ")
+	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | &lt;u&gt;linearizable&lt;/u&gt; | ", "the reads table")
+	require.Contains(t, string(md), "- javascript:&lt;b&gt;run: [history-&lt;i&gt;k.html](../javascript:%3Cb%3Erun/history-%3Ci%3Ek.html)\n")
+}
