@@ -61,6 +61,9 @@ func storedRun(rec *results.Record) ([]checker.Op, *checker.State, error) {
 		if err := json.Unmarshal(rec.History, &h); err != nil {
 			return nil, nil, fmt.Errorf("history: not a list of client operations: %w", err)
 		}
+		if err := checkHistory(h); err != nil {
+			return nil, nil, err
+		}
 	}
 	var s *checker.State
 	if !null(rec.State) {
@@ -70,6 +73,33 @@ func storedRun(rec *results.Record) ([]checker.Op, *checker.State, error) {
 		}
 	}
 	return h, s, nil
+}
+
+// kinds and outcomes are the values a history's operations may hold.
+var (
+	kinds    = []string{checker.KindCheckout, checker.KindGet, checker.KindBalance}
+	outcomes = []checker.Outcome{checker.OutcomeOK, checker.OutcomeRejected, checker.OutcomeUnknown}
+)
+
+// checkHistory refuses a history no run records, naming the first bad
+// operation by its index and field: an unknown kind or outcome, a call
+// before the run's start, or a return before its call (both runtimes'
+// clocks only move forward). Judging such a history would give a verdict
+// on something that never happened, so it is refused, not warned about.
+func checkHistory(h []checker.Op) error {
+	for i, op := range h {
+		switch {
+		case !slices.Contains(kinds, op.Kind):
+			return fmt.Errorf("history[%d].kind: %q is not one of %s", i, op.Kind, strings.Join(kinds, ", "))
+		case !slices.Contains(outcomes, op.Outcome):
+			return fmt.Errorf("history[%d].outcome: %q is not one of %s, %s, %s", i, op.Outcome, outcomes[0], outcomes[1], outcomes[2])
+		case op.Call < 0:
+			return fmt.Errorf("history[%d].call: %s is before the run started (a call is at least 0)", i, op.Call)
+		case op.Return < op.Call:
+			return fmt.Errorf("history[%d].return: %s is before its call at %s (an operation returns after it is called)", i, op.Return, op.Call)
+		}
+	}
+	return nil
 }
 
 // readPromise is the read model the run's reads are judged against, and

@@ -124,6 +124,39 @@ func TestCheckBadRecords(t *testing.T) {
 		require.Equal(t, exitUsage, code)
 		require.Contains(t, stderr, "bad-history.json: history: not a list of client operations")
 	})
+	// An operation no run records is refused (exit 3), naming its index
+	// and field, rather than judged.
+	for _, tt := range []struct {
+		name, wantErr string
+		edit          func(op map[string]any)
+	}{
+		{"a return before its call", "history[1].return: 1ms is before its call at 5ms (an operation returns after it is called)",
+			func(op map[string]any) { op["call"], op["return"] = 5_000_000, 1_000_000 }},
+		{"a call before the start", "history[1].call: -1ms is before the run started",
+			func(op map[string]any) { op["call"], op["return"] = -1_000_000, 1_000_000 }},
+		{"an unknown kind", `history[1].kind: "refund" is not one of checkout, get, balance`,
+			func(op map[string]any) { op["kind"] = "refund" }},
+		{"an unknown outcome", `history[1].outcome: "maybe" is not one of ok, rejected, unknown`,
+			func(op map[string]any) { op["outcome"] = "maybe" }},
+		{"no outcome", `history[1].outcome: "" is not one of ok, rejected, unknown`,
+			func(op map[string]any) { delete(op, "outcome") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := editRecord(t, records[0], t.TempDir(), "bad-op.json", func(doc map[string]json.RawMessage) {
+				var h []map[string]any
+				require.NoError(t, json.Unmarshal(doc["history"], &h))
+				require.Greater(t, len(h), 1)
+				tt.edit(h[1])
+				b, err := json.Marshal(h)
+				require.NoError(t, err)
+				doc["history"] = b
+			})
+			code, out, stderr := run(t, "check", path)
+			require.Equal(t, exitUsage, code, out)
+			require.Contains(t, stderr, "bad-op.json: "+tt.wantErr)
+			require.Empty(t, out, "nothing judged")
+		})
+	}
 	t.Run("no such file", func(t *testing.T) {
 		code, _, stderr := run(t, "check", filepath.Join(dir, "nope.json"))
 		require.Equal(t, exitUsage, code)
