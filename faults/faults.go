@@ -188,10 +188,11 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// parseRate reads a probability in [0,1].
+// parseRate reads a probability in [0,1]. ParseFloat reads "NaN" and
+// "Inf" too: the range check is written so that neither passes.
 func parseRate(s string) (float64, error) {
 	r, err := strconv.ParseFloat(s, 64)
-	if err != nil || r < 0 || r > 1 {
+	if err != nil || !(r >= 0 && r <= 1) {
 		return 0, fmt.Errorf("rate %q is not a number between 0 and 1", s)
 	}
 	return r, nil

@@ -50,6 +50,16 @@ func TestParseErrors(t *testing.T) {
 		{"crash=0.1", `names no node: want NODE:RATE`},
 		{"drop-request=orders:0.1", `link "orders" is not FROM-TO`},
 		{"crashpoint=0.5", `names no crash point`},
+		// Not a number and the infinities are not rates (ParseFloat reads them).
+		{"lost-response=NaN", `rate "NaN" is not a number between 0 and 1 (syntax: lost-response=[LINK:]RATE)`},
+		{"lost-response=nan", `rate "nan" is not a number between 0 and 1`},
+		{"drop-request=orders-payments:NaN", `rate "NaN" is not a number between 0 and 1`},
+		{"lost-response=Inf", `rate "Inf" is not a number between 0 and 1`},
+		{"lost-response=-Inf", `rate "-Inf" is not a number between 0 and 1`},
+		{"crash=orders:+Inf", `rate "+Inf" is not a number between 0 and 1`},
+		{"error=payments:nan", `rate "nan" is not a number between 0 and 1`},
+		{"crashpoint=after-local-commit:NaN", `rate "NaN" is not a number between 0 and 1`},
+		{"lost-response=1e400", `rate "1e400" is not a number between 0 and 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -158,4 +168,38 @@ func TestNemesis(t *testing.T) {
 	}
 	require.Positive(t, starts)
 	require.Equal(t, starts, stops)
+}
+
+// FuzzParse: no profile makes Parse panic; what it accepts has rates
+// between 0 and 1 (never NaN or an infinity) and positive durations, and
+// its String parses back to the same profile.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"lost-response=0.1", "drop-request=orders-payments:0.5", "latency=50ms", "partition=orders-payments:1s",
+		"crash=orders:0.02,error=payments:0.1", "crashpoint=after-local-commit:1", "none", "",
+		"lost-response=NaN", "crash=orders:Inf", "error=payments:-Inf", "crashpoint=x:nan", "lost-response=1e400",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := Parse(s)
+		if err != nil {
+			return
+		}
+		for _, ff := range p {
+			if !(ff.Rate >= 0 && ff.Rate <= 1) {
+				t.Fatalf("%q: accepted rate %v", s, ff.Rate)
+			}
+			if ff.Duration < 0 {
+				t.Fatalf("%q: accepted duration %v", s, ff.Duration)
+			}
+		}
+		again, err := Parse(p.String())
+		if err != nil {
+			t.Fatalf("%q: String() %q does not parse back: %v", s, p.String(), err)
+		}
+		if len(again) != len(p) {
+			t.Fatalf("%q: String() %q parses back to %d faults, not %d", s, p.String(), len(again), len(p))
+		}
+	})
 }

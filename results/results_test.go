@@ -467,3 +467,37 @@ func TestReadVersion1(t *testing.T) {
 		t.Errorf("schema version %d, want 1", r.SchemaVersion)
 	}
 }
+
+// TestNumbersOutOfRange: JSON has no NaN or infinity, and a number too
+// large for a float64 (1e999) does not read as +Inf: a record holding one
+// in a field of its own is refused, and a figure holding one reads as
+// absent, never as an infinity in a chart.
+func TestNumbersOutOfRange(t *testing.T) {
+	data, err := Marshal(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(old, new string) []byte {
+		t.Helper()
+		if !bytes.Contains(data, []byte(old)) {
+			t.Fatalf("the sample record has no %s", old)
+		}
+		return bytes.Replace(data, []byte(old), []byte(new), 1)
+	}
+	for _, tc := range []struct{ old, new, wantErr string }{
+		{`"wall_seconds": 1.5`, `"wall_seconds": 1e999`, "wall_seconds"},
+		{`"p99_ms": 12.5`, `"p99_ms": -1e999`, "extra"},
+		{`"wall_seconds": 1.5`, `"wall_seconds": NaN`, "invalid character"},
+	} {
+		if _, err := Parse(edit(tc.old, tc.new)); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s: got error %v, want one naming %q", tc.new, err, tc.wantErr)
+		}
+	}
+	r, err := Parse(edit(`"availability": 0.98`, `"availability": 1e999`))
+	if err != nil {
+		t.Fatalf("the metrics are stored as they are: %v", err)
+	}
+	if v, ok := r.Figure("availability"); ok {
+		t.Errorf("an out-of-range figure reads as %v, want absent", v)
+	}
+}

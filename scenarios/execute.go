@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -45,9 +44,12 @@ type Result struct {
 
 // Execute runs cfg: it starts the world with the pattern on orders, runs
 // the nemesis while the clients place their orders, heals the world, lets
-// recovery run until the world is at rest or cfg.Quiet passes, stops the
-// world and checks it. dir holds the nodes' databases; when empty a
-// temporary directory is used and removed.
+// recovery run until the world is at rest or cfg.Quiet passes, reads the
+// state of every database then (what is unfinished at that deadline is
+// stuck), has a client read every order and balance, stops the world and
+// checks the history and that state. dir holds the nodes' databases; when
+// empty a temporary directory is used and removed (one that a killed run
+// left is removed by the next run: see newWorkDir).
 func Execute(ctx context.Context, cfg Config, dir string) (*Result, error) {
 	spec, err := patterns.Lookup(cfg.Pattern)
 	if err != nil {
@@ -66,11 +68,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	profile, _ := faults.Parse(cfg.Faults)
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "txchaos-run-")
+		tmp, release, err := newWorkDir()
 		if err != nil {
-			return nil, fmt.Errorf("run directory: %w", err)
+			return nil, err
 		}
-		defer os.RemoveAll(tmp)
+		defer release()
 		dir = tmp
 	}
 	wcfg := cfg.World
@@ -120,7 +122,10 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		}
 		healed := rt.Now()
 		var err error
-		res.Converged, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
+		// The state read at rest, or at the quiet period's deadline, is
+		// the one judged: work the final reads give time to finish was
+		// not done in time, and is stuck.
+		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
 		if err != nil {
 			return err
 		}
@@ -145,10 +150,6 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		return nil, fmt.Errorf("run interrupted: %w", ctx.Err())
 	}
 
-	res.State, err = checker.ReadState(context.WithoutCancel(ctx), paths, pending)
-	if err != nil {
-		return nil, fmt.Errorf("read the final state: %w", err)
-	}
 	res.History = history.Ops()
 	res.Report = checker.Check(res.History, res.State, spec.Reads)
 	res.Evidence = evidenceOf(profile, res.Applied, res.History, res.State, start, res.Duration)
@@ -173,36 +174,39 @@ const (
 
 // awaitRest polls the world's databases until nothing is stuck (every
 // order terminal, no pending work, the consumer caught up) restChecks
-// times in a row, or quiet passes. A poll that finds no database changed
-// since the last one (Sync) reuses its verdict.
-func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, error) {
+// times in a row, or quiet passes, and returns whether the world came to
+// rest and the state it last read: the world at rest, or as it stood at
+// the deadline. A poll that finds no database changed since the last one
+// (Sync) reuses the last state read.
+func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, *checker.State, error) {
 	deadline := rt.Now().Add(quiet)
-	stuck, read := false, false
+	var state *checker.State
+	stuck := false
 	for calm := 0; ; {
 		changed, err := rt.Sync()
 		if err != nil {
-			return false, fmt.Errorf("write the databases while waiting for rest: %w", err)
+			return false, nil, fmt.Errorf("write the databases while waiting for rest: %w", err)
 		}
-		if changed || !read {
-			s, err := checker.ReadState(ctx, paths, pending)
+		if changed || state == nil {
+			state, err = checker.ReadState(ctx, paths, pending)
 			if err != nil {
-				return false, fmt.Errorf("read the state while waiting for rest: %w", err)
+				return false, nil, fmt.Errorf("read the state while waiting for rest: %w", err)
 			}
-			r := checker.Check(nil, s, checker.Linearizable) // no history: only the state's checks
-			stuck, read = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck), true
+			r := checker.Check(nil, state, checker.Linearizable) // no history: only the state's checks
+			stuck = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck)
 		}
 		calm++
 		if stuck {
 			calm = 0
 		}
 		if calm >= restChecks {
-			return true, nil
+			return true, state, nil
 		}
 		if !rt.Now().Before(deadline) {
-			return false, nil
+			return false, state, nil
 		}
 		if err := rt.Sleep(ctx, restPoll); err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
 }

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/txchaos/txchaos/checker"
@@ -23,29 +22,10 @@ func (r *Result) WriteHistories(dir string) ([]string, error) {
 			return paths, err
 		}
 		path := filepath.Join(dir, p.File)
-		if err := writeFile(path, page.Bytes()); err != nil {
+		if err := writeAtomic(path, page.Bytes()); err != nil {
 			return paths, fmt.Errorf("history of %s: %w", p.Key, err)
 		}
 		paths = append(paths, path)
 	}
 	return paths, nil
-}
-
-// writeFile writes b to path through a temporary file renamed into place.
-func writeFile(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

@@ -40,6 +40,9 @@ func TestWriteHistories(t *testing.T) {
 		b, err := os.ReadFile(paths[i])
 		require.NoError(t, err)
 		require.True(t, strings.Contains(string(b), key), "%s names %s", paths[i], key)
+		st, err := os.Stat(paths[i])
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "%s is readable by all, as record.json is", paths[i])
 	}
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)

@@ -1,11 +1,39 @@
 package scenarios
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
 
+// helperEnv makes the test binary a run to kill instead of the tests (see
+// TestKilledRunsWorkDirRemoved).
+const helperEnv = "TXCHAOS_TEST_LONG_RUN"
+
 // TestMain checks that runs leave nothing behind: no goroutine of a node,
 // a proxy, a process or a database outlives the run that started it.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		longRun()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// longRun is a det run too long to end before the test kills it; it gives
+// up by itself after a while should the test not.
+func longRun() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cfg := Default()
+	cfg.Pattern, cfg.Runtime = "outbox", "det"
+	cfg.Workload.Txns = 1_000_000
+	if _, err := Execute(ctx, cfg, ""); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -418,7 +418,7 @@ func (p *parser) workload(n *yaml.Node, at string, w *Workload) error {
 		{"concurrency", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Concurrency) }},
 		{"attempts", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Attempts) }},
 		{"customers", func(n *yaml.Node, f string) error { return p.int(n, f, &w.Customers) }},
-		{"resubmit", func(n *yaml.Node, f string) error { return p.float(n, f, &w.Resubmit) }},
+		{"resubmit", func(n *yaml.Node, f string) error { return p.rate(n, f, &w.Resubmit) }},
 	})
 }
 
@@ -438,7 +438,7 @@ func (p *parser) world(n *yaml.Node, at string, c *sim.Config) error {
 					rc.Maturity = m
 					return nil
 				}},
-				{"reject_rate", func(n *yaml.Node, f string) error { return p.float(n, f, &rc.RejectRate) }},
+				{"reject_rate", func(n *yaml.Node, f string) error { return p.rate(n, f, &rc.RejectRate) }},
 			})
 		}
 	}
@@ -527,16 +527,16 @@ func (p *parser) int(n *yaml.Node, f string, dst *int) error {
 	return nil
 }
 
-func (p *parser) float(n *yaml.Node, f string, dst *float64) error {
-	if err := p.scalar(n, f, "a number"); err != nil {
+// rate reads a probability: a number between 0 and 1 (.nan and .inf,
+// which YAML reads as numbers, are not).
+func (p *parser) rate(n *yaml.Node, f string, dst *float64) error {
+	const want = "a number between 0 and 1"
+	if err := p.scalar(n, f, want); err != nil {
 		return err
 	}
-	if n.Tag != "!!int" && n.Tag != "!!float" {
-		return p.errorf(n, f, "%q is not a number", n.Value)
-	}
 	var v float64
-	if err := n.Decode(&v); err != nil {
-		return p.errorf(n, f, "%q is not a number", n.Value)
+	if n.Tag != "!!int" && n.Tag != "!!float" || n.Decode(&v) != nil || !(v >= 0 && v <= 1) {
+		return p.errorf(n, f, "%q is not %s", n.Value, want)
 	}
 	*dst = v
 	return nil

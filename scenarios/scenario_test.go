@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 )
@@ -112,18 +113,28 @@ func TestParseErrors(t *testing.T) {
 		{"  concurrency: 3", "  concurrency: 5000", "lost.yaml:11: workload.concurrency: 5000 is not between 1 and 1024"},
 		{"  attempts: 2", "  attempts: 0", "lost.yaml:12: workload.attempts: 0 is not between 1 and 100"},
 		{"  customers: 4", "  customers: 0", "lost.yaml:13: workload.customers: 0 must be at least 1"},
-		{"  customers: 4", "  customers: 4\n  resubmit: 1.5", "lost.yaml:14: workload.resubmit: 1.5 is not a share between 0 and 1"},
-		{"  customers: 4", "  customers: 4\n  resubmit: -0.5", "lost.yaml:14: workload.resubmit: -0.5 is not a share between 0 and 1"},
-		{"  customers: 4", "  customers: 4\n  resubmit: .nan", "lost.yaml:14: workload.resubmit: NaN is not a share between 0 and 1"},
-		{"  customers: 4", "  customers: 4\n  resubmit: twice", `lost.yaml:14: workload.resubmit: "twice" is not a number`},
+		{"  customers: 4", "  customers: 4\n  resubmit: 1.5", `lost.yaml:14: workload.resubmit: "1.5" is not a number between 0 and 1`},
+		{"  customers: 4", "  customers: 4\n  resubmit: -0.5", `lost.yaml:14: workload.resubmit: "-0.5" is not a number between 0 and 1`},
+		{"  customers: 4", "  customers: 4\n  resubmit: .nan", `lost.yaml:14: workload.resubmit: ".nan" is not a number between 0 and 1`},
+		{"  customers: 4", "  customers: 4\n  resubmit: twice", `lost.yaml:14: workload.resubmit: "twice" is not a number between 0 and 1`},
 		{"seed: 7", "seed: 99999999999999999999", "lost.yaml:5: seed: 99999999999999999999 is out of range (-9223372036854775808 to 9223372036854775807)"},
 		{"runtime: live", "runtime: cloud", `lost.yaml:6: runtime: "cloud" is not one of [`},
 		{"quiet: 4s", "quiet: 4", `lost.yaml:7: quiet: "4" is not a duration such as 250ms or 5s`},
 		{"quiet: 4s", "quiet: -1s", "lost.yaml:7: quiet: -1s must be positive"},
 		{"call_timeout: 900ms", "call_timeout: 0s", "lost.yaml:8: call_timeout: 0s must be positive"},
 		{"{maturity: readable, reject_rate: 0.25}", "{maturity: sometimes}", `lost.yaml:15: world.payments.maturity: "sometimes" is not one of idempotent, readable, opaque`},
-		{"{maturity: readable, reject_rate: 0.25}", "{maturity: readable, reject_rate: 1.5}", "lost.yaml:15: world.payments.reject_rate: 1.5 is not between 0 and 1"},
-		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: lots}", `lost.yaml:15: world.payments.reject_rate: "lots" is not a number`},
+		{"{maturity: readable, reject_rate: 0.25}", "{maturity: readable, reject_rate: 1.5}", `lost.yaml:15: world.payments.reject_rate: "1.5" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: lots}", `lost.yaml:15: world.payments.reject_rate: "lots" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: .nan}", `lost.yaml:15: world.payments.reject_rate: ".nan" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: .NaN}", `lost.yaml:15: world.payments.reject_rate: ".NaN" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: .inf}", `lost.yaml:15: world.payments.reject_rate: ".inf" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: -.inf}", `lost.yaml:15: world.payments.reject_rate: "-.inf" is not a number between 0 and 1`},
+		{"{maturity: readable, reject_rate: 0.25}", "{reject_rate: 1e400}", `lost.yaml:15: world.payments.reject_rate: "1e400" is not a number between 0 and 1`},
+		{"faults: lost-response=orders-payments:0.2", "faults: lost-response=nan", `lost.yaml:21: faults: fault "lost-response=nan": rate "nan" is not a number between 0 and 1`},
+		{"faults: lost-response=orders-payments:0.2", "faults: lost-response=orders-payments:NaN", `lost.yaml:21: faults: fault "lost-response=orders-payments:NaN": rate "NaN" is not a number between 0 and 1`},
+		{"faults: lost-response=orders-payments:0.2", "faults: crash=payments:Inf", `lost.yaml:21: faults: fault "crash=payments:Inf": rate "Inf" is not a number between 0 and 1`},
+		{"crash_points: after-local-commit:0.1", "crash_points: after-local-commit:nan", `lost.yaml:22: crash_points: "after-local-commit:nan": rate "nan" is not a number between 0 and 1`},
+		{"crash_points: after-local-commit:0.1", `crash_points: "*:NaN"`, `lost.yaml:22: crash_points: "*:NaN": rate "NaN" is not a number between 0 and 1`},
 		{"{maturity: readable, reject_rate: 0.25}", "{maturity: readable, reject: 0.25}", "lost.yaml:15: world.payments.reject: unknown field (world.payments takes: maturity, reject_rate)"},
 		{"{maturity: readable, reject_rate: 0.25}", "[readable]", "lost.yaml:15: world.payments: a list is not a mapping of maturity, reject_rate"},
 		{"rewards_dedupe: false", "rewards_dedupe: sometimes", `lost.yaml:18: world.rewards_dedupe: "sometimes" is not true or false`},
@@ -327,5 +338,37 @@ func FuzzParse(f *testing.F) {
 		if err := s.Config.validate(standard); err != nil {
 			t.Fatalf("accepted an invalid configuration: %v", err)
 		}
+		w := s.Config.World
+		for _, r := range []float64{w.Payments.RejectRate, w.Inventory.RejectRate, w.Shipping.RejectRate} {
+			if !(r >= 0 && r <= 1) {
+				t.Fatalf("accepted a reject rate of %v", r)
+			}
+		}
+		p, err := faults.Parse(s.Config.Faults)
+		if err != nil {
+			t.Fatalf("accepted faults that do not parse: %v", err)
+		}
+		points, err := faults.Parse(expandAll(s.CrashPoints))
+		if err != nil {
+			t.Fatalf("accepted crash points that do not parse: %v", err)
+		}
+		for _, f := range append(p, points...) {
+			if !(f.Rate >= 0 && f.Rate <= 1) || f.Duration < 0 {
+				t.Fatalf("accepted fault %s", f)
+			}
+		}
 	})
+}
+
+// expandAll is crash points "POINT:RATE,..." as crashpoint faults, "*"
+// standing for a point of its own.
+func expandAll(crashPoints string) string {
+	if crashPoints == "" {
+		return ""
+	}
+	var out []string
+	for _, entry := range strings.Split(crashPoints, ",") {
+		out = append(out, "crashpoint="+strings.TrimSpace(entry))
+	}
+	return strings.Join(out, ",")
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -212,21 +213,21 @@ func parseKind(s string) ([]kindPart, error) {
 	return out, nil
 }
 
-// isZeroRate reports whether a rate is zero; it must be a number at least
-// 0 or a duration at least 0.
+// isZeroRate reports whether a rate is zero; it must be a finite number at
+// least 0 or a duration at least 0.
 func isZeroRate(r string) (bool, error) {
-	if f, err := strconv.ParseFloat(r, 64); err == nil {
-		if f < 0 || f != f {
-			return false, fmt.Errorf("%q is negative or not a number", r)
-		}
+	if f, err := strconv.ParseFloat(r, 64); err == nil && f >= 0 && !math.IsInf(f, 0) {
 		return f == 0, nil
 	}
 	d, err := time.ParseDuration(r)
 	if err != nil || d < 0 {
-		return false, fmt.Errorf("%q is neither a rate between 0 and 1 nor a duration such as 50ms", r)
+		return false, fmt.Errorf("%q is neither a rate between 0 and 1 nor a duration such as 50ms (or seconds: 0.05)", r)
 	}
 	return d == 0, nil
 }
+
+// maxSeconds bounds a duration rate given in seconds: a day.
+const maxSeconds = 24 * 60 * 60
 
 // profileFor is the fault profile of parts at rate r for the pattern.
 func profileFor(parts []kindPart, r string, spec patterns.Spec) (string, error) {
@@ -237,8 +238,8 @@ func profileFor(parts []kindPart, r string, spec patterns.Spec) (string, error) 
 			d, err := time.ParseDuration(r)
 			if err != nil {
 				secs, ferr := strconv.ParseFloat(r, 64)
-				if ferr != nil {
-					return "", fmt.Errorf("rate %q is not a duration for %s", r, p.kind.Name)
+				if ferr != nil || !(secs >= 0 && secs <= maxSeconds) {
+					return "", fmt.Errorf("rate %q is not a duration for %s: give one such as 50ms, or seconds from 0 to %d", r, p.kind.Name, maxSeconds)
 				}
 				d = time.Duration(secs * float64(time.Second))
 			}

@@ -49,9 +49,9 @@ func (f NodeFaults) Zero() bool {
 // Validate names the first rate or duration out of range.
 func (f LinkFaults) Validate() error {
 	switch {
-	case f.DropRequest < 0 || f.DropRequest > 1:
+	case !(f.DropRequest >= 0 && f.DropRequest <= 1): // NaN too
 		return fmt.Errorf("drop_request %v is not between 0 and 1", f.DropRequest)
-	case f.LostResponse < 0 || f.LostResponse > 1:
+	case !(f.LostResponse >= 0 && f.LostResponse <= 1):
 		return fmt.Errorf("lost_response %v is not between 0 and 1", f.LostResponse)
 	case f.DropRequest+f.LostResponse > 1:
 		return fmt.Errorf("drop_request + lost_response is %v, more than 1", f.DropRequest+f.LostResponse)
@@ -66,15 +66,15 @@ func (f LinkFaults) Validate() error {
 // Validate names the first rate or duration out of range.
 func (f NodeFaults) Validate() error {
 	switch {
-	case f.CrashRate < 0 || f.CrashRate > 1:
+	case !(f.CrashRate >= 0 && f.CrashRate <= 1): // NaN too
 		return fmt.Errorf("crash_rate %v is not between 0 and 1", f.CrashRate)
-	case f.ErrorRate < 0 || f.ErrorRate > 1:
+	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
 		return fmt.Errorf("error_rate %v is not between 0 and 1", f.ErrorRate)
 	case f.Downtime < 0:
 		return fmt.Errorf("downtime %v is negative", f.Downtime)
 	}
 	for p, v := range f.CrashPoints {
-		if v < 0 || v > 1 {
+		if !(v >= 0 && v <= 1) {
 			return fmt.Errorf("crash_points[%q] %v is not between 0 and 1", p, v)
 		}
 	}

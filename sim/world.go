@@ -139,7 +139,7 @@ func (c Config) Validate() error {
 		if _, err := ParseMaturity(string(s.rc.Maturity)); err != nil {
 			return fmt.Errorf("%s.maturity: %w", s.name, err)
 		}
-		if s.rc.RejectRate < 0 || s.rc.RejectRate > 1 {
+		if !(s.rc.RejectRate >= 0 && s.rc.RejectRate <= 1) { // NaN too
 			return fmt.Errorf("%s.reject_rate: %v is not between 0 and 1", s.name, s.rc.RejectRate)
 		}
 	}

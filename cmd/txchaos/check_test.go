@@ -85,6 +85,37 @@ func TestCheckBadRecords(t *testing.T) {
 		require.Contains(t, out, "\nverdict: UNKNOWN (not judged: ")
 		require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
 	})
+	// The history is what non-linearizable, the read classes and the
+	// outcomes are judged on: a record without one is not judged on them,
+	// whether the key is gone, null or an empty list (a run places at
+	// least one order).
+	for _, tt := range []struct {
+		name string
+		edit func(doc map[string]json.RawMessage)
+	}{
+		{"no history stored", func(doc map[string]json.RawMessage) { delete(doc, "history") }},
+		{"a null history", func(doc map[string]json.RawMessage) { doc["history"] = json.RawMessage("null") }},
+		{"an empty history", func(doc map[string]json.RawMessage) { doc["history"] = json.RawMessage("[]") }},
+	} {
+		t.Run(tt.name+": unknown", func(t *testing.T) {
+			path := editRecord(t, records[0], t.TempDir(), "historyless.json", tt.edit)
+			code, out, stderr := run(t, "check", path)
+			require.Equal(t, 2, code, stderr+out)
+			require.Contains(t, out, "checked again from no client history (none stored) and its final state; nothing was run")
+			require.Contains(t, out, "\nverdict: UNKNOWN (not judged: non-linearizable, stale-read, session-stale-read, unconverged-read: the record stores no client history)\n")
+			require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
+		})
+	}
+	t.Run("neither history nor state: unknown", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "empty.json", func(doc map[string]json.RawMessage) {
+			delete(doc, "history")
+			delete(doc, "state")
+		})
+		code, out, stderr := run(t, "check", path)
+		require.Equal(t, 2, code, stderr+out)
+		require.Contains(t, out, "checked again from no client history (none stored) and no final state (none stored); nothing was run")
+		require.Regexp(t, `\nverdict: UNKNOWN \(not judged: leaked-resource, .*, stuck, non-linearizable, stale-read, session-stale-read, unconverged-read: .*no state was read.*the record stores no client history`, out)
+	})
 	t.Run("a history that is not one", func(t *testing.T) {
 		path := editRecord(t, records[0], t.TempDir(), "bad-history.json", func(doc map[string]json.RawMessage) {
 			doc["history"] = json.RawMessage(`{"ops": 3}`)
@@ -93,6 +124,39 @@ func TestCheckBadRecords(t *testing.T) {
 		require.Equal(t, exitUsage, code)
 		require.Contains(t, stderr, "bad-history.json: history: not a list of client operations")
 	})
+	// An operation no run records is refused (exit 3), naming its index
+	// and field, rather than judged.
+	for _, tt := range []struct {
+		name, wantErr string
+		edit          func(op map[string]any)
+	}{
+		{"a return before its call", "history[1].return: 1ms is before its call at 5ms (an operation returns after it is called)",
+			func(op map[string]any) { op["call"], op["return"] = 5_000_000, 1_000_000 }},
+		{"a call before the start", "history[1].call: -1ms is before the run started",
+			func(op map[string]any) { op["call"], op["return"] = -1_000_000, 1_000_000 }},
+		{"an unknown kind", `history[1].kind: "refund" is not one of checkout, get, balance`,
+			func(op map[string]any) { op["kind"] = "refund" }},
+		{"an unknown outcome", `history[1].outcome: "maybe" is not one of ok, rejected, unknown`,
+			func(op map[string]any) { op["outcome"] = "maybe" }},
+		{"no outcome", `history[1].outcome: "" is not one of ok, rejected, unknown`,
+			func(op map[string]any) { delete(op, "outcome") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := editRecord(t, records[0], t.TempDir(), "bad-op.json", func(doc map[string]json.RawMessage) {
+				var h []map[string]any
+				require.NoError(t, json.Unmarshal(doc["history"], &h))
+				require.Greater(t, len(h), 1)
+				tt.edit(h[1])
+				b, err := json.Marshal(h)
+				require.NoError(t, err)
+				doc["history"] = b
+			})
+			code, out, stderr := run(t, "check", path)
+			require.Equal(t, exitUsage, code, out)
+			require.Contains(t, stderr, "bad-op.json: "+tt.wantErr)
+			require.Empty(t, out, "nothing judged")
+		})
+	}
 	t.Run("no such file", func(t *testing.T) {
 		code, _, stderr := run(t, "check", filepath.Join(dir, "nope.json"))
 		require.Equal(t, exitUsage, code)

@@ -55,6 +55,12 @@ per runtime, and prints its path. It takes two to three minutes on two cores;
 Ctrl-C stops it, and running it again continues.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkParallel(parallel); err != nil {
+				return err
+			}
+			if err := checkOutDir("out", out); err != nil {
+				return err
+			}
 			if seeds < 1 || seeds > 1000 {
 				return usageError("--seeds: %d is not between 1 and 1000", seeds)
 			}
@@ -85,7 +91,7 @@ Ctrl-C stops it, and running it again continues.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "txchaos-demo", "directory of the demo's sweeps and report (run again: continues it)")
-	cmd.Flags().IntVar(&parallel, "parallel", 2, "cells run at once")
+	cmd.Flags().IntVar(&parallel, "parallel", 2, "cells run at once, 1 to 64")
 	cmd.Flags().IntVar(&txns, "txns", 20, "checkouts per run")
 	cmd.Flags().IntVar(&seeds, "seeds", 10, "seeds per cell on the det runtime")
 	return cmd

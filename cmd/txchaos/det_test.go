@@ -103,6 +103,12 @@ func TestShrink(t *testing.T) {
 	code, _, stderr = run(t, "shrink", rec, "--class", "lost-event")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "--class: the run shows no lost-event (it shows: ")
+	for _, n := range []string{"0", "-1"} {
+		code, out, stderr = run(t, "shrink", rec, "--max-runs", n, "--out", filepath.Join(t.TempDir(), "x.yaml"))
+		require.Equal(t, exitUsage, code, "--max-runs %s: %s", n, out)
+		require.Contains(t, stderr, "--max-runs: "+n+" must be at least 1")
+		require.Empty(t, out, "nothing was run")
+	}
 }
 
 func TestExplore(t *testing.T) {

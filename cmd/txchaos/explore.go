@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,11 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			if seeds < 1 {
 				return usageError("--seeds: %d must be at least 1", seeds)
 			}
+			if cmd.Flags().Changed("parallel") {
+				if err := checkParallel(parallel); err != nil {
+					return err
+				}
+			}
 			if !cmd.Flags().Changed("faults") {
 				spec, err := patterns.Lookup(f.cfg.Pattern)
 				if err != nil {
@@ -74,8 +80,17 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			if err != nil {
 				return err
 			}
+			if last := int64(seeds - 1); cfg.Seed > math.MaxInt64-last {
+				return usageError("--seed: %d with --seeds %d goes past the largest seed, %d: start at %d at most",
+					cfg.Seed, seeds, int64(math.MaxInt64), int64(math.MaxInt64)-last)
+			}
 			if cfg.Runtime != results.RuntimeDet {
 				return usageError("--runtime: %q: explore runs on the det runtime, whose runs replay", cfg.Runtime)
+			}
+			if f.out != "" {
+				if err := checkOutDir("out", f.out); err != nil {
+					return err
+				}
 			}
 			errw, w := cmd.ErrOrStderr(), cmd.OutOrStdout()
 			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
@@ -148,7 +163,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 	}
 	f.bindTo(cmd.Flags(), exploreDefaults())
 	cmd.Flags().IntVar(&seeds, "seeds", 100, "how many seeds to run, from --seed on")
-	cmd.Flags().IntVar(&parallel, "parallel", 0, "runs at once (default: one per CPU)")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "runs at once, 1 to 64 (default: one per CPU)")
 	return cmd
 }
 

@@ -40,11 +40,27 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--reject-rate", "1.5"}, "--reject-rate: 1.5 is not between 0 and 1"},
 		{[]string{"run", "--resubmit", "2"}, "--resubmit: 2 is not a share between 0 and 1"},
 		{[]string{"run", "--resubmit", "NaN"}, "--resubmit: NaN is not a share between 0 and 1"},
+		// Not a number and the infinities are refused before the run (a
+		// det run of one order, written nowhere, if they were not).
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--reject-rate", "NaN"}, "--reject-rate: NaN is not between 0 and 1"},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--reject-rate", "-Inf"}, "--reject-rate: -Inf is not between 0 and 1"},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--faults", "lost-response=NaN"}, `--faults: fault "lost-response=NaN": rate "NaN" is not a number between 0 and 1`},
+		{[]string{"run", "--runtime", "det", "--txns", "1", "--out=", "--faults", "crash=payments:nan"}, `--faults: fault "crash=payments:nan": rate "nan" is not a number between 0 and 1`},
 		{[]string{"run", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
 		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
 		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},
 		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
+		// explore, demo and sweep share one --parallel range; explore's
+		// seeds may not run past the largest int64. Each is refused before
+		// a run (one small det seed, written nowhere, if it were not).
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "-1"}, "--parallel: -1 is not between 1 and 64"},
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "0"}, "--parallel: 0 is not between 1 and 64"},
+		{[]string{"explore", "--seeds", "1", "--txns", "1", "--out=", "--parallel", "100000"}, "--parallel: 100000 is not between 1 and 64"},
+		{[]string{"demo", "--parallel", "100000", "--out", "/dev/null/demo"}, "--parallel: 100000 is not between 1 and 64"},
+		{[]string{"explore", "--seed", "9223372036854775807", "--seeds", "3", "--txns", "1", "--out="},
+			"--seed: 9223372036854775807 with --seeds 3 goes past the largest seed, 9223372036854775807: start at 9223372036854775805 at most"},
+		{[]string{"explore", "--seed", "9223372036854775806", "--seeds", "3", "--txns", "1", "--out="}, "start at 9223372036854775805 at most"},
 		{[]string{"fly"}, `unknown command "fly"`},
 	}
 	for _, tt := range tests {

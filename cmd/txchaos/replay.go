@@ -38,6 +38,11 @@ cannot be replayed), 4 harness failure.`,
 					"reproduce byte for byte; run its configuration again (txchaos run --runtime det --pattern %s --seed %d ...) "+
 					"and replay the new record", args[0], rec.SchemaVersion, results.SchemaVersion, rec.SchemaVersion, rec.Pattern, rec.Seed)
 			}
+			if out != "" {
+				if err := checkOutFile("out", out); err != nil {
+					return err
+				}
+			}
 			res, err := scenarios.Execute(cmd.Context(), cfg, "")
 			if err != nil {
 				return harnessError(err)

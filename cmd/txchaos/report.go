@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,13 +17,20 @@ func newReport() *cobra.Command {
 		Long: `report reads every record.json under DIR and writes into --out (DIR/report by
 default): charts as PNG and SVG (anomalies per 100 checkouts, availability and
 time to converge against the fault rate, p50/p99 latency per pattern),
-index.html (self-contained: open it without a network) and report.md.`,
+index.html (self-contained: open it without a network) and report.md.
+
+Exit status: 0 written, 3 DIR is missing, holds no record.json or a record
+that does not read, 4 the report could not be written.`,
 		Example: `  txchaos sweep --patterns naive-dual-write,outbox --rates 0,0.1,0.2 --out sweep1
   txchaos report sweep1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := report.Generate(args[0], opts)
-			if err != nil {
+			var bad *report.InputError
+			switch {
+			case errors.As(err, &bad):
+				return usageError("%v", err)
+			case err != nil:
 				return harnessError(err)
 			}
 			w := cmd.OutOrStdout()

@@ -13,10 +13,20 @@ func TestReportCLI(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "accepts 1 arg(s), received 0")
 
+	// A missing or empty directory, or a record that does not read, is
+	// bad input (3), not a harness failure (4).
 	empty := t.TempDir()
 	code, _, stderr = run(t, "report", empty)
-	require.Equal(t, exitHarness, code)
+	require.Equal(t, exitUsage, code, stderr)
 	require.Contains(t, stderr, "report: no record.json under")
+	code, _, stderr = run(t, "report", filepath.Join(empty, "missing"))
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, "missing: no such file or directory")
+	broken := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(broken, "record.json"), []byte("{"), 0o644))
+	code, _, stderr = run(t, "report", broken)
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, "record.json: not a txchaos result record")
 
 	dir := t.TempDir()
 	rec, err := os.ReadFile("../../results/report/testdata/sweep/cells/outbox_none_0_seed1/record.json")

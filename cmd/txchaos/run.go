@@ -140,6 +140,11 @@ func newRun() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.out != "" {
+				if err := checkOutDir("out", f.out); err != nil {
+					return err
+				}
+			}
 			res, rec, path, err := runOne(cmd, cfg, f.out)
 			if err != nil {
 				return err
@@ -225,7 +230,7 @@ func writeExpectations(w io.Writer, sc scenarios.Scenario, res *scenarios.Result
 
 // runOne executes cfg and writes its record under outDir (unless empty),
 // with porcupine's history-<key>.html beside it for each partition of the
-// history that did not linearize.
+// history that did not linearize (see writeRun).
 func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios.Result, *results.Record, string, error) {
 	res, err := scenarios.Execute(cmd.Context(), cfg, "")
 	if err != nil {
@@ -239,17 +244,24 @@ func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios
 	if outDir != "" {
 		name := fmt.Sprintf("%s-seed%d-%s", cfg.Pattern, cfg.Seed, res.Started.UTC().Format("20060102T150405.000"))
 		path = filepath.Join(outDir, name, "record.json")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, nil, "", harnessError(fmt.Errorf("results directory: %w", err))
-		}
-		if err := results.Write(path, rec); err != nil {
-			return nil, nil, "", harnessError(err)
-		}
-		if _, err := res.WriteHistories(filepath.Dir(path)); err != nil {
+		if err := writeRun(filepath.Dir(path), res, rec); err != nil {
 			return nil, nil, "", harnessError(err)
 		}
 	}
 	return res, rec, path, nil
+}
+
+// writeRun writes a run into dir: its history pages, then its
+// record.json. The record comes last, so that a run stopped midway (kill
+// -9, a full disk) leaves no record naming pages that are not there.
+func writeRun(dir string, res *scenarios.Result, rec *results.Record) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results directory: %w", err)
+	}
+	if _, err := res.WriteHistories(dir); err != nil {
+		return err
+	}
+	return results.Write(filepath.Join(dir, "record.json"), rec)
 }
 
 // verdictExit turns a verdict into the command's exit status.

@@ -37,6 +37,9 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
   txchaos run --pattern naive-dual-write --scenario regress/lost-event.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxRuns < 1 {
+				return usageError("--max-runs: %d must be at least 1 (the first run checks the record fails)", maxRuns)
+			}
 			rec, cfg, err := readDetRecord(args[0])
 			if err != nil {
 				return err
@@ -59,6 +62,13 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 			if err != nil {
 				return usageError("%s: %v", args[0], err)
 			}
+			name := "shrunk-" + cfg.Pattern + "-" + string(c)
+			if out == "" {
+				out = filepath.Join(filepath.Dir(args[0]), name+".yaml")
+			}
+			if err := checkOutFile("out", out); err != nil {
+				return err
+			}
 			errw := cmd.ErrOrStderr()
 			fmt.Fprintf(errw, "shrinking %s (%s, seed %d, %d orders, faults %s) for %s\n", args[0], cfg.Pattern, cfg.Seed, cfg.Workload.Txns, orNone(cfg.Faults), c)
 			runs := 0
@@ -74,10 +84,6 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 				return harnessError(err)
 			}
 
-			name := "shrunk-" + cfg.Pattern + "-" + string(c)
-			if out == "" {
-				out = filepath.Join(filepath.Dir(args[0]), name+".yaml")
-			}
 			example := ""
 			if ex := res.Report.Anomalies[c].Examples; len(ex) > 0 {
 				example = "\nFor example: " + firstLine(ex[0])

@@ -95,11 +95,14 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			if parallel < 1 || parallel > 64 {
-				return usageError("--parallel: %d is not between 1 and 64", parallel)
+			if err := checkParallel(parallel); err != nil {
+				return err
 			}
 			if out == "" {
 				return usageError("--out: a directory is needed")
+			}
+			if err := checkOutDir("out", out); err != nil {
+				return err
 			}
 			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume, true)
 			if err != nil {
@@ -138,6 +141,17 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 		}
 	})
 	return cmd
+}
+
+// maxParallel bounds --parallel: each run at once is a whole world.
+const maxParallel = 64
+
+// checkParallel checks a --parallel value: sweep, demo and explore share it.
+func checkParallel(n int) error {
+	if n < 1 || n > maxParallel {
+		return usageError("--parallel: %d is not between 1 and %d", n, maxParallel)
+	}
+	return nil
 }
 
 // sweepFlagValues are the values of the flags that define s: with

@@ -25,6 +25,10 @@ func TestSweepBadFlags(t *testing.T) {
 		{[]string{"sweep", "--patterns", ","}, "--patterns: none given"},
 		{[]string{"sweep", "--faults", "crash"}, `--faults: "crash": crash needs a node, e.g. crash:payments`},
 		{[]string{"sweep", "--rates", "0,2"}, `rate "2" is not a probability between 0 and 1, which lost-response takes`},
+		// Refused before the sweep starts (--out is never reached).
+		{[]string{"sweep", "--rates", "0,NaN", "--out", "/dev/null/sweep"}, `--rates: "NaN" is neither a rate between 0 and 1 nor a duration such as 50ms (or seconds: 0.05)`},
+		{[]string{"sweep", "--faults", "latency", "--rates", "Inf", "--out", "/dev/null/sweep"}, `--rates: "Inf" is neither a rate between 0 and 1 nor a duration`},
+		{[]string{"sweep", "--faults", "partition", "--rates", "1e6", "--out", "/dev/null/sweep"}, `rate "1e6" is not a duration for partition: give one such as 50ms, or seconds from 0 to 86400`},
 		{[]string{"sweep", "--seeds", "0"}, "--seeds: 0 is not between 1 and 10000"},
 		{[]string{"sweep", "--txns", "0"}, "--txns: 0 is not between 1 and 1000000"},
 		{[]string{"sweep", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},

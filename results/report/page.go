@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -226,66 +225,3 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 </body>
 </html>
 `))
-
-// markdown renders the summary for a design review: the scorecard, the
-// readings, the charts by relative path.
-func (pg *page) markdown() []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%d runs of %d patterns on the %s runtime from `%s`, generated %s.\n\n", pg.Title, pg.Runs, pg.Patterns, pg.Runtimes, pg.Source, pg.Generated)
-	for _, sc := range pg.Scorecards {
-		b.WriteString("## Scorecard")
-		if sc.Runtime != "" {
-			b.WriteString(": " + sc.Runtime + " runtime")
-		}
-		fmt.Fprintf(&b, "\n\n✓ clean · ✓? clean, but a fault never landed: not exercised · ✗ anomalies per 100 checkouts · ? verdict unknown. "+
-			"Under each mark: the 95%% interval of anomalies per 100 checkouts (exact Poisson), the runs that found anomalies with their 95%% interval (Wilson), "+
-			"and the seeds and checkouts the cell rests on (%s).\n\n", sc.Note)
-		head := []string{"pattern"}
-		for _, c := range sc.Columns {
-			if c.Kind == "none" {
-				head = append(head, "no faults")
-			} else {
-				head = append(head, c.Kind+" "+c.Rate)
-			}
-		}
-		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
-		for _, r := range sc.Rows {
-			cells := []string{"`" + r.Pattern + "`"}
-			for _, c := range r.Cells {
-				cells = append(cells, strings.Join(append([]string{c.Text}, c.Lines...), "<br>"))
-			}
-			fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("## What the numbers say")
-	if pg.From != "" {
-		b.WriteString(" (" + pg.From + " runtime)")
-	}
-	b.WriteString("\n\n")
-	for _, r := range pg.Readings {
-		fmt.Fprintf(&b, "- **%s**: %s\n", r.Pattern, r.Text)
-	}
-	for _, s := range pg.Sections {
-		fmt.Fprintf(&b, "\n## %s\n\n%s", s.Title, s.Intro)
-		if s.Empty != "" {
-			b.WriteString(" " + s.Empty)
-		}
-		b.WriteString("\n\n")
-		for _, c := range s.Charts {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", c.Title, c.PNGPath)
-		}
-	}
-	readsMarkdown(&b, pg.Reads)
-	if len(pg.Histories) > 0 {
-		b.WriteString("\n## Failing histories\n\n")
-		for _, h := range pg.Histories {
-			var links []string
-			for _, l := range h.Links {
-				links = append(links, fmt.Sprintf("[%s](%s)", l.Text, l.Href))
-			}
-			fmt.Fprintf(&b, "- `%s`: %s\n", h.ID, strings.Join(links, " · "))
-		}
-	}
-	return []byte(b.String())
-}

@@ -115,6 +115,6 @@ func readsMarkdown(b *strings.Builder, rows []readsRow) {
 	fmt.Fprintf(b, "\n## Reads\n\n%s\n\n", readsIntro)
 	b.WriteString("| pattern | promised | held in every run | broke | stale reads per 100 checkouts | stalest ms | runs |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s | %d |\n", r.Pattern, r.Promise, r.Held, r.Broke, r.Stale, r.Stalest, r.Runs)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %d |\n", code(r.Pattern), mdText(r.Promise), mdText(r.Held), mdText(r.Broke), r.Stale, r.Stalest, r.Runs)
 	}
 }

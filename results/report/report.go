@@ -85,7 +85,7 @@ func Generate(dir string, opts Options) (*Report, error) {
 	}
 	runs, err := load(root, out)
 	if err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	views := byRuntime(root, runs)
 	if err := os.MkdirAll(filepath.Join(out, ChartsDir), 0o755); err != nil {
@@ -117,6 +117,14 @@ func Generate(dir string, opts Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// InputError is an error in what Generate reads: a directory that is
+// missing or holds no record, or a record that does not read. Any other
+// error of Generate is one writing the report.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
 
 // section is a group of charts under one heading.
 type section struct {

@@ -324,6 +324,23 @@ func TestGenerateWithoutCellFiles(t *testing.T) {
 	require.ElementsMatch(t, readings, readings2) // kinds may come in another order
 }
 
+// TestGenerateReadsRecordsNotSummary: a sweep killed midway can leave
+// summary.csv a cell behind its records (until --resume rewrites it); the
+// report counts the records, so it is never behind.
+func TestGenerateReadsRecordsNotSummary(t *testing.T) {
+	dir := copyFixture(t)
+	records, err := filepath.Glob(filepath.Join(dir, "cells", "*", "record.json"))
+	require.NoError(t, err)
+	summary := filepath.Join(dir, "summary.csv")
+	b, err := os.ReadFile(summary)
+	require.NoError(t, err)
+	header, _, _ := strings.Cut(string(b), "\n")
+	require.NoError(t, os.WriteFile(summary, []byte(header+"\n"), 0o644)) // every row lost
+	rep, err := Generate(dir, Options{Out: t.TempDir()})
+	require.NoError(t, err)
+	require.Equal(t, len(records), rep.Runs)
+}
+
 func TestGenerateErrors(t *testing.T) {
 	_, err := Generate(t.TempDir(), Options{})
 	require.ErrorContains(t, err, "report: no record.json under")
@@ -429,7 +446,7 @@ func TestNotExercisedCell(t *testing.T) {
 	ok := cell("two-phase-key", col)
 	require.Equal(t, "✓", ok.Text)
 	require.Contains(t, ok.Title, "crashpoint=after-local-commit:0.2 landed in 2 of 3 runs")
-	require.Contains(t, string(pg.markdown()), "✓?<br>not exercised<br>0/3 runs")
+	require.Contains(t, string(pg.markdown()), "✓? · not exercised · 0/3 runs")
 }
 
 // TestRuntimesApart: runs of two runtimes are never pooled: a scorecard
@@ -488,4 +505,46 @@ func TestSweepKinds(t *testing.T) {
 	require.Equal(t, []string{"lost-response", "crashpoint", "drop-request"}, sweepKinds(root))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "sweep.json"), []byte(`{"faults":["latency"]}`), 0o644))
 	require.Equal(t, []string{"latency"}, sweepKinds(root))
+}
+
+// TestMarkdownEscapesHTML: HTML in a record's fields, its directory's and
+// files' names or the title shows as text in report.md, as in index.html;
+// it is never copied raw, and no link can be made a javascript: URL.
+func TestMarkdownEscapesHTML(t *testing.T) {
+	const (
+		pattern = `<img src=x onerror=alert(1)>`
+		runDir  = `javascript:<b>run` // a name cannot hold a /
+		page    = `history-<i>k.html`
+		title   = `<script>alert("title")</script>`
+	)
+	b, err := os.ReadFile(filepath.Join(fixture, "cells", "outbox_none_0_seed1", "record.json"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b, &doc))
+	doc["pattern"] = pattern
+	doc["reads"] = map[string]any{"promise": "<u>linearizable</u>"}
+	b, err = json.Marshal(doc)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, runDir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runDir, "record.json"), b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runDir, page), []byte("<html></html>"), 0o644))
+
+	rep, err := Generate(dir, Options{Title: title})
+	require.NoError(t, err)
+	for _, file := range []string{rep.Markdown, rep.HTML} {
+		got, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, raw := range []string{"<img src=x", "<b>run", "<i>k", "<u>", "<script>", "](javascript:", `href="javascript:`} {
+			require.NotContains(t, string(got), raw, "%s copies %q raw", filepath.Base(file), raw)
+		}
+	}
+	md, err := os.ReadFile(rep.Markdown)
+	require.NoError(t, err)
+	require.NotContains(t, string(md), "<", "no HTML at all in report.md")
+	require.Contains(t, string(md), "# &lt;script&gt;alert(\"title\")&lt;/script&gt;\n")
+	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | ✓ · ")
+	require.Contains(t, string(md), "- **&lt;img src=x onerror=alert(1)&gt;**: ")
+	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | &lt;u&gt;linearizable&lt;/u&gt; | ", "the reads table")
+	require.Contains(t, string(md), "- javascript:&lt;b&gt;run: [history-&lt;i&gt;k.html](../javascript:%3Cb%3Erun/history-%3Ci%3Ek.html)\n")
 }
