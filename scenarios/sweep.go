@@ -50,6 +50,9 @@ type Sweep struct {
 	Seeds    int      `json:"seeds"`
 	// Base is every cell's configuration but its pattern, faults and seed.
 	Base Config `json:"base"`
+	// Shard, when set, runs one slice of the cells (see Shard); Merge
+	// combines the shards' directories into the whole sweep's.
+	Shard *Shard `json:"shard,omitempty"`
 }
 
 // Cell is one run of a sweep.
@@ -85,8 +88,26 @@ func (s Sweep) normalized() Sweep {
 // Cells lists the sweep's cells in the order they run: seed by seed, so
 // that an interrupted sweep holds whole grids; within a seed pattern by
 // pattern, the zero-rate cell first, then kind by kind and rate by rate.
-// Every cell's configuration is validated; errors name the cell.
+// With a Shard, only the shard's cells. Every cell's configuration is
+// validated, the other shards' too; errors name the cell.
 func (s Sweep) Cells() ([]Cell, error) {
+	all, err := s.allCells()
+	if err != nil || s.Shard == nil {
+		return all, err
+	}
+	if err := s.Shard.validate(); err != nil {
+		return nil, err
+	}
+	var out []Cell
+	for _, c := range all {
+		if s.Shard.Has(c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (s Sweep) allCells() ([]Cell, error) {
 	switch {
 	case len(s.Patterns) == 0:
 		return nil, errors.New("patterns: none given")
@@ -448,6 +469,8 @@ func flatten(name string, v reflect.Value, out map[string]string) {
 	switch {
 	case v.Type() == reflect.TypeFor[time.Duration]():
 		out[name] = time.Duration(v.Int()).String()
+	case v.Type() == reflect.TypeFor[Shard]():
+		out[name] = v.Interface().(Shard).String()
 	case v.Kind() == reflect.Pointer && v.IsNil():
 		out[name] = ""
 	case v.Kind() == reflect.Pointer:

@@ -104,7 +104,7 @@ Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harne
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep(), newReport())
+	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep(), newMerge(), newReport())
 	root.AddCommand(newCheck(), newExplain())
 	root.AddCommand(newReplay(), newShrink(), newExplore())
 	return root

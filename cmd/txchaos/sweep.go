@@ -37,6 +37,7 @@ type sweepParams struct {
 	faults   string
 	rates    string
 	seeds    int
+	shard    string
 }
 
 func newSweep() *cobra.Command {
@@ -63,6 +64,10 @@ A fault kind at rate R becomes a profile (see txchaos list):
   lost-response+crashpoint        both at once, each at R
 Rate 0 is one fault-free cell per pattern and seed, shared by every kind.
 
+--shard K/N runs the K-th of N disjoint slices of the cells (a cell's slice
+depends only on its name), so that N machines share one sweep; txchaos merge
+combines their directories (docs/scale-out.md).
+
 Ctrl-C stops cleanly: finished cells are kept, the running ones discarded,
 and --resume continues where it stopped (with no other flags it takes the
 sweep's parameters from OUT/sweep.json; flags given must agree with them).
@@ -75,7 +80,8 @@ Exit status: 0 every cell clean, 1 some cell found anomalies, 2 some verdict
 unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 		Example: `  txchaos sweep --patterns naive-dual-write,outbox --faults lost-response --rates 0,0.1,0.2 --seeds 3 --txns 500 --out sweep1
   txchaos sweep --patterns all --faults crashpoint,lost-response:orders-payments --rates 0,0.2 --seeds 1 --txns 50 --parallel 2
-  txchaos sweep --resume --out sweep1`,
+  txchaos sweep --resume --out sweep1
+  txchaos sweep --patterns all --faults crashpoint --rates 0,0.2 --seeds 10 --runtime det --shard 2/4 --out shard2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if resume {
@@ -109,17 +115,7 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "report:  txchaos report %s\n", out)
-			worst := results.VerdictClean
-			for _, d := range done {
-				v := d.Record.Verdict
-				if requireExercised && len(d.Record.NotExercisedClean()) > 0 {
-					v = results.VerdictUnknown
-				}
-				if v == results.VerdictAnomalies || v == results.VerdictUnknown && worst == results.VerdictClean {
-					worst = v
-				}
-			}
-			return verdictExit(worst)
+			return verdictExit(worstVerdict(done, requireExercised))
 		},
 	}
 	fs := cmd.Flags()
@@ -127,6 +123,7 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 	fs.StringVar(&p.faults, "faults", "lost-response", "comma-separated fault kinds: KIND, KIND:TARGET or KIND+KIND (see above)")
 	fs.StringVar(&p.rates, "rates", "0,0.1,0.2", "comma-separated rates (probabilities, or durations for latency and partition)")
 	fs.IntVar(&p.seeds, "seeds", 3, "seeds per cell: 1 to N")
+	fs.StringVar(&p.shard, "shard", "", "run the K-th of N slices of the cells, written K/N (1/4 to 4/4); txchaos merge combines them")
 	fs.StringVar(&out, "out", "txchaos-sweep", "directory of the sweep")
 	fs.IntVar(&parallel, "parallel", 1, "cells run at once (each is a whole world: keep it at most the number of cores)")
 	fs.BoolVar(&resume, "resume", false, "continue the sweep in --out: keep its finished cells, run the rest")
@@ -154,6 +151,22 @@ func checkParallel(n int) error {
 	return nil
 }
 
+// worstVerdict is the worst of the cells' verdicts, a clean cell with a
+// fault never exercised counting as unknown when requireExercised is set.
+func worstVerdict(done []scenarios.CellResult, requireExercised bool) string {
+	worst := results.VerdictClean
+	for _, d := range done {
+		v := d.Record.Verdict
+		if requireExercised && len(d.Record.NotExercisedClean()) > 0 {
+			v = results.VerdictUnknown
+		}
+		if v == results.VerdictAnomalies || v == results.VerdictUnknown && worst == results.VerdictClean {
+			worst = v
+		}
+	}
+	return worst
+}
+
 // sweepFlagValues are the values of the flags that define s: with
 // --resume, the flags not given take them.
 func sweepFlagValues(s scenarios.Sweep) map[string]string {
@@ -163,6 +176,7 @@ func sweepFlagValues(s scenarios.Sweep) map[string]string {
 		"faults":          strings.Join(s.Faults, ","),
 		"rates":           strings.Join(s.Rates, ","),
 		"seeds":           strconv.Itoa(s.Seeds),
+		"shard":           shardFlag(s.Shard),
 		"service-timeout": b.World.CallTimeout.String(),
 		"txns":            strconv.Itoa(b.Workload.Txns),
 		"concurrency":     strconv.Itoa(b.Workload.Concurrency),
@@ -202,11 +216,22 @@ func (p *sweepParams) sweep() (scenarios.Sweep, error) {
 	if err != nil {
 		return s, err
 	}
-	s = scenarios.Sweep{Patterns: names, Faults: splitList(p.faults), Rates: splitList(p.rates), Seeds: p.seeds, Base: base}
+	shard, err := scenarios.ParseShard(p.shard)
+	if err != nil {
+		return s, usageError("--%v", err)
+	}
+	s = scenarios.Sweep{Patterns: names, Faults: splitList(p.faults), Rates: splitList(p.rates), Seeds: p.seeds, Base: base, Shard: shard}
 	if _, err := s.Cells(); err != nil {
 		return s, usageError("--%s", err)
 	}
 	return s, nil
+}
+
+func shardFlag(sh *scenarios.Shard) string {
+	if sh == nil {
+		return ""
+	}
+	return sh.String()
 }
 
 func splitList(s string) []string {
@@ -229,11 +254,19 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 	}
 	pr := newProgress(w, isTerminal(w))
 	pr.quiet = !lines
-	pr.header = fmt.Sprintf("sweep: %d cells (%d patterns × %d fault kinds × %d rates × %d seeds) on the %s runtime into %s\n",
-		len(cells), len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, s.Base.Runtime, dir)
+	count := fmt.Sprint(len(cells))
+	if s.Shard != nil {
+		whole := s
+		whole.Shard = nil
+		all, _ := whole.Cells()
+		count = fmt.Sprintf("shard %s: %d of %d", s.Shard, len(cells), len(all))
+	}
+	pr.header = fmt.Sprintf("sweep: %s cells (%d patterns × %d fault kinds × %d rates × %d seeds) on the %s runtime into %s\n",
+		count, len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, s.Base.Runtime, dir)
 	stop := pr.start()
 	done, err := scenarios.RunSweep(ctx, s, dir, scenarios.SweepOptions{Parallel: parallel, Resume: resume, Progress: pr.event})
 	stop()
+	fmt.Fprint(w, pr.header) // a shard of no cells has had no event
 	switch {
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintf(w, "interrupted: %d of %d cells kept in %s; continue with: txchaos sweep --resume --out %s\n", len(done), len(cells), dir, dir)

@@ -35,6 +35,10 @@ func TestSweepBadFlags(t *testing.T) {
 		{[]string{"sweep", "--parallel", "0"}, "--parallel: 0 is not between 1 and 64"},
 		{[]string{"sweep", "--out", ""}, "--out: a directory is needed"},
 		{[]string{"sweep", "--resume", "--out", "/nonexistent/sweep"}, "--resume: nothing to resume in /nonexistent/sweep"},
+		{[]string{"sweep", "--shard", "0/4"}, "--shard: 0/4: K must be between 1 and 4"},
+		{[]string{"sweep", "--shard", "5/4"}, "--shard: 5/4: K must be between 1 and 4"},
+		{[]string{"sweep", "--shard", "1/0"}, "--shard: 1/0: N is the number of slices, at least 1"},
+		{[]string{"sweep", "--shard", "2"}, `--shard: "2" is not K/N (e.g. 2/4, the second of four slices of the cells)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantErr, func(t *testing.T) {
