@@ -37,6 +37,7 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.faults = f
+	n.pushLocked()
 	return nil
 }
 
@@ -70,6 +71,7 @@ func (r *Runtime) Heal(ctx context.Context) error {
 		}
 		n.mu.Lock()
 		n.faults = sim.NodeFaults{}
+		n.pushLocked()
 		n.cancelRestartLocked()
 		n.mu.Unlock()
 		if err := n.start(ctx); err != nil {

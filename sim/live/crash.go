@@ -98,10 +98,17 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 	}
 	n.mu.Lock()
 	inc := n.cur
+	n.mu.Unlock()
 	if inc == nil {
-		n.mu.Unlock()
 		return false
 	}
+	return n.crashPoint(inc, point)
+}
+
+// crashPoint is CrashPoint for code of incarnation inc (a node process's
+// runs in that process, which asks over the control channel: process.go).
+func (n *node) crashPoint(inc *incarnation, point string) bool {
+	n.mu.Lock()
 	if inc.down {
 		n.mu.Unlock()
 		return true

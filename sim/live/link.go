@@ -51,6 +51,7 @@ type link struct {
 	proxies [numLanes]*toxiproxy.Proxy
 	addrs   [numLanes]string // the proxies' listen addresses, fixed
 	hops    [numLanes]*http.Transport
+	egress  string // where its node process sends its requests (process.go); "" if none
 
 	mu     sync.Mutex
 	faults sim.LinkFaults

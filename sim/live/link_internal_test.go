@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,15 @@ import (
 	"github.com/txchaos/txchaos/sim"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain serves a node when the runtime of a test started this binary
+// as one (process_test.go), and otherwise runs the tests and checks that
+// they leave no goroutine behind.
+func TestMain(m *testing.M) {
+	if IsNode() {
+		os.Exit(ServeNode(testWorld))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // rawServer reads HTTP requests and hangs up without answering, counting the
 // requests it read. With answerFirst it answers the first request of each

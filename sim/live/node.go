@@ -22,6 +22,7 @@ type node struct {
 	svc  sim.Service       // nil for the client
 	path string            // database file; "" for the client
 	js   *jetstream.Server // set on a server node (server.go), whose svc is not run
+	proc bool              // the service runs in OS processes (process.go)
 
 	startMu sync.Mutex   // serializes starts
 	first   net.Listener // the listener reserved by Start for the first start; guarded by startMu
@@ -32,6 +33,7 @@ type node struct {
 	faults  sim.NodeFaults
 	rng     *rand.Rand    // the node's fault rolls
 	pending chan struct{} // closed to cancel the pending delayed restart; nil if none
+	gens    int           // incarnations started in OS processes
 }
 
 // incarnation is one run of a node, from a start to a crash or Stop.
@@ -47,7 +49,9 @@ type incarnation struct {
 	wg   sync.WaitGroup // handlers, processes and the serve loop
 	err  error          // closing the database; set before done is closed
 	done chan struct{}  // closed when the incarnation has wound down
-	halt func()         // stops a server node's server; nil for other nodes
+	halt func()         // stops a server node's server or kills a node process; nil for other nodes
+	gen  int            // its number among the node's process incarnations
+	proc *proc          // its OS process under IsolationProcess
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
@@ -83,6 +87,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if n.js != nil {
 		return n.startServer(ctx, prev)
+	}
+	if n.proc {
+		return n.startProcess(ctx, prev)
 	}
 	inc := &incarnation{done: make(chan struct{})}
 	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
@@ -270,10 +277,14 @@ func (inc *incarnation) stop() {
 	inc.cancel()
 }
 
-// teardown waits for inc's handlers and processes to end, then closes its
-// database. It must not run on one of those goroutines.
+// teardown waits for inc's handlers and processes (and OS process) to
+// end, then closes its database. It must not run on one of those
+// goroutines.
 func (inc *incarnation) teardown() {
 	inc.wg.Wait()
+	if inc.proc != nil {
+		<-inc.proc.exited
+	}
 	if inc.db != nil {
 		inc.err = inc.db.Close()
 	}

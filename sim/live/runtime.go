@@ -90,6 +90,14 @@ type Options struct {
 	// Seed seeds every random decision of the runtime: fault rolls and each
 	// node's Rand.
 	Seed int64
+	// Isolation is where the nodes' code runs: IsolationNone (the
+	// default; "" means it too), in this process, or IsolationProcess,
+	// each service in an OS process of its own.
+	Isolation string
+	// World describes the world to its node processes under
+	// IsolationProcess: the bytes ServeNode's build function turns back
+	// into the same sim.World in each of them.
+	World []byte
 }
 
 // Runtime runs a sim.World on real sockets. It implements sim.Runtime and
@@ -102,6 +110,7 @@ type Runtime struct {
 	nodes map[string]*node   // every service and the client; fixed after Start
 	links map[sim.Link]*link // fixed after Start
 	js    *jetstream.Server  // the broker node's server when the world's broker is JetStream (server.go)
+	procs *procs             // the node processes' runtime parts under IsolationProcess (process.go)
 
 	root   context.Context // parent of every node's context
 	cancel context.CancelFunc
@@ -166,6 +175,15 @@ func (r *Runtime) build(ctx context.Context) error {
 	default:
 		return fmt.Errorf("live: world: broker %q is not one of %v", r.world.Config.Broker, sim.Brokers)
 	}
+	switch r.opt.Isolation {
+	case "", IsolationNone:
+	case IsolationProcess:
+		if err := r.startProcs(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("live: isolation %q is not one of %v", r.opt.Isolation, Isolations)
+	}
 	for _, name := range r.world.Nodes() {
 		svc := r.world.Services[name]
 		if svc == nil {
@@ -175,6 +193,7 @@ func (r *Runtime) build(ctx context.Context) error {
 			return fmt.Errorf("live: %q is the workload's node and cannot run a service", sim.Client)
 		}
 		n := newNode(r, name, svc, r.DBPath(name))
+		n.proc = r.procs != nil
 		r.nodes[name] = n
 		if name == sim.Broker && r.js != nil {
 			n.js = r.js // a server node: it picks its port when it starts
@@ -211,6 +230,11 @@ func (r *Runtime) build(ctx context.Context) error {
 			return fmt.Errorf("live: %w", err)
 		}
 		r.links[l] = k
+		if from := r.nodes[l.From]; from.proc {
+			if k.egress, err = r.procs.egress(k); err != nil {
+				return fmt.Errorf("live: link %s: egress for the node process: %w", l, err)
+			}
+		}
 	}
 	for _, name := range r.nodeNames() {
 		if err := r.nodes[name].start(ctx); err != nil {
@@ -399,6 +423,9 @@ func (r *Runtime) Stop() error {
 		errs = append(errs, h.inc.err)
 	}
 	r.bg.Wait()
+	if r.procs != nil {
+		r.procs.close()
+	}
 	for _, k := range r.links {
 		k.close()
 	}

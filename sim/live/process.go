@@ -1,0 +1,455 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// Isolations of a live runtime's nodes (Options.Isolation).
+const (
+	// IsolationNone runs every node's code in the runtime's own process.
+	IsolationNone = "none"
+	// IsolationProcess runs each service in an OS process of its own,
+	// killed with SIGKILL when it crashes (see the package doc).
+	IsolationProcess = "process"
+)
+
+// Isolations lists the isolations, for help texts and validation.
+var Isolations = []string{IsolationNone, IsolationProcess}
+
+// NodeEnv is set, to the node's name, in the environment of a node
+// process: IsNode reports it, and ServeNode serves the node.
+const NodeEnv = "TXCHAOS_NODE"
+
+// nodeArgs are a node process's arguments. The binary serves the node
+// before it reads them (ServeNode); a test binary that does not has them
+// run no test and exit, so that the runtime reports a binary that cannot
+// serve nodes instead of running its tests again.
+var nodeArgs = []string{"-test.run=^$"}
+
+// readyPrefix starts the line a node process writes on its standard
+// output once it serves, followed by its address.
+const readyPrefix = "txchaos-node-ready "
+
+// startTimeout bounds a node process's start, until it serves.
+const startTimeout = time.Minute
+
+// nodeSpec is what a node process is told on the first line of its
+// standard input: which node it is and how it reaches the runtime.
+type nodeSpec struct {
+	Node        string `json:"node"`
+	Incarnation int    `json:"incarnation"`
+	DB          string `json:"db"`
+	Seed        int64  `json:"seed"`
+	// World is Options.World, for the build function of ServeNode.
+	World []byte `json:"world"`
+	// Control is the base URL of the runtime's control channel.
+	Control string `json:"control"`
+	// URLs are the base URLs the node reaches each service at; Egress
+	// the address its requests to a service go to (the runtime, which
+	// sends them over the link).
+	URLs   map[string]string `json:"urls"`
+	Egress map[string]string `json:"egress"`
+	Faults sim.NodeFaults    `json:"faults"`
+}
+
+// nodeMsg is a later line of a node process's standard input.
+type nodeMsg struct {
+	Faults *sim.NodeFaults `json:"faults,omitempty"`
+}
+
+// procs are the runtime's parts shared by its node processes: the binary
+// they run, the control channel they ask at their crash points, and an
+// egress server per link from a node process, which sends the node's
+// requests over the link as the runtime sends any other.
+type procs struct {
+	exe     string
+	control string // base URL
+	servers []*http.Server
+	wg      sync.WaitGroup // the servers' serve loops and handlers
+}
+
+// startProcs checks that the world can run in node processes and starts
+// the control channel; the egress servers start with the links.
+func (r *Runtime) startProcs() error {
+	switch {
+	case IsNode():
+		return fmt.Errorf("live: isolation %s: this process is itself a node process (%s=%s) and cannot start a world: its binary must call ServeNode (scenarios.NodeMain) before anything else", IsolationProcess, NodeEnv, os.Getenv(NodeEnv))
+	case len(r.opt.World) == 0:
+		return fmt.Errorf("live: isolation %s: Options.World is empty: the node processes need it to build the world", IsolationProcess)
+	case r.js != nil:
+		return fmt.Errorf("live: isolation %s: broker %s is not supported: its server and its clients' connections run inside the runtime's process; run it with isolation %s", IsolationProcess, sim.BrokerJetStream, IsolationNone)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("live: isolation %s: the binary to run the nodes: %w", IsolationProcess, err)
+	}
+	r.procs = &procs{exe: exe}
+	addr, err := r.procs.serve(http.HandlerFunc(r.serveControl))
+	if err != nil {
+		return fmt.Errorf("live: isolation %s: control channel: %w", IsolationProcess, err)
+	}
+	r.procs.control = "http://" + addr
+	return nil
+}
+
+// serve serves h on a new port of 127.0.0.1 until close, and returns
+// the address.
+func (p *procs) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.wg.Add(1)
+			defer p.wg.Done()
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: time.Minute,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	p.servers = append(p.servers, srv)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		srv.Serve(ln)
+	}()
+	return ln.Addr().String(), nil
+}
+
+// close stops the servers, cuts their connections and waits for their
+// handlers, which end with their requests' contexts.
+func (p *procs) close() {
+	for _, s := range p.servers {
+		s.Close()
+	}
+	p.wg.Wait()
+}
+
+// egress serves link k's requests from its node process: each goes over
+// the link, its lane and fault decided here, and its answer back; a
+// request that fails cuts the node's connection, which the node sees as
+// the transport error it would have seen in this process.
+func (p *procs) egress(k *link) (string, error) {
+	return p.serve(&httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", k.addr(), pr.In.Host
+		},
+		Transport:    k,
+		ErrorHandler: abort,
+		ErrorLog:     log.New(io.Discard, "", 0),
+	})
+}
+
+// forward is the handler of a node process's incarnation in the runtime:
+// the guard's service, it hands each request to the process at addr on a
+// connection of its own.
+func forward(addr string) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", addr, pr.In.Host
+		},
+		Transport:    laneTransport(addr),
+		ErrorHandler: abort,
+		ErrorLog:     log.New(io.Discard, "", 0),
+	}
+}
+
+// abort cuts the connection of a request that failed, without an answer.
+func abort(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) }
+
+// serveControl answers a node process's question at a crash point: 204
+// to go on, or no answer at all: the runtime has killed the process
+// there.
+func (r *Runtime) serveControl(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	n := r.nodes[q.Get("node")]
+	if n == nil || !n.proc || req.URL.Path != "/crashpoint" {
+		http.Error(w, "no such node process or question", http.StatusNotFound)
+		return
+	}
+	gen, _ := strconv.Atoi(q.Get("incarnation"))
+	n.mu.Lock()
+	inc := n.cur
+	n.mu.Unlock()
+	if inc == nil || inc.gen != gen || n.crashPoint(inc, q.Get("point")) {
+		panic(http.ErrAbortHandler) // crashed here, or an incarnation that is gone
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// proc is the OS process of one incarnation of a node.
+type proc struct {
+	cmd    *exec.Cmd
+	ready  chan string   // the address it serves at, once
+	exited chan struct{} // closed once it has exited and been reaped
+	stderr *tail
+
+	mu     sync.Mutex // guards what follows; serialises writes to stdin
+	stdin  io.WriteCloser
+	killed bool
+}
+
+// startProcess starts a new incarnation of a node as an OS process on
+// the node's database file; n.startMu is held and the last incarnation
+// has wound down. The runtime keeps the node's address, with the guard of
+// its request faults in front of the process, as for any node.
+func (n *node) startProcess(ctx context.Context, prev *incarnation) error {
+	inc := &incarnation{done: make(chan struct{})}
+	inc.ctx, inc.cancel = context.WithCancel(n.rt.root)
+	inc.node = n.simNode(nil, inc.ctx, func(service string) string { return n.rt.url(n.name, service) })
+	ln, err := n.listen()
+	if err != nil {
+		inc.cancel()
+		return err
+	}
+	g := &guard{n: n, inc: inc}
+	p := n.rt.procs.command(n.name)
+	inc.ln, inc.proc, inc.halt = ln, p, p.kill
+	inc.srv = &http.Server{
+		Handler:           g,
+		BaseContext:       func(net.Listener) context.Context { return inc.ctx },
+		ReadHeaderTimeout: time.Minute,
+	}
+	n.mu.Lock()
+	n.gens++
+	inc.gen = n.gens
+	spec := n.specLocked(inc.gen)
+	n.cur = inc // its crash points find it from its first one on
+	n.mu.Unlock()
+	if prev != nil {
+		n.rt.log.add("restart", n.name, "", "")
+	}
+	err = p.start(spec)
+	timer := time.NewTimer(startTimeout)
+	defer timer.Stop()
+	var addr string
+	if err == nil {
+		select {
+		case addr = <-p.ready:
+		case <-p.exited:
+			if n.isDown(inc) {
+				return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
+			}
+			err = fmt.Errorf("the node process exited before serving (%v): a binary that starts worlds with isolation %s must serve nodes: call scenarios.NodeMain (or live.ServeNode) first in its main, or in TestMain under go test; the process said:\n%s",
+				p.cmd.ProcessState, IsolationProcess, p.stderr)
+		case <-ctx.Done():
+			err = fmt.Errorf("the node process did not serve: %w", ctx.Err())
+		case <-timer.C:
+			err = fmt.Errorf("the node process did not serve within %s; it said:\n%s", startTimeout, p.stderr)
+		}
+	}
+	if err != nil {
+		if !n.halt(inc) { // crashed meanwhile
+			return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
+		}
+		inc.teardown()
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	g.h = forward(addr)
+	n.mu.Lock()
+	if inc.down {
+		n.mu.Unlock()
+		return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
+	}
+	inc.wg.Add(2)
+	n.mu.Unlock()
+	go func() {
+		defer inc.wg.Done()
+		inc.srv.Serve(ln)
+	}()
+	go func() {
+		defer inc.wg.Done()
+		n.watch(inc)
+	}()
+	return nil
+}
+
+// specLocked is what the gen-th incarnation of the node is told; n.mu is
+// held.
+func (n *node) specLocked(gen int) nodeSpec {
+	r := n.rt
+	spec := nodeSpec{
+		Node: n.name, Incarnation: gen, DB: n.path, Seed: r.opt.Seed, World: r.opt.World,
+		Control: r.procs.control, URLs: map[string]string{}, Egress: map[string]string{}, Faults: n.faults.Clone(),
+	}
+	for name := range r.nodes {
+		spec.URLs[name] = r.url(n.name, name)
+	}
+	for l, k := range r.links {
+		if l.From == n.name {
+			spec.Egress[l.To] = k.egress
+		}
+	}
+	return spec
+}
+
+// watch records a node process that exits by itself, not killed by the
+// runtime (its code panicked, or the race detector stopped it): the node
+// is down until Restart or Heal, and the record says why. It runs as one
+// of inc's processes from the moment the process serves.
+func (n *node) watch(inc *incarnation) {
+	<-inc.proc.exited
+	if !n.markDown(inc) {
+		return // killed by the runtime
+	}
+	n.rt.log.add("exited", n.name, fmt.Sprintf("%v: %s", inc.proc.cmd.ProcessState, inc.proc.stderr), "")
+	inc.stop()
+	if !n.rt.spawn(inc.teardown) {
+		go inc.teardown()
+	}
+}
+
+// push tells the node's running process its faults.
+func (n *node) pushLocked() {
+	if inc := n.cur; n.proc && inc != nil && inc.proc != nil && !inc.down {
+		f := n.faults.Clone()
+		inc.proc.send(nodeMsg{Faults: &f})
+	}
+}
+
+// command is the node process of one incarnation of node, not started.
+func (p *procs) command(node string) *proc {
+	cmd := exec.Command(p.exe, nodeArgs...)
+	cmd.Env = append(os.Environ(), NodeEnv+"="+node)
+	pr := &proc{cmd: cmd, ready: make(chan string, 1), exited: make(chan struct{}), stderr: &tail{}}
+	cmd.Stdout = &lines{fn: func(line string) {
+		if addr, ok := strings.CutPrefix(line, readyPrefix); ok {
+			select {
+			case pr.ready <- addr:
+			default:
+			}
+		}
+	}}
+	cmd.Stderr = pr.stderr
+	return pr
+}
+
+// errKilled: the process was killed before it started.
+var errKilled = errors.New("killed before it started")
+
+// start starts the process and tells it spec. A process killed already
+// is not started.
+func (p *proc) start(spec nodeSpec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := errKilled
+	if !p.killed {
+		if p.stdin, err = p.cmd.StdinPipe(); err == nil {
+			err = p.cmd.Start()
+		}
+	}
+	if err != nil {
+		close(p.exited)
+		return fmt.Errorf("start the node process %s: %w", p.cmd.Path, err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.exited)
+	}()
+	p.sendLocked(spec)
+	return nil
+}
+
+// send writes v as a line of the process's standard input; a process
+// that is gone reads nothing.
+func (p *proc) send(v any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sendLocked(v)
+}
+
+func (p *proc) sendLocked(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("live: encoding a message to a node process: %v", err))
+	}
+	if p.stdin != nil && !p.killed {
+		p.stdin.Write(append(b, '\n'))
+	}
+}
+
+// kill sends the process SIGKILL: it stops at once, its open transactions
+// never commit and its connections close. A process not started yet never
+// starts.
+func (p *proc) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.killed {
+		return
+	}
+	p.killed = true
+	if p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+		p.stdin.Close()
+	}
+}
+
+// lines calls fn with each line written to it.
+type lines struct {
+	fn  func(string)
+	buf []byte
+}
+
+func (l *lines) Write(b []byte) (int, error) {
+	l.buf = append(l.buf, b...)
+	for {
+		i := slices.Index(l.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.fn(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4 << 10
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > tailSize {
+		t.buf = t.buf[len(t.buf)-tailSize:]
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.buf) == 0 {
+		return "(nothing)"
+	}
+	return strings.TrimSpace(string(t.buf))
+}
+
+// controlURL is the URL of a crash point's question to the control
+// channel at base.
+func controlURL(base, node string, gen int, point string) string {
+	return base + "/crashpoint?" + url.Values{"node": {node}, "incarnation": {strconv.Itoa(gen)}, "point": {point}}.Encode()
+}

@@ -1,0 +1,382 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// testWorlds are the worlds the tests start with IsolationProcess, by the
+// name they pass as Options.World: the node processes build them from it.
+var testWorlds = map[string]func() sim.World{
+	"rows": func() sim.World {
+		return sim.World{
+			Config:   sim.Config{CallTimeout: 300 * time.Millisecond},
+			Services: map[string]sim.Service{sim.Orders: sim.ServiceFunc(rowsService)},
+			Links:    []sim.Link{{From: sim.Client, To: sim.Orders}},
+		}
+	},
+	"charge": func() sim.World {
+		return sim.World{
+			Config: sim.Config{CallTimeout: 300 * time.Millisecond},
+			Services: map[string]sim.Service{
+				sim.Orders:   sim.ServiceFunc(rowsService),
+				sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
+			},
+			Links: []sim.Link{{From: sim.Client, To: sim.Orders}, {From: sim.Orders, To: sim.Payments}},
+		}
+	},
+}
+
+func testWorld(b []byte) (sim.World, error) {
+	w, ok := testWorlds[string(b)]
+	if !ok {
+		return sim.World{}, fmt.Errorf("no test world %q", b)
+	}
+	return w(), nil
+}
+
+// startProcs starts the test world named world with each service in a
+// process of its own.
+func startProcs(t *testing.T, world string) *Runtime {
+	t.Helper()
+	w, err := testWorld([]byte(world))
+	require.NoError(t, err)
+	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: 7, Isolation: IsolationProcess, World: []byte(world)})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, r.Stop()) })
+	return r
+}
+
+// rowsService is orders over a table of named rows, in its own process:
+// it says its process id, commits rows, holds a transaction open, reaches
+// a crash point after a commit and charges payments.
+func rowsService(n *sim.Node) (http.Handler, error) {
+	if err := sim.Migrate(n.Context(), n.DB(), `CREATE TABLE IF NOT EXISTS rows (name TEXT PRIMARY KEY)`); err != nil {
+		return nil, err
+	}
+	insert := func(ctx context.Context, db interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}, name string) error {
+		_, err := db.ExecContext(ctx, `INSERT INTO rows(name) VALUES (?)`, name)
+		return err
+	}
+	fail := func(w http.ResponseWriter, err error) {
+		sim.WriteError(w, http.StatusServiceUnavailable, "failed", err.Error())
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
+	mux.HandleFunc("POST /rows/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := insert(r.Context(), n.DB(), r.PathValue("name")); err != nil {
+			fail(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	mux.HandleFunc("GET /rows/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var name string
+		err := n.DB().QueryRowContext(r.Context(), `SELECT name FROM rows WHERE name = ?`, r.PathValue("name")).Scan(&name)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			w.WriteHeader(http.StatusNotFound)
+		case err != nil:
+			fail(w, err)
+		}
+	})
+	// Write a row in a transaction, say so, and hold it open: neither
+	// commit nor rollback.
+	mux.HandleFunc("POST /hold/{name}", func(w http.ResponseWriter, r *http.Request) {
+		tx, err := n.DB().BeginTx(context.WithoutCancel(r.Context()), nil)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if err := insert(r.Context(), tx, r.PathValue("name")); err != nil {
+			fail(w, err)
+			return
+		}
+		fmt.Fprintln(w, "held")
+		w.(http.Flusher).Flush()
+		select {} // until the process is killed
+	})
+	mux.HandleFunc("POST /point/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := insert(r.Context(), n.DB(), r.PathValue("name")); err != nil {
+			fail(w, err)
+			return
+		}
+		n.CrashPoint("after-commit")
+		w.WriteHeader(http.StatusCreated)
+	})
+	mux.HandleFunc("POST /charge/{key}", func(w http.ResponseWriter, r *http.Request) {
+		_, err := n.Payments().Create(r.Context(), sim.ResourceRequest{Key: r.PathValue("key"), Order: "o1", Customer: "c1", Amount: 10})
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	mux.HandleFunc("POST /die", func(w http.ResponseWriter, r *http.Request) {
+		n.Go("die", func(context.Context) { panic("the node's own bug") })
+	})
+	return mux, nil
+}
+
+// send sends method path from the client to orders, with a deadline, and
+// returns the status and body.
+func send(r *Runtime, method, path string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := r.Node(sim.Client)
+	req, err := http.NewRequestWithContext(ctx, method, c.URL(sim.Orders)+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := c.HTTP(sim.Orders).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// pidOf is the process id the node serving orders gives.
+func pidOf(t *testing.T, r *Runtime) int {
+	t.Helper()
+	var pid int
+	require.Eventually(t, func() bool {
+		code, body, err := send(r, http.MethodGet, "/pid")
+		if err != nil || code != http.StatusOK {
+			return false
+		}
+		pid, err = strconv.Atoi(body)
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond, "orders serves")
+	return pid
+}
+
+// gone reports whether no process has id pid any more.
+func gone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+// fileRows reads which of names the database file at path holds, as the
+// checker does.
+func fileRows(t *testing.T, path string, names ...string) map[string]bool {
+	t.Helper()
+	db, err := sim.OpenReadOnly(path)
+	require.NoError(t, err)
+	defer db.Close()
+	out := map[string]bool{}
+	for _, name := range names {
+		var k int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM rows WHERE name = ?`, name).Scan(&k))
+		out[name] = k == 1
+	}
+	return out
+}
+
+// TestProcessKillKeepsCommittedRows: orders runs in a process of its own;
+// a row committed before the crash survives SIGKILL and a transaction
+// open at the crash does not, read from the file; the process is gone,
+// and the restart is a new process on the same file.
+func TestProcessKillKeepsCommittedRows(t *testing.T) {
+	r := startProcs(t, "rows")
+	pid := pidOf(t, r)
+	require.NotEqual(t, os.Getpid(), pid, "orders runs in a process of its own")
+
+	code, _, err := send(r, http.MethodPost, "/rows/committed")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, code)
+
+	held := make(chan error, 1)
+	go func() {
+		c := r.Node(sim.Client)
+		req, _ := http.NewRequest(http.MethodPost, c.URL(sim.Orders)+"/hold/open", nil)
+		resp, err := c.HTTP(sim.Orders).Do(req)
+		if err != nil {
+			held <- err
+			return
+		}
+		defer resp.Body.Close()
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err == nil && line != "held\n" {
+			err = fmt.Errorf("the hold answered %q", line)
+		}
+		held <- err
+		io.Copy(io.Discard, resp.Body) // until the crash cuts the connection
+	}()
+	require.NoError(t, <-held, "the transaction is open")
+	require.Equal(t, map[string]bool{"committed": true, "open": false}, fileRows(t, r.DBPath(sim.Orders), "committed", "open"),
+		"another process sees only what is committed")
+
+	require.NoError(t, r.Crash(sim.Orders, 0))
+	require.True(t, gone(pid), "Crash returns once the process is gone")
+	p := r.nodes[sim.Orders].cur.proc
+	ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by SIGKILL: %v", p.cmd.ProcessState)
+	require.Equal(t, map[string]bool{"committed": true, "open": false}, fileRows(t, r.DBPath(sim.Orders), "committed", "open"),
+		"the committed row survives SIGKILL, the open transaction does not")
+	_, _, err = send(r, http.MethodGet, "/pid")
+	require.Error(t, err, "a crashed node answers nothing")
+
+	require.NoError(t, r.Restart(context.Background(), sim.Orders))
+	again := pidOf(t, r)
+	require.NotEqual(t, pid, again, "a restart is a new process")
+	code, _, err = send(r, http.MethodGet, "/rows/committed")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code, "the new process reads the same file")
+	code, _, err = send(r, http.MethodGet, "/rows/open")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, code)
+	require.Equal(t, []string{"orders "}, appliedOf(r, "crash"))
+	require.Equal(t, []string{"orders "}, appliedOf(r, "restart"))
+}
+
+// TestProcessCrashPoint: a crash point in a node process is decided by the
+// runtime, which kills the process there; the work committed before it is
+// kept and the node restarts after the downtime. Faults set while the
+// process runs reach it.
+func TestProcessCrashPoint(t *testing.T) {
+	r := startProcs(t, "rows")
+	pid := pidOf(t, r)
+	code, _, err := send(r, http.MethodPost, "/point/passes")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, code, "no crash point faults: it passes")
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashPoints: map[string]float64{"after-commit": 1}, Downtime: 50 * time.Millisecond}))
+	_, _, err = send(r, http.MethodPost, "/point/crashes")
+	require.Error(t, err, "the caller's connection is cut")
+	require.Equal(t, []string{"orders after-commit"}, appliedOf(r, "crash-point"))
+	require.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, map[string]bool{"passes": true, "crashes": true}, fileRows(t, r.DBPath(sim.Orders), "passes", "crashes"),
+		"the row committed before the crash point is kept")
+	require.NotEqual(t, pid, pidOf(t, r), "restarted after the downtime, in a new process")
+	require.Equal(t, []string{"orders "}, appliedOf(r, "restart"))
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
+	code, _, err = send(r, http.MethodPost, "/point/healed")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, code, "faults cleared while the process runs reach it")
+}
+
+// TestProcessFaults: the faults of a node process's own requests are
+// decided by the runtime, on the link, as for any node; so are the faults
+// of the requests it serves.
+func TestProcessFaults(t *testing.T) {
+	charges := func(r *Runtime, key string) int {
+		db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
+		require.NoError(t, err)
+		defer db.Close()
+		var k int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM resources WHERE key = ?`, key).Scan(&k))
+		return k
+	}
+	link := sim.Link{From: sim.Orders, To: sim.Payments}
+	t.Run("lost response from payments", func(t *testing.T) {
+		r := startProcs(t, "charge")
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{LostResponse: 1}))
+		code, body, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, code, "orders heard nothing from payments: %s", body)
+		require.Equal(t, []string{"orders->payments POST /resources"}, appliedOf(r, "lost-response"))
+		require.Equal(t, 1, charges(r, "k1"), "payments acted")
+	})
+	t.Run("dropped request to payments", func(t *testing.T) {
+		r := startProcs(t, "charge")
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{DropRequest: 1}))
+		code, _, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, code)
+		require.Equal(t, []string{"orders->payments POST /resources"}, appliedOf(r, "drop-request"))
+		require.Zero(t, charges(r, "k1"), "the request never reached payments")
+		require.NoError(t, r.Heal(context.Background()))
+		code, _, err = send(r, http.MethodPost, "/charge/k2")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, code, "healed")
+	})
+	t.Run("payments crashes before or after acting", func(t *testing.T) {
+		r := startProcs(t, "charge")
+		require.NoError(t, r.SetNodeFaults(sim.Payments, sim.NodeFaults{CrashRate: 1, Downtime: time.Hour}))
+		// Before or after acting is rolled half and half (by the seed);
+		// 20 rolls all "before" has chance 1e-6.
+		for i := 0; i < 20; i++ {
+			key := "k" + strconv.Itoa(i)
+			code, _, err := send(r, http.MethodPost, "/charge/"+key)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusServiceUnavailable, code, "orders' call to payments was cut")
+			crashes := appliedOf(r, "crash")
+			require.Len(t, crashes, i+1)
+			if crashes[i] == "payments after POST /resources" {
+				require.Equal(t, 1, charges(r, key), "payments acted, then was killed before answering")
+				return
+			}
+			require.Equal(t, "payments before POST /resources", crashes[i])
+			require.Zero(t, charges(r, key), "killed before acting")
+			require.NoError(t, r.Restart(context.Background(), sim.Payments))
+		}
+		t.Fatal("20 crashes, none after acting")
+	})
+	t.Run("injected error", func(t *testing.T) {
+		r := startProcs(t, "rows")
+		require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{ErrorRate: 1}))
+		code, _, err := send(r, http.MethodPost, "/rows/x")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, code)
+		require.Equal(t, []string{"orders POST /rows/x"}, appliedOf(r, "error"))
+		require.False(t, fileRows(t, r.DBPath(sim.Orders), "x")["x"], "refused before acting")
+	})
+}
+
+// TestProcessExits: a node process that dies of its own bug is recorded,
+// with what it said, and stays down until Heal.
+func TestProcessExits(t *testing.T) {
+	r := startProcs(t, "rows")
+	pid := pidOf(t, r)
+	send(r, http.MethodPost, "/die")
+	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Contains(t, appliedOf(r, "exited")[0], "the node's own bug")
+	require.True(t, gone(pid))
+	require.NoError(t, r.Heal(context.Background()))
+	require.NotEqual(t, pid, pidOf(t, r))
+}
+
+// TestProcessStartErrors: a world the node processes cannot build, and
+// what process isolation refuses, are errors that say why.
+func TestProcessStartErrors(t *testing.T) {
+	w := testWorlds["rows"]()
+	_, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: IsolationProcess, World: []byte("nowhere")})
+	require.ErrorContains(t, err, "start orders: the node process exited before serving (exit status 1): a binary that starts worlds with isolation process must serve nodes")
+	require.ErrorContains(t, err, `txchaos node orders: building the world: no test world "nowhere"`)
+
+	_, err = Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: IsolationProcess})
+	require.ErrorContains(t, err, "live: isolation process: Options.World is empty")
+	_, err = Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: "container"})
+	require.ErrorContains(t, err, `live: isolation "container" is not one of [none process]`)
+
+	js := sim.NewWorld(sim.Config{Broker: sim.BrokerJetStream}, sim.ServiceFunc(rowsService))
+	_, err = Start(context.Background(), js, Options{Dir: t.TempDir(), Isolation: IsolationProcess, World: []byte("rows")})
+	require.ErrorContains(t, err, "live: isolation process: broker jetstream is not supported")
+}
+
+// appliedOf lists the faults of r matching fault, as "target detail".
+func appliedOf(r *Runtime, fault string) []string {
+	var out []string
+	for _, a := range r.Applied() {
+		if a.Fault == fault {
+			out = append(out, a.Target+" "+a.Detail)
+		}
+	}
+	return out
+}
