@@ -41,6 +41,7 @@ import (
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
 )
 
 // Workload is the clients' part of a run.
@@ -67,12 +68,17 @@ type Workload struct {
 // Config is everything a run depends on. Two runs of the same Config on the
 // deterministic runtime are the same run.
 type Config struct {
-	Scenario string     `json:"scenario,omitempty"`
-	Pattern  string     `json:"pattern"`
-	Runtime  string     `json:"runtime"`
-	Seed     int64      `json:"seed"`
-	Workload Workload   `json:"workload"`
-	World    sim.Config `json:"world"`
+	Scenario string `json:"scenario,omitempty"`
+	Pattern  string `json:"pattern"`
+	Runtime  string `json:"runtime"`
+	// Isolation is where the live runtime runs the services' code: none
+	// ("" means it too), in the runner's process, or process, each
+	// service an OS process of its own, killed with SIGKILL when it
+	// crashes (see NodeMain).
+	Isolation string     `json:"isolation,omitempty"`
+	Seed      int64      `json:"seed"`
+	Workload  Workload   `json:"workload"`
+	World     sim.Config `json:"world"`
 	// Faults is the fault profile (see package faults).
 	Faults string `json:"faults"`
 	// Quiet bounds the fault-free period after healing in which recovery
@@ -85,11 +91,24 @@ type Config struct {
 // Runtimes are the runtimes a run can use.
 var Runtimes = []string{"live", "det"}
 
+// Isolations are the isolations a run can use (Config.Isolation).
+var Isolations = live.Isolations
+
+// IsolationName is the isolation the run uses: Isolation, or none when
+// empty.
+func (c Config) IsolationName() string {
+	if c.Isolation == "" {
+		return live.IsolationNone
+	}
+	return c.Isolation
+}
+
 // Default is the configuration of `txchaos run` without flags.
 func Default() Config {
 	return Config{
 		Pattern:     "naive-dual-write",
 		Runtime:     "live",
+		Isolation:   live.IsolationNone,
 		Seed:        1,
 		Workload:    Workload{Txns: 200, Concurrency: 8, Attempts: 3, Customers: 20},
 		World:       sim.DefaultConfig(),
@@ -111,6 +130,14 @@ func (c Config) Validate() error {
 func (c Config) validate(spec patterns.Spec) error {
 	if !contains(Runtimes, c.Runtime) {
 		return fmt.Errorf("runtime: %q is not one of %v", c.Runtime, Runtimes)
+	}
+	switch iso := c.IsolationName(); {
+	case !contains(Isolations, iso):
+		return fmt.Errorf("isolation: %q is not one of %v", c.Isolation, Isolations)
+	case iso == live.IsolationProcess && c.Runtime != "live":
+		return fmt.Errorf("isolation: %s runs on the live runtime only (runtime is %s): the %s runtime schedules every node in one process", iso, c.Runtime, c.Runtime)
+	case iso == live.IsolationProcess && c.World.BrokerName() == sim.BrokerJetStream:
+		return fmt.Errorf("isolation: %s cannot run broker %s: the JetStream server and its clients' connections run inside the runner's process (use isolation %s)", iso, sim.BrokerJetStream, live.IsolationNone)
 	}
 	if !spec.Reads.Valid() {
 		return fmt.Errorf("pattern %s: Reads: %q is not a read model (%v)", spec.Name, spec.Reads, checker.ReadModels)

@@ -15,6 +15,7 @@ import (
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/sim"
+	"github.com/txchaos/txchaos/sim/live"
 )
 
 // Result is what a run produced.
@@ -80,7 +81,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	world := spec.World(wcfg)
 
 	res := &Result{Config: cfg, Started: time.Now()}
-	rt, err := runtimes[cfg.Runtime](ctx, world, dir, cfg.Seed)
+	var desc []byte
+	if cfg.IsolationName() == live.IsolationProcess {
+		desc = describeWorld(spec.Name, wcfg)
+	}
+	rt, err := runtimes[cfg.Runtime](ctx, world, dir, cfg, desc)
 	if err != nil {
 		return nil, fmt.Errorf("start the world: %w", err)
 	}

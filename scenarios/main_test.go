@@ -14,9 +14,13 @@ import (
 // TestKilledRunsWorkDirRemoved).
 const helperEnv = "TXCHAOS_TEST_LONG_RUN"
 
-// TestMain checks that runs leave nothing behind: no goroutine of a node,
-// a proxy, a process or a database outlives the run that started it.
+// TestMain serves a node when a run with isolation process started this
+// binary as one, and is a run to kill when helperEnv says so; otherwise it
+// runs the tests and checks that runs leave nothing behind: no goroutine
+// of a node, a proxy, a process or a database outlives the run that
+// started it.
 func TestMain(m *testing.M) {
+	NodeMain()
 	if os.Getenv(helperEnv) != "" {
 		longRun()
 		return

@@ -142,10 +142,16 @@ func TestMatrix(t *testing.T) {
 }
 
 func runCell(t *testing.T, spec patterns.Spec, c cell) outcome {
+	return runCellWith(t, spec, c, func(*Config) {})
+}
+
+// runCellWith is runCell with the cell's configuration changed by set.
+func runCellWith(t *testing.T, spec patterns.Spec, c cell, set func(*Config)) outcome {
 	sc, err := Builtin(c.scenario)
 	require.NoError(t, err)
 	cfg, err := sc.ConfigFor(spec)
 	require.NoError(t, err)
+	set(&cfg)
 	res, err := ExecuteSpec(t.Context(), spec, cfg, t.TempDir())
 	if !assert.NoError(t, err, "%s under %s: the run did not complete", c.pattern, c.scenario) {
 		return outcome{err: err}

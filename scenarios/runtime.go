@@ -35,17 +35,18 @@ type Runtime interface {
 	Stop() error
 }
 
-// runtimes starts a world on a runtime, by the runtime's name (Config.Runtime).
-var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error){
-	"live": func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error) {
-		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: seed})
+// runtimes starts a world on a runtime, by the runtime's name
+// (Config.Runtime); world describes it to node processes (NodeMain).
+var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error){
+	"live": func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error) {
+		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world})
 		if err != nil {
 			return nil, err
 		}
 		return liveRuntime{rt}, nil
 	},
-	"det": func(ctx context.Context, w sim.World, dir string, seed int64) (Runtime, error) {
-		return det.Start(ctx, w, det.Options{Dir: dir, Seed: seed})
+	"det": func(ctx context.Context, w sim.World, dir string, cfg Config, _ []byte) (Runtime, error) {
+		return det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed})
 	},
 }
 

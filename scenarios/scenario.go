@@ -255,6 +255,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 //	  More lines that explain it.
 //	seed: 1
 //	runtime: live
+//	isolation: none         # or process: each service an OS process (live only)
 //	quiet: 5s               # fault-free time after healing to come to rest
 //	call_timeout: 1s        # the client's timeout for one request
 //	workload: {txns: 40, concurrency: 6, attempts: 3, customers: 10, resubmit: 0}
@@ -325,6 +326,7 @@ func (p *parser) parse(data []byte) (Scenario, error) {
 		{"name", func(n *yaml.Node, f string) error { nameNode = n; return p.str(n, f, &s.Name) }},
 		{"description", func(n *yaml.Node, f string) error { return p.str(n, f, &s.Description) }},
 		{"runtime", func(n *yaml.Node, f string) error { return p.str(n, f, &s.Config.Runtime) }},
+		{"isolation", func(n *yaml.Node, f string) error { return p.str(n, f, &s.Config.Isolation) }},
 		{"seed", func(n *yaml.Node, f string) error { return p.int64(n, f, &s.Config.Seed) }},
 		{"quiet", func(n *yaml.Node, f string) error { return p.duration(n, f, &s.Config.Quiet) }},
 		{"call_timeout", func(n *yaml.Node, f string) error { return p.duration(n, f, &s.Config.CallTimeout) }},

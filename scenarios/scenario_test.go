@@ -50,7 +50,7 @@ func TestParse(t *testing.T) {
 	require.Equal(t, "Lost answers.", s.Summary())
 	require.Equal(t, "lost.yaml", s.File())
 	want := Config{
-		Runtime: "live", Seed: 7, Quiet: 4 * time.Second, CallTimeout: 900 * time.Millisecond,
+		Runtime: "live", Isolation: "none", Seed: 7, Quiet: 4 * time.Second, CallTimeout: 900 * time.Millisecond,
 		Workload: Workload{Txns: 12, Concurrency: 3, Attempts: 2, Customers: 4},
 		World: sim.Config{
 			Payments:     sim.ResourceConfig{Maturity: sim.Readable, RejectRate: 0.25},
@@ -119,6 +119,9 @@ func TestParseErrors(t *testing.T) {
 		{"  customers: 4", "  customers: 4\n  resubmit: twice", `lost.yaml:14: workload.resubmit: "twice" is not a number between 0 and 1`},
 		{"seed: 7", "seed: 99999999999999999999", "lost.yaml:5: seed: 99999999999999999999 is out of range (-9223372036854775808 to 9223372036854775807)"},
 		{"runtime: live", "runtime: cloud", `lost.yaml:6: runtime: "cloud" is not one of [`},
+		{"runtime: live", "runtime: live\nisolation: vm", `lost.yaml:7: isolation: "vm" is not one of [none process]`},
+		{"runtime: live", "runtime: det\nisolation: process", `lost.yaml:7: isolation: process runs on the live runtime only (runtime is det)`},
+		{"runtime: live", "runtime: live\nisolation: process", ""},
 		{"quiet: 4s", "quiet: 4", `lost.yaml:7: quiet: "4" is not a duration such as 250ms or 5s`},
 		{"quiet: 4s", "quiet: -1s", "lost.yaml:7: quiet: -1s must be positive"},
 		{"call_timeout: 900ms", "call_timeout: 0s", "lost.yaml:8: call_timeout: 0s must be positive"},
@@ -153,7 +156,7 @@ func TestParseErrors(t *testing.T) {
 		{"  leaked-resource: some", "  leaked-resource: few", `lost.yaml:24: expect.leaked-resource: "few" is not one of zero, some, any`},
 		{"  leaked-resource: some", "  leaks: some", "lost.yaml:24: expect.leaks: unknown anomaly class (expect takes: " + string(checker.Classes[0])},
 		{"  stuck: any", "  leaked-resource: any", "lost.yaml:25: expect.leaked-resource: repeated (first at line 24)"},
-		{"seed: 7", "seed: 7\nflavour: mild", "lost.yaml:6: flavour: unknown field (scenario takes: name, description, runtime, seed, quiet, call_timeout, workload, world, faults, crash_points, expect)"},
+		{"seed: 7", "seed: 7\nflavour: mild", "lost.yaml:6: flavour: unknown field (scenario takes: name, description, runtime, isolation, seed, quiet, call_timeout, workload, world, faults, crash_points, expect)"},
 		{"name: lost", "name: Lost Responses", `lost.yaml:1: name: "Lost Responses" is not lowercase letters, digits and dashes`},
 		{"name: lost", "nom: lost", "lost.yaml:1: nom: unknown field"},
 		{"name: lost\n", "", "lost.yaml:1: name: missing"},

@@ -82,6 +82,7 @@ func (s Sweep) config(c Cell) Config {
 func (s Sweep) normalized() Sweep {
 	s.Base.Pattern, s.Base.Faults, s.Base.Seed = "", "", 0
 	s.Base.World.Broker = s.Base.World.BrokerName() // a sweep stored before brokers had a name ran the log
+	s.Base.Isolation = s.Base.IsolationName()       // and one stored before isolations, none
 	return s
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/txchaos/txchaos/patterns/all"
+	"github.com/txchaos/txchaos/scenarios"
 )
 
 // Exit codes besides the verdicts' 0, 1 and 2.
@@ -59,6 +60,7 @@ const (
 )
 
 func main() {
+	scenarios.NodeMain() // a run with --isolation process starts this binary as its services
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {

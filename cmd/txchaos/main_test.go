@@ -13,9 +13,15 @@ import (
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/results"
+	"github.com/txchaos/txchaos/scenarios"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain serves a node when a run with --isolation process started this
+// test binary as one, as main does; otherwise it runs the tests.
+func TestMain(m *testing.M) {
+	scenarios.NodeMain()
+	goleak.VerifyTestMain(m)
+}
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -49,6 +55,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--service-timeout", "-1s"}, "--service-timeout: -1s is negative"},
 		{[]string{"run", "--output", "xml"}, `--output: "xml" is not one of table, json`},
 		{[]string{"run", "--runtime", "cloud"}, `--runtime: "cloud" is not one of [live det]`},
+		{[]string{"run", "--isolation", "vm"}, `--isolation: "vm" is not one of [none process]`},
+		{[]string{"run", "--isolation", "process", "--runtime", "det"}, `--isolation: process runs on the live runtime only (runtime is det)`},
+		{[]string{"run", "--isolation", "process", "--broker", "jetstream"}, `--isolation: process cannot run broker jetstream`},
 		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
 		// explore, demo and sweep share one --parallel range; explore's
@@ -70,6 +79,26 @@ func TestBadFlags(t *testing.T) {
 			require.Contains(t, stderr, tt.wantErr)
 		})
 	}
+}
+
+// TestRunIsolationProcess runs the CLI with every service an OS process
+// of its own: the naive dual write loses the events of the coordinator
+// killed after its local commit, and the record says the isolation.
+func TestRunIsolationProcess(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "run", "--isolation", "process", "--pattern", "naive-dual-write", "--txns", "20", "--attempts", "1",
+		"--faults", "crashpoint=after-local-commit:0.5", "--output", "json", "--out", dir)
+	require.Equal(t, 1, code, stderr)
+	var rec struct {
+		Verdict   string         `json:"verdict"`
+		Anomalies map[string]int `json:"anomalies"`
+		Config    struct {
+			Isolation string `json:"isolation"`
+		} `json:"config"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rec))
+	require.Equal(t, "process", rec.Config.Isolation)
+	require.Positive(t, rec.Anomalies["lost-event"])
 }
 
 func TestList(t *testing.T) {

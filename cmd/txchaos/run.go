@@ -41,6 +41,7 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.Float64Var(&f.cfg.Workload.Resubmit, "resubmit", d.Workload.Resubmit, "share of orders (0 to 1) sent once more with the same key after their answer: a double submit")
 	fs.Int64Var(&f.cfg.Seed, "seed", d.Seed, "seed of every random decision (workload, faults, rejections)")
 	fs.StringVar(&f.cfg.Runtime, "runtime", d.Runtime, "runtime: live (real sockets through Toxiproxy) or det (deterministic simulation: same seed, same run; see txchaos replay, shrink, explore)")
+	fs.StringVar(&f.cfg.Isolation, "isolation", d.IsolationName(), "where the live runtime runs each service: none (in this process) or process (an OS process of its own, killed with SIGKILL when it crashes)")
 	fs.DurationVar(&f.cfg.Quiet, "quiet", d.Quiet, "longest fault-free period after healing for recovery to bring the world to rest")
 	fs.DurationVar(&f.cfg.CallTimeout, "call-timeout", d.CallTimeout, "client request timeout")
 	fs.DurationVar(&f.cfg.World.CallTimeout, "service-timeout", d.World.CallTimeout, "how long a service waits for another service (0: 2s)")

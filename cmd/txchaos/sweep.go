@@ -184,6 +184,7 @@ func sweepFlagValues(s scenarios.Sweep) map[string]string {
 		"customers":       strconv.Itoa(b.Workload.Customers),
 		"resubmit":        strconv.FormatFloat(b.Workload.Resubmit, 'g', -1, 64),
 		"runtime":         b.Runtime,
+		"isolation":       b.IsolationName(),
 		"quiet":           b.Quiet.String(),
 		"call-timeout":    b.CallTimeout.String(),
 		"payments":        string(b.World.Payments.Maturity),

@@ -1,0 +1,132 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/faults"
+	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim/live"
+)
+
+// processSample is a sample of the expectation matrix that holds every
+// pattern and every built-in scenario at least once: pattern k and
+// scenario k, each list wrapping around, for k up to the longer one.
+func processSample(cells []cell) []cell {
+	var pats, scs []string
+	at := map[[2]string]cell{}
+	for _, c := range cells {
+		if !slices.Contains(pats, c.pattern) {
+			pats = append(pats, c.pattern)
+		}
+		if !slices.Contains(scs, c.scenario) {
+			scs = append(scs, c.scenario)
+		}
+		at[[2]string{c.pattern, c.scenario}] = c
+	}
+	sort.Strings(pats)
+	sort.Strings(scs)
+	var out []cell
+	for k := range max(len(pats), len(scs)) {
+		out = append(out, at[[2]string{pats[k%len(pats)], scs[k%len(scs)]}])
+	}
+	return out
+}
+
+// TestProcessMatrix runs a sample of the expectation matrix on the live
+// runtime with isolation process — every service an OS process, killed
+// with SIGKILL when it crashes — and holds each cell to its line of the
+// matrix. The sample covers every pattern, every built-in scenario and
+// every fault kind; the records say the isolation.
+func TestProcessMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the sample runs a live cell per pattern; -short skips it")
+	}
+	cells := readMatrix(t)
+	sample := processSample(cells)
+	kinds := map[string]bool{}
+	pats, scs := map[string]bool{}, map[string]bool{}
+	for _, c := range sample {
+		pats[c.pattern], scs[c.scenario] = true, true
+		spec, err := patterns.Lookup(c.pattern)
+		require.NoError(t, err)
+		sc, err := Builtin(c.scenario)
+		require.NoError(t, err)
+		cfg, err := sc.ConfigFor(spec)
+		require.NoError(t, err)
+		p, err := faults.Parse(cfg.Faults)
+		require.NoError(t, err)
+		for _, f := range p {
+			kinds[f.Kind] = true
+		}
+	}
+	require.Len(t, pats, len(patterns.Names()), "every pattern")
+	require.Len(t, scs, len(BuiltinNames()), "every built-in scenario")
+	for _, k := range faults.Kinds() {
+		require.True(t, kinds[k.Name], "fault kind %s is in no cell of the sample: add a cell for it", k.Name)
+	}
+
+	results := make([]outcome, len(sample))
+	sem := make(chan struct{}, matrixParallel())
+	var wg sync.WaitGroup
+	for i, c := range sample {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t.Run(c.scenario+"/"+c.pattern, func(t *testing.T) {
+				spec, err := patterns.Lookup(c.pattern)
+				require.NoError(t, err)
+				results[i] = runCellWith(t, spec, c, func(cfg *Config) { cfg.Isolation = live.IsolationProcess })
+			})
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.Logf("the measured sample with isolation process (%s):\n%s", expectationsFile, formatMatrix(sample, results))
+	}
+}
+
+// TestProcessRecord: a run with isolation process says so in its record,
+// and its nodes ran in processes of their own: the coordinator's crashes
+// at its crash point were decided by the runtime and each was followed by
+// a restart.
+func TestProcessRecord(t *testing.T) {
+	cfg := quickLive("outbox", "crashpoint=after-local-commit:0.3")
+	cfg.Workload.Txns = 20
+	cfg.Isolation = live.IsolationProcess
+	res := execute(t, cfg)
+	require.Positive(t, res.Faults().Counts["crash-point orders"], "the coordinator crashed")
+	require.Equal(t, res.Faults().Counts["crash-point orders"], res.Faults().Counts["restart orders"], "each crash was followed by a restart")
+	rec, err := res.Record()
+	require.NoError(t, err)
+	var got struct {
+		Isolation string `json:"isolation"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Config, &got))
+	require.Equal(t, "process", got.Isolation)
+	require.Equal(t, "clean", rec.Verdict, FormatReport(res))
+}
+
+// TestIsolationRefused: process isolation runs on the live runtime only,
+// without JetStream; an unknown isolation is named.
+func TestIsolationRefused(t *testing.T) {
+	cfg := quick("outbox", "")
+	cfg.Isolation = "process"
+	require.ErrorContains(t, cfg.Validate(), "isolation: process runs on the live runtime only (runtime is det)")
+	cfg = quickLive("outbox", "")
+	cfg.Isolation = "vm"
+	require.ErrorContains(t, cfg.Validate(), `isolation: "vm" is not one of [none process]`)
+	cfg = quickJetStream("outbox", "")
+	cfg.Isolation = "process"
+	err := cfg.Validate()
+	require.ErrorContains(t, err, "isolation: process cannot run broker jetstream")
+	require.True(t, strings.Contains(err.Error(), "use isolation none"), err)
+}
