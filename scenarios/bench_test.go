@@ -21,7 +21,9 @@ import (
 // The ratio says how much of a checkout's cost is the harness's sockets and
 // proxies, and how much is the services' work. Then it places the same
 // checkouts on the det runtime (detCheckouts) and reports its rate and its
-// ratio to the live one.
+// ratio to the live one; and on the live runtime again with isolation
+// process, every service an OS process of its own (processCheckouts): the
+// cost of process isolation is process/none-ratio.
 func BenchmarkLiveCheckout(b *testing.B) {
 	spec, err := patterns.Lookup("naive-dual-write")
 	if err != nil {
@@ -94,4 +96,30 @@ func BenchmarkLiveCheckout(b *testing.B) {
 	det := detCheckouts(b, b.N, clients)
 	b.ReportMetric(perSec(det), "det-checkouts/s")
 	b.ReportMetric(perSec(det)/perSec(checkouts), "det/live-ratio")
+
+	// And with every service in its own process, in this run: the cost
+	// of process isolation.
+	procs, err := liveCheckouts(spec, cfg, live.IsolationProcess, b.TempDir(), b.N, clients, run)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(perSec(procs), "process-checkouts/s")
+	b.ReportMetric(perSec(procs)/perSec(checkouts), "process/none-ratio")
+}
+
+// liveCheckouts places n checkouts, clients at a time (run), on a new live
+// world of spec with the given isolation, and returns how long they took.
+func liveCheckouts(spec patterns.Spec, cfg sim.Config, isolation, dir string, n, clients int, run func(int, func(int) error) time.Duration) (time.Duration, error) {
+	ctx := context.Background()
+	rt, err := live.Start(ctx, spec.World(cfg), live.Options{Dir: dir, Seed: 1, Isolation: isolation, World: describeWorld(spec.Name, cfg)})
+	if err != nil {
+		return 0, err
+	}
+	defer rt.Stop()
+	client := rt.Node(sim.Client)
+	return run(n, func(i int) error {
+		co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[i%len(sim.SKUs)], Qty: 1, Amount: 10}
+		_, err := client.Orders().Checkout(ctx, fmt.Sprintf("bench-%d", i), co)
+		return err
+	}), nil
 }
