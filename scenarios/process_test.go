@@ -130,3 +130,18 @@ func TestIsolationRefused(t *testing.T) {
 	require.ErrorContains(t, err, "isolation: process cannot run broker jetstream")
 	require.True(t, strings.Contains(err.Error(), "use isolation none"), err)
 }
+
+// TestProcessUnknownPattern: a pattern the node processes cannot find —
+// neither registered nor given to NodeMain — stops the run with an error
+// that says so and what to do.
+func TestProcessUnknownPattern(t *testing.T) {
+	spec, err := patterns.Lookup("outbox")
+	require.NoError(t, err)
+	spec.Name = "my-outbox" // the caller's own, unregistered
+	cfg := quickLive("", "")
+	cfg.Isolation = live.IsolationProcess
+	_, err = ExecuteSpec(t.Context(), spec, cfg, t.TempDir())
+	require.ErrorContains(t, err, "the node process exited before serving (exit status 1); it said:")
+	require.ErrorContains(t, err, `pattern "my-outbox" is not registered`)
+	require.ErrorContains(t, err, "nor given to scenarios.NodeMain")
+}

@@ -13,8 +13,14 @@ import (
 	"github.com/txchaos/txchaos/scenarios"
 )
 
-// TestMain checks that no run leaves a goroutine behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain serves a node when a run with isolation process started this
+// test binary as one: it must know the pattern, which is not registered.
+// Otherwise it runs the tests and checks that no run leaves a goroutine
+// behind.
+func TestMain(m *testing.M) {
+	scenarios.NodeMain(mypattern.Spec())
+	goleak.VerifyTestMain(m)
+}
 
 // TestEagerOutbox is how a pattern written outside txchaos is tested: one
 // scenarios.Run per built-in scenario its design claims to survive. Run
@@ -28,6 +34,18 @@ func TestEagerOutbox(t *testing.T) {
 			scenarios.Run(t, mypattern.Spec(), sc)
 		})
 	}
+}
+
+// TestEagerOutboxInProcesses runs the pattern with every service an OS
+// process of its own (orders, the pattern's code, among them): a crash is
+// SIGKILL and a restart a new process on the same files. The outbox
+// survives it as it survives a crash in one process.
+func TestEagerOutboxInProcesses(t *testing.T) {
+	sc, err := scenarios.Builtin("crash-between-commit-and-publish")
+	require.NoError(t, err)
+	sc.Config.Isolation = "process"
+	res := scenarios.Run(t, mypattern.Spec(), sc)
+	require.Positive(t, res.Faults().Counts["crash-point orders"], "orders was killed at its crash point")
 }
 
 // TestBrokenRelayIsCaught plants a bug — the relay skips every 10th

@@ -44,6 +44,9 @@ const NodeEnv = "TXCHAOS_NODE"
 // serve nodes instead of running its tests again.
 var nodeArgs = []string{"-test.run=^$"}
 
+// nodeExecutable is the binary a node process runs: this one.
+var nodeExecutable = os.Executable
+
 // readyPrefix starts the line a node process writes on its standard
 // output once it serves, followed by its address.
 const readyPrefix = "txchaos-node-ready "
@@ -97,7 +100,7 @@ func (r *Runtime) startProcs() error {
 	case r.js != nil:
 		return fmt.Errorf("live: isolation %s: broker %s is not supported: its server and its clients' connections run inside the runtime's process; run it with isolation %s", IsolationProcess, sim.BrokerJetStream, IsolationNone)
 	}
-	exe, err := os.Executable()
+	exe, err := nodeExecutable()
 	if err != nil {
 		return fmt.Errorf("live: isolation %s: the binary to run the nodes: %w", IsolationProcess, err)
 	}
@@ -249,8 +252,10 @@ func (n *node) startProcess(ctx context.Context, prev *incarnation) error {
 			if n.isDown(inc) {
 				return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
 			}
-			err = fmt.Errorf("the node process exited before serving (%v): a binary that starts worlds with isolation %s must serve nodes: call scenarios.NodeMain (or live.ServeNode) first in its main, or in TestMain under go test; the process said:\n%s",
-				p.cmd.ProcessState, IsolationProcess, p.stderr)
+			err = fmt.Errorf("the node process exited before serving (%v); it said:\n%s", p.cmd.ProcessState, p.stderr)
+			if !strings.Contains(p.stderr.String(), "txchaos node "+n.name+":") { // not ServeNode's own error
+				err = fmt.Errorf("%w\n(a binary that starts worlds with isolation %s must serve them: call scenarios.NodeMain, or live.ServeNode, first thing in its main, or in TestMain under go test)", err, IsolationProcess)
+			}
 		case <-ctx.Done():
 			err = fmt.Errorf("the node process did not serve: %w", ctx.Err())
 		case <-timer.C:
@@ -337,7 +342,9 @@ func (p *procs) command(node string) *proc {
 			case pr.ready <- addr:
 			default:
 			}
+			return
 		}
+		fmt.Fprintln(pr.stderr, line) // what a binary that does not serve nodes says
 	}}
 	cmd.Stderr = pr.stderr
 	return pr

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
@@ -357,8 +358,16 @@ func TestProcessExits(t *testing.T) {
 func TestProcessStartErrors(t *testing.T) {
 	w := testWorlds["rows"]()
 	_, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: IsolationProcess, World: []byte("nowhere")})
-	require.ErrorContains(t, err, "start orders: the node process exited before serving (exit status 1): a binary that starts worlds with isolation process must serve nodes")
-	require.ErrorContains(t, err, `txchaos node orders: building the world: no test world "nowhere"`)
+	require.ErrorContains(t, err, "start orders: the node process exited before serving (exit status 1); it said:\ntxchaos node orders: building the world: no test world \"nowhere\"")
+	require.NotContains(t, err.Error(), "must serve them", "the binary serves nodes: no advice to")
+
+	// A binary that does not serve nodes: told how to.
+	exe := nodeExecutable
+	defer func() { nodeExecutable = exe }()
+	nodeExecutable = func() (string, error) { return exec.LookPath("true") }
+	_, err = Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: IsolationProcess, World: []byte("rows")})
+	require.ErrorContains(t, err, "start orders: the node process exited before serving (exit status 0); it said:\n(nothing)\n(a binary that starts worlds with isolation process must serve them: call scenarios.NodeMain, or live.ServeNode, first thing in its main, or in TestMain under go test)")
+	nodeExecutable = exe
 
 	_, err = Start(context.Background(), w, Options{Dir: t.TempDir(), Isolation: IsolationProcess})
 	require.ErrorContains(t, err, "live: isolation process: Options.World is empty")

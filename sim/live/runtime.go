@@ -47,6 +47,38 @@
 // during the service's Start; the node then stays down until Restart or
 // Heal.
 //
+// # Services as OS processes
+//
+// With Options.Isolation IsolationProcess each service runs in an OS
+// process of its own: the runtime runs its own binary again (os.Executable)
+// with NodeEnv set, and the binary serves the node (ServeNode, which
+// scenarios.NodeMain calls) on the node's SQLite file, building the world
+// from Options.World. The runtime keeps everything else, so the same
+// faults mean the same things and are recorded the same way:
+//
+//   - the node's address and the guard of its request faults stay in the
+//     runtime, which hands each request the guard lets through to the
+//     process on a connection of its own;
+//   - the node's own requests go to an egress of the runtime, one per link
+//     from the node, which sends each over the link (its lane, latency and
+//     Applied decided there) and cuts the node's connection when the link
+//     fails it, so the node sees the transport error it would have seen;
+//   - at a crash point its faults give a chance, the node asks the runtime
+//     over a control channel, which rolls, and on a crash kills the
+//     process before it answers;
+//   - the node's clock is the real clock, its Rand a source seeded by the
+//     seed, the node and its incarnation, its processes its own.
+//
+// A crash is SIGKILL: the process stops at once, its open transactions
+// never commit (SQLite rolls them back from its journal), what it
+// committed stays in its file, and its connections close. The restart is a
+// new process on the same file. The runtime tells a running process the
+// node faults SetNodeFaults and Heal set. A process that exits by itself (a
+// panic in its code) is recorded as "exited" with what it wrote, and stays
+// down until Restart or Heal. A node process whose runtime goes away (its
+// standard input ends) stops. The JetStream broker is not supported: its
+// server and its clients' connections live in the runtime's process.
+//
 // # A real broker
 //
 // When the world's Config.Broker is sim.BrokerJetStream, the broker node
