@@ -99,6 +99,10 @@ func TestRunIsolationProcess(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &rec))
 	require.Equal(t, "process", rec.Config.Isolation)
 	require.Positive(t, rec.Anomalies["lost-event"])
+
+	code, out, stderr = run(t, "run", "--isolation", "process", "--pattern", "outbox", "--txns", "10", "--out", "")
+	require.Equal(t, 0, code, stderr+out)
+	require.Contains(t, out, "pattern outbox · runtime live, every service an OS process · seed 1 · faults none")
 }
 
 func TestList(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
+	"github.com/txchaos/txchaos/sim/live"
 )
 
 // writeScorecard prints a run's scorecard: what ran, the anomalies by class
@@ -18,7 +19,11 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	if faults == "" {
 		faults = "none"
 	}
-	fmt.Fprintf(w, "pattern %s · runtime %s · seed %d · faults %s\n", c.Pattern, c.Runtime, c.Seed, faults)
+	runtime := c.Runtime
+	if c.IsolationName() != live.IsolationNone {
+		runtime += ", every service an OS process" // isolation process
+	}
+	fmt.Fprintf(w, "pattern %s · runtime %s · seed %d · faults %s\n", c.Pattern, runtime, c.Seed, faults)
 	again := ""
 	if c.Workload.Resubmit > 0 {
 		again = fmt.Sprintf(", %g%% of those answered sent again", 100*c.Workload.Resubmit)

@@ -70,7 +70,7 @@
 //     seed, the node and its incarnation, its processes its own.
 //
 // A crash is SIGKILL: the process stops at once, its open transactions
-// never commit (SQLite rolls them back from its journal), what it
+// never commit (SQLite ignores their pages in its write-ahead log), what it
 // committed stays in its file, and its connections close. The restart is a
 // new process on the same file. The runtime tells a running process the
 // node faults SetNodeFaults and Heal set. A process that exits by itself (a
