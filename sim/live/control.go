@@ -33,6 +33,11 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("set faults on node %s: %w", node, err)
 	}
+	if n.proc {
+		if err := processFaults(f); err != nil {
+			return fmt.Errorf("set faults on node %s: %w", node, err)
+		}
+	}
 	f = f.Clone()
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -199,6 +199,27 @@ func (r *Runtime) serveControl(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// processFaults refuses the node faults a node process cannot apply: all
+// but those the runtime applies itself (the guard's request faults,
+// downtime) and crash points (asked over the control channel). A fault
+// added to sim.NodeFaults is refused here, by its name, until it is made
+// to work across the process boundary.
+func processFaults(f sim.NodeFaults) error {
+	f.CrashRate, f.ErrorRate, f.Downtime, f.CrashPoints = 0, 0, 0, nil
+	b, err := json.Marshal(f)
+	if err != nil || string(b) == "{}" {
+		return err
+	}
+	var rest map[string]any
+	json.Unmarshal(b, &rest)
+	var names []string
+	for k := range rest {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return fmt.Errorf("%s: not supported with isolation %s (a node process applies crash points; the runtime, request faults and downtime)", strings.Join(names, ", "), IsolationProcess)
+}
+
 // proc is the OS process of one incarnation of a node.
 type proc struct {
 	cmd    *exec.Cmd

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -388,4 +390,34 @@ func appliedOf(r *Runtime, fault string) []string {
 		}
 	}
 	return out
+}
+
+// TestProcessFaultsRefused: a node fault a node process cannot apply is
+// refused by name. Every field of sim.NodeFaults is applied or refused:
+// a new one is refused until it is made to work across the boundary.
+func TestProcessFaultsRefused(t *testing.T) {
+	require.NoError(t, processFaults(sim.NodeFaults{CrashRate: 0.1, ErrorRate: 0.1, Downtime: time.Second, CrashPoints: map[string]float64{"p": 1}}))
+	var f sim.NodeFaults
+	v := reflect.ValueOf(&f).Elem()
+	handled := map[string]bool{"CrashRate": true, "ErrorRate": true, "Downtime": true, "CrashPoints": true}
+	for i := range v.NumField() {
+		field := v.Type().Field(i)
+		if handled[field.Name] {
+			continue
+		}
+		g := sim.NodeFaults{}
+		fv := reflect.ValueOf(&g).Elem().Field(i)
+		switch fv.Kind() {
+		case reflect.Float64:
+			fv.SetFloat(0.5)
+		case reflect.Int64:
+			fv.SetInt(1)
+		case reflect.Bool:
+			fv.SetBool(true)
+		default:
+			t.Fatalf("NodeFaults.%s: a %s; teach this test to set it", field.Name, fv.Kind())
+		}
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		require.ErrorContains(t, processFaults(g), name+": not supported with isolation process", "NodeFaults.%s", field.Name)
+	}
 }
