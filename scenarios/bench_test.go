@@ -19,11 +19,15 @@ import (
 // (client->orders, orders->payments, orders->inventory, orders->shipping,
 // orders->broker: five requests answered without touching a database).
 // The ratio says how much of a checkout's cost is the harness's sockets and
-// proxies, and how much is the services' work. Then it places the same
-// checkouts on the det runtime (detCheckouts) and reports its rate and its
-// ratio to the live one; and on the live runtime again with isolation
-// process, every service an OS process of its own (processCheckouts): the
-// cost of process isolation is process/none-ratio.
+// proxies, and how much is the services' work.
+//
+// In the same run a second live world runs every service as an OS process
+// of its own (isolation process); the checkouts alternate between the two
+// worlds in four rounds, so that the machine's drift weighs on both alike:
+// process/none-ratio is the rate with processes over the rate without,
+// the cost of process isolation. Then it places the same checkouts on the
+// det runtime (detCheckouts) and reports its rate and its ratio to the
+// live one.
 func BenchmarkLiveCheckout(b *testing.B) {
 	spec, err := patterns.Lookup("naive-dual-write")
 	if err != nil {
@@ -31,11 +35,17 @@ func BenchmarkLiveCheckout(b *testing.B) {
 	}
 	cfg := sim.DefaultConfig()
 	cfg.Payments.RejectRate = 0 // every checkout does all five calls
-	rt, err := live.Start(context.Background(), spec.World(cfg), live.Options{Dir: b.TempDir(), Seed: 1})
-	if err != nil {
-		b.Fatal(err)
+	start := func(isolation string) *live.Runtime {
+		rt, err := live.Start(context.Background(), spec.World(cfg),
+			live.Options{Dir: b.TempDir(), Seed: 1, Isolation: isolation, World: describeWorld(spec.Name, cfg)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rt
 	}
+	rt, procs := start(live.IsolationNone), start(live.IsolationProcess)
 	defer rt.Stop()
+	defer procs.Stop()
 	ctx := context.Background()
 	const clients = 8
 	client, orders := rt.Node(sim.Client), rt.Node(sim.Orders)
@@ -63,14 +73,27 @@ func BenchmarkLiveCheckout(b *testing.B) {
 		}
 		return time.Since(start)
 	}
+	// checkout places the checkouts numbered from..from+n on world c.
+	checkout := func(c *sim.Node, from, n int) time.Duration {
+		return run(n, func(i int) error {
+			co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[i%len(sim.SKUs)], Qty: 1, Amount: 10}
+			_, err := c.Orders().Checkout(ctx, fmt.Sprintf("bench-%d", from+i), co)
+			return err
+		})
+	}
 
 	b.ResetTimer()
-	checkouts := run(b.N, func(i int) error {
-		co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[i%len(sim.SKUs)], Qty: 1, Amount: 10}
-		_, err := client.Orders().Checkout(ctx, fmt.Sprintf("bench-%d", i), co)
-		return err
-	})
+	const rounds = 4
+	var none, processes time.Duration
+	for k := range rounds {
+		n := b.N/rounds + boolInt(k < b.N%rounds)
+		none += checkout(client, k*b.N, n)
+		b.StopTimer()
+		processes += checkout(procs.Node(sim.Client), k*b.N, n)
+		b.StartTimer()
+	}
 	b.StopTimer()
+	procs.Stop()
 	raw := run(b.N, func(i int) error {
 		if _, err := client.Orders().Get(ctx, "none"); !sim.NotFound(err) {
 			return fmt.Errorf("raw GET /orders: %v", err)
@@ -86,40 +109,23 @@ func BenchmarkLiveCheckout(b *testing.B) {
 		return nil
 	})
 	perSec := func(d time.Duration) float64 { return float64(b.N) / d.Seconds() }
-	b.ReportMetric(perSec(checkouts), "checkouts/s")
+	b.ReportMetric(perSec(none), "checkouts/s")
 	b.ReportMetric(perSec(raw), "raw-5req-groups/s")
 	b.ReportMetric(5*perSec(raw), "raw-req/s")
-	b.ReportMetric(perSec(checkouts)/perSec(raw), "checkout/raw-ratio")
+	b.ReportMetric(perSec(none)/perSec(raw), "checkout/raw-ratio")
+	b.ReportMetric(perSec(processes), "process-checkouts/s")
+	b.ReportMetric(perSec(processes)/perSec(none), "process/none-ratio")
 
 	// The same checkouts on the det runtime, in this run: its speed-up.
 	rt.Stop()
 	det := detCheckouts(b, b.N, clients)
 	b.ReportMetric(perSec(det), "det-checkouts/s")
-	b.ReportMetric(perSec(det)/perSec(checkouts), "det/live-ratio")
-
-	// And with every service in its own process, in this run: the cost
-	// of process isolation.
-	procs, err := liveCheckouts(spec, cfg, live.IsolationProcess, b.TempDir(), b.N, clients, run)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(perSec(procs), "process-checkouts/s")
-	b.ReportMetric(perSec(procs)/perSec(checkouts), "process/none-ratio")
+	b.ReportMetric(perSec(det)/perSec(none), "det/live-ratio")
 }
 
-// liveCheckouts places n checkouts, clients at a time (run), on a new live
-// world of spec with the given isolation, and returns how long they took.
-func liveCheckouts(spec patterns.Spec, cfg sim.Config, isolation, dir string, n, clients int, run func(int, func(int) error) time.Duration) (time.Duration, error) {
-	ctx := context.Background()
-	rt, err := live.Start(ctx, spec.World(cfg), live.Options{Dir: dir, Seed: 1, Isolation: isolation, World: describeWorld(spec.Name, cfg)})
-	if err != nil {
-		return 0, err
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	defer rt.Stop()
-	client := rt.Node(sim.Client)
-	return run(n, func(i int) error {
-		co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[i%len(sim.SKUs)], Qty: 1, Amount: 10}
-		_, err := client.Orders().Checkout(ctx, fmt.Sprintf("bench-%d", i), co)
-		return err
-	}), nil
+	return 0
 }
