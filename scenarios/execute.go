@@ -143,6 +143,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		return nil, err
 	}
 	res.Applied = rt.Applied()
+	for _, a := range res.Applied {
+		if a.Fault == "exited" { // isolation process: a node's own bug, no fault
+			return nil, fmt.Errorf("node %s: its process exited by itself, which no fault does: %s", a.Target, a.Detail)
+		}
+	}
 	for i := range res.Applied { // count from the run's start, as the history does
 		res.Applied[i].At -= start.Sub(rt.Epoch())
 	}

@@ -20,7 +20,7 @@ const helperEnv = "TXCHAOS_TEST_LONG_RUN"
 // of a node, a proxy, a process or a database outlives the run that
 // started it.
 func TestMain(m *testing.M) {
-	NodeMain()
+	NodeMain(buggySpec())
 	if os.Getenv(helperEnv) != "" {
 		longRun()
 		return

@@ -1,17 +1,21 @@
 package scenarios
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/live"
 )
 
@@ -144,4 +148,39 @@ func TestProcessUnknownPattern(t *testing.T) {
 	require.ErrorContains(t, err, "the node process exited before serving (exit status 1); it said:")
 	require.ErrorContains(t, err, `pattern "my-outbox" is not registered`)
 	require.ErrorContains(t, err, "nor given to scenarios.NodeMain")
+}
+
+// buggySpec is the outbox with a bug that panics in a process of orders
+// once it has run a moment.
+func buggySpec() patterns.Spec {
+	spec, err := patterns.Lookup("outbox")
+	if err != nil {
+		panic(err)
+	}
+	spec.Name = "buggy-outbox"
+	orders := spec.New
+	spec.New = func() sim.Service {
+		svc := orders()
+		return sim.ServiceFunc(func(n *sim.Node) (http.Handler, error) {
+			n.Go("bug", func(ctx context.Context) {
+				if n.Sleep(ctx, 100*time.Millisecond) == nil {
+					panic("a bug in the pattern")
+				}
+			})
+			return svc.Start(n)
+		})
+	}
+	return spec
+}
+
+// TestProcessBug: a node process that dies of its own bug — no fault
+// did it — fails the run with what it said, as a panic in the runner's
+// process would.
+func TestProcessBug(t *testing.T) {
+	cfg := quickLive("", "")
+	cfg.Workload.Txns = 10
+	cfg.Isolation = live.IsolationProcess
+	_, err := ExecuteSpec(t.Context(), buggySpec(), cfg, t.TempDir())
+	require.ErrorContains(t, err, "node orders: its process exited by itself, which no fault does")
+	require.ErrorContains(t, err, "panic: a bug in the pattern")
 }

@@ -356,6 +356,12 @@ func (n *node) pushLocked() {
 func (p *procs) command(node string) *proc {
 	cmd := exec.Command(p.exe, nodeArgs...)
 	cmd.Env = append(os.Environ(), NodeEnv+"="+node)
+	if _, set := os.LookupEnv("GORACE"); !set {
+		// A race the detector finds in a node process (a binary built
+		// with -race) stops it, and the runtime records what it said
+		// ("exited"): a killed process would never report it.
+		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
+	}
 	pr := &proc{cmd: cmd, ready: make(chan string, 1), exited: make(chan struct{}), stderr: &tail{}}
 	cmd.Stdout = &lines{fn: func(line string) {
 		if addr, ok := strings.CutPrefix(line, readyPrefix); ok {
