@@ -60,13 +60,13 @@ const (
 )
 
 func main() {
-	scenarios.NodeMain() // a run with --isolation process starts this binary as its services
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 			debug.SetMemoryLimit(memLimit)
 		}
 	}
+	scenarios.NodeMain() // a run with --isolation process starts this binary as its services
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
