@@ -29,7 +29,7 @@ cannot be read). A record without its history or its state is not judged on
 what it lacks: the classes that need the missing part are reported not
 judged, and the verdict is unknown unless another class found an anomaly.`,
 		Example: `  txchaos check txchaos-out/saga-seed1-20260101T120000.000/record.json`,
-		Args:    cobra.ExactArgs(1),
+		Args:    recordArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			rec, err := results.Read(path)

@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	_ "github.com/txchaos/txchaos/patterns/all"
 	"github.com/txchaos/txchaos/scenarios"
@@ -78,7 +80,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee *exitError
 	switch {
 	case err == nil:
@@ -88,8 +90,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "txchaos:", ee.err)
 		}
 		return ee.code
-	default: // cobra's own flag and argument errors
-		fmt.Fprintln(stderr, "txchaos:", err)
+	default: // cobra's own errors: an unknown command, a wrong number of arguments
+		fmt.Fprintf(stderr, "txchaos: %v (see %s --help)\n", err, cmd.CommandPath())
 		return exitUsage
 	}
 }
@@ -103,11 +105,50 @@ func newRoot() *cobra.Command {
 services and coordinators, and checks what happened.
 
 Exit status: 0 clean, 1 anomalies found, 2 verdict unknown, 3 bad flags, 4 harness failure.`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate(versionTemplate)
+	root.SetFlagErrorFunc(flagParseError)
 	root.AddCommand(newRun(), newList(), newDemo(), newMatrix(), newSweep(), newMerge(), newReport())
 	root.AddCommand(newCheck(), newExplain())
 	root.AddCommand(newReplay(), newShrink(), newExplore())
+	addCompletions(root)
 	return root
+}
+
+// flagParseError rewrites the flag parser's errors for a person: the flag,
+// the value and what it takes, with no parser internals; an unknown flag
+// points at the command's help.
+func flagParseError(cmd *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		f := bad.GetFlag()
+		var num *strconv.NumError
+		switch {
+		case errors.As(err, &num) && errors.Is(num.Err, strconv.ErrRange):
+			return usageError("--%s: %s is out of range", f.Name, bad.GetValue())
+		case errors.As(err, &num) || f.Value.Type() == "duration" || f.Value.Type() == "bool":
+			return usageError("--%s: %q is not %s", f.Name, bad.GetValue(), wantOf(f))
+		default: // a value of txchaos's own, whose error says what it takes
+			return usageError("--%s: %v", f.Name, bad.Unwrap())
+		}
+	}
+	return usageError("%v (see %s --help)", err, cmd.CommandPath())
+}
+
+// wantOf says what a flag's value must be, by its type.
+func wantOf(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "int", "int64", "int32":
+		return "a whole number such as " + f.DefValue
+	case "float64", "float32":
+		return "a number such as 0.1"
+	case "duration":
+		return "a duration such as 500ms, 2s or 1m30s"
+	case "bool":
+		return "true or false"
+	}
+	return "a " + f.Value.Type()
 }

@@ -58,7 +58,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--isolation", "vm"}, `--isolation: "vm" is not one of [none process]`},
 		{[]string{"run", "--isolation", "process", "--runtime", "det"}, `--isolation: process runs on the live runtime only (runtime is det)`},
 		{[]string{"run", "--isolation", "process", "--broker", "jetstream"}, `--isolation: process cannot run broker jetstream`},
-		{[]string{"run", "--txns", "many"}, `invalid argument "many" for "--txns"`},
+		{[]string{"run", "--txns", "many"}, `--txns: "many" is not a whole number such as 200`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
 		// explore, demo and sweep share one --parallel range; explore's
 		// seeds may not run past the largest int64. Each is refused before

@@ -26,7 +26,7 @@ printed), 3 bad arguments (a live run, or a record of an older schema version,
 cannot be replayed), 4 harness failure.`,
 		Example: `  txchaos run --runtime det --pattern naive-dual-write --faults lost-response=0.2 --seed 7
   txchaos replay txchaos-out/naive-dual-write-seed7-*/record.json`,
-		Args: cobra.ExactArgs(1),
+		Args: recordArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rec, cfg, err := readDetRecord(args[0])
 			if err != nil {

@@ -23,7 +23,7 @@ Exit status: 0 written, 3 DIR is missing, holds no record.json or a record
 that does not read, 4 the report could not be written.`,
 		Example: `  txchaos sweep --patterns naive-dual-write,outbox --rates 0,0.1,0.2 --out sweep1
   txchaos report sweep1`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("the directory of the records to report on", "txchaos-out"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := report.Generate(args[0], opts)
 			var bad *report.InputError

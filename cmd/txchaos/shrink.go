@@ -35,7 +35,7 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 		Example: `  txchaos shrink txchaos-out/naive-dual-write-seed1-*/record.json
   txchaos shrink record.json --class lost-event --out regress/lost-event.yaml
   txchaos run --pattern naive-dual-write --scenario regress/lost-event.yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: recordArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxRuns < 1 {
 				return usageError("--max-runs: %d must be at least 1 (the first run checks the record fails)", maxRuns)
