@@ -40,7 +40,7 @@ func TestRegisterTakesExpectFromTheMatrix(t *testing.T) {
 	}(registry[name], registry[name].Name != "")
 	delete(registry, name)
 	s := Spec{Name: name, Summary: "s", New: func() sim.Service { return nil }}
-	Register(s)
+	require.NoError(t, Register(s))
 	got, err := Lookup(name)
 	require.NoError(t, err)
 	require.Equal(t, expectOf(name), got.Expect)
@@ -48,5 +48,46 @@ func TestRegisterTakesExpectFromTheMatrix(t *testing.T) {
 
 	delete(registry, name)
 	s.Expect = map[string]string{"lost-responses": "-"}
-	require.PanicsWithValue(t, "patterns: "+name+" sets Expect: a registered pattern's expectations are its lines of "+ExpectationsFile, func() { Register(s) })
+	require.EqualError(t, Register(s), "patterns: Register: pattern "+name+" sets Expect, but its expectations are its lines of "+ExpectationsFile)
+}
+
+// TestRegisterReturnsErrors: registering a name twice — a user's test that
+// registers its pattern in a loop, or in two tests of one binary — is an
+// error to check (ErrRegistered), not a panic; so are an incomplete spec
+// and one whose Services name orders. A pattern the matrix does not know
+// keeps its own Expect.
+func TestRegisterReturnsErrors(t *testing.T) {
+	const name = "my-own-pattern"
+	defer delete(registry, name)
+	s := Spec{Name: name, Summary: "a user's pattern", New: func() sim.Service { return nil },
+		Expect: map[string]string{"lost-responses": "duplicate-effect=any"}}
+	for i := range 3 {
+		err := Register(s)
+		if i == 0 {
+			require.NoError(t, err)
+			continue
+		}
+		require.ErrorIs(t, err, ErrRegistered)
+		require.EqualError(t, err, "patterns: Register: pattern my-own-pattern: already registered (a pattern need not be registered to be run: scenarios.Run and scenarios.ExecuteSpec take its Spec)")
+	}
+	got, err := Lookup(name)
+	require.NoError(t, err)
+	require.Equal(t, s.Expect, got.Expect, "a pattern the matrix has no line for keeps its own expectations")
+
+	tests := []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{Name: "x", Summary: "s"}, `patterns: Register: pattern "x" needs a Name, a Summary and New`},
+		{Spec{Name: "x", Summary: "s", New: s.New, Reads: "sometimes"}, `patterns: Register: pattern x: Reads "sometimes" is not a read model`},
+		{Spec{Name: "x", Summary: "s", New: s.New, Services: map[string]func(sim.Config) sim.Service{sim.Orders: nil}}, "patterns: Register: pattern x: Services names orders, which is New's"},
+	}
+	for _, tt := range tests {
+		err := Register(tt.spec)
+		require.ErrorContains(t, err, tt.want)
+		require.NotErrorIs(t, err, ErrRegistered)
+	}
+	_, err = Lookup("x")
+	require.Error(t, err, "nothing refused is registered")
+	require.Panics(t, func() { MustRegister(s) }, "MustRegister, for init functions, panics on the error")
 }

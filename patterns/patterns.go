@@ -16,6 +16,7 @@
 package patterns
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,9 +48,18 @@ type Spec struct {
 	Pending []Pending
 	// New returns the orders service running the pattern.
 	New func() sim.Service
-	// Services are extra nodes the pattern needs (a fallback queue), by
-	// name, and Links the extra links to and from them.
-	Services map[string]func() sim.Service
+	// Services are nodes the pattern brings, by name, each made from the
+	// run's world configuration (its seed, the services' maturity levels
+	// and reject rates, the initial stock, the consumer's de-duplication):
+	// an extra node the pattern needs (a fallback queue), with Links the
+	// extra links to and from it; or, under the name of a standard node
+	// (sim.Payments, sim.Inventory, sim.Shipping, sim.Broker, sim.Rewards),
+	// a service that replaces it. A replacement is how a test plugs in a
+	// broken or custom participant; it must keep the tables of the node it
+	// replaces, which the checker reads, so the simplest one wraps the
+	// standard service (sim.NewResourceService, sim.BrokerService,
+	// sim.RewardsService). Orders is New's, and Services may not name it.
+	Services map[string]func(sim.Config) sim.Service
 	Links    []sim.Link
 	// Expect is what the pattern is expected to show under each scenario,
 	// by scenario name, written as a line of the expectation matrix
@@ -75,7 +85,9 @@ type Pending struct {
 func (s Spec) World(cfg sim.Config) sim.World {
 	w := sim.NewWorld(cfg, s.New())
 	for name, svc := range s.Services {
-		w.Services[name] = svc()
+		if name != sim.Orders {
+			w.Services[name] = svc(cfg)
+		}
 	}
 	w.Links = append(w.Links, s.Links...)
 	return w
@@ -83,24 +95,44 @@ func (s Spec) World(cfg sim.Config) sim.World {
 
 var registry = map[string]Spec{}
 
-// Register adds a pattern, with its Expect from the expectation matrix.
-// It panics on a duplicate or incomplete spec, or one that sets Expect
-// itself: that is a programming error, found at start-up.
-func Register(s Spec) {
+// ErrRegistered is the error Register returns for a name already taken.
+var ErrRegistered = errors.New("already registered")
+
+// Register adds a pattern to the registry, by which `txchaos` and
+// scenarios.Execute find it by name. A pattern the expectation matrix
+// has lines for takes its Expect from them, and may not set its own; any
+// other keeps the Expect it has. Register refuses an incomplete spec, and
+// a name already taken (ErrRegistered). A pattern need not be registered
+// to be tested: scenarios.Run and scenarios.ExecuteSpec take its Spec.
+func Register(s Spec) error {
 	if s.Name == "" || s.New == nil || s.Summary == "" {
-		panic("patterns: Register needs a Name, a Summary and New")
+		return fmt.Errorf("patterns: Register: pattern %q needs a Name, a Summary and New", s.Name)
 	}
 	if !s.Reads.Valid() {
-		panic(fmt.Sprintf("patterns: %s: Reads %q is not a read model (%v)", s.Name, s.Reads, checker.ReadModels))
+		return fmt.Errorf("patterns: Register: pattern %s: Reads %q is not a read model (%v)", s.Name, s.Reads, checker.ReadModels)
+	}
+	if _, ok := s.Services[sim.Orders]; ok {
+		return fmt.Errorf("patterns: Register: pattern %s: Services names %s, which is New's", s.Name, sim.Orders)
 	}
 	if _, dup := registry[s.Name]; dup {
-		panic("patterns: " + s.Name + " registered twice")
+		return fmt.Errorf("patterns: Register: pattern %s: %w (a pattern need not be registered to be run: scenarios.Run and scenarios.ExecuteSpec take its Spec)", s.Name, ErrRegistered)
 	}
-	if s.Expect != nil {
-		panic("patterns: " + s.Name + " sets Expect: a registered pattern's expectations are its lines of " + ExpectationsFile)
+	if m := expectOf(s.Name); m != nil {
+		if s.Expect != nil {
+			return fmt.Errorf("patterns: Register: pattern %s sets Expect, but its expectations are its lines of %s", s.Name, ExpectationsFile)
+		}
+		s.Expect = m
 	}
-	s.Expect = expectOf(s.Name)
 	registry[s.Name] = s
+	return nil
+}
+
+// MustRegister is Register for a pattern's init function: it panics on
+// Register's error, a programming error found at start-up.
+func MustRegister(s Spec) {
+	if err := Register(s); err != nil {
+		panic(err)
+	}
 }
 
 // Lookup finds a registered pattern by name.

@@ -142,6 +142,9 @@ func (c Config) validate(spec patterns.Spec) error {
 	if !spec.Reads.Valid() {
 		return fmt.Errorf("pattern %s: Reads: %q is not a read model (%v)", spec.Name, spec.Reads, checker.ReadModels)
 	}
+	if _, ok := spec.Services[sim.Orders]; ok {
+		return fmt.Errorf("pattern %s: Services names %s, which is New's", spec.Name, sim.Orders)
+	}
 	w := c.Workload
 	switch {
 	case w.Txns < 1 || w.Txns > 1_000_000:
@@ -169,7 +172,9 @@ func (c Config) validate(spec patterns.Spec) error {
 	if err != nil {
 		return fmt.Errorf("faults: %w", err)
 	}
-	world := spec.World(c.World)
+	wcfg := c.World
+	wcfg.Seed = c.Seed
+	world := spec.World(wcfg)
 	if err := p.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
 		return fmt.Errorf("faults: %w", err)
 	}

@@ -21,7 +21,8 @@ import (
 //	func TestMyPatternLostResponses(t *testing.T) {
 //		sc, err := scenarios.Builtin("lost-responses")
 //		require.NoError(t, err)
-//		scenarios.Run(t, mypattern.Spec, sc)
+//		scenarios.Run(t, mypattern.Spec(), sc)        // live: real sockets through Toxiproxy
+//		scenarios.Run(t, mypattern.Spec(), sc.Det(7)) // det: seed 7, in a fraction of a second, replayable
 //	}
 //
 // A scenario that does not fit spec (a crash point it does not declare) or

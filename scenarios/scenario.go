@@ -90,6 +90,24 @@ func (s Scenario) ConfigFor(spec patterns.Spec) (Config, error) {
 	return cfg, nil
 }
 
+// Det is the scenario on the det runtime with the given seed: the same
+// services and patterns in one process under a seeded scheduler and a
+// virtual clock, so that a run takes a fraction of a second and replays
+// from its seed. Built-in scenarios run on the live runtime unless made
+// det:
+//
+//	sc, err := scenarios.Builtin("lost-responses")
+//	...
+//	scenarios.Run(t, mypattern.Spec(), sc.Det(7))
+//
+// A scenario the det runtime cannot run (the JetStream broker) is refused
+// by ConfigFor, naming the field.
+func (s Scenario) Det(seed int64) Scenario {
+	s.Config.Runtime = "det"
+	s.Config.Seed = seed
+	return s
+}
+
 // errorAt is an error about field path, at its line when known.
 func (s Scenario) errorAt(field, msg string) error {
 	where := s.file

@@ -41,7 +41,7 @@ import (
 const Name = "blind-retry"
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "baseline: the naive dual write retrying every transient failure with a fresh key; no record, no recovery",
 		Source:      "003_11c6468ac7a3d68e.txt, 'Error Categories' and '1 Idempotent API service: RETRY' (retrying without a key)",

@@ -71,7 +71,7 @@ const (
 const notTerminal = `SELECT order_key FROM order_events GROUP BY order_key HAVING SUM(type IN ('Confirmed', 'Failed')) = 0`
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:    Name,
 		Summary: "the order is its event stream; a projection serves reads (CQRS), a relay publishes Confirmed events",
 		Source:  "003_11c6468ac7a3d68e.txt, option 4: Event Sourcing",

@@ -65,7 +65,7 @@ const (
 )
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "commit, publish with retries, else write the event to a fallback queue that a reconciler drains into the broker",
 		Source:      "003_11c6468ac7a3d68e.txt, data store and event store, option 2: Fallback Queue",
@@ -76,7 +76,7 @@ func init() {
 				(SELECT COALESCE(MAX(offset), 0) FROM offsets WHERE topic = '` + sim.OrdersTopic + `' AND grp = '` + Group + `')`,
 		}},
 		New:      func() sim.Service { return sim.ServiceFunc(start) },
-		Services: map[string]func() sim.Service{Queue: func() sim.Service { return sim.BrokerService{} }},
+		Services: map[string]func(sim.Config) sim.Service{Queue: func(sim.Config) sim.Service { return sim.BrokerService{} }},
 		Links:    []sim.Link{{From: sim.Orders, To: Queue}},
 	})
 }

@@ -77,7 +77,7 @@ const (
 )
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "Idempotency-Key stored with its response; atomic phases between recovery points; a drainer finishes abandoned keys",
 		Source:      "002_139e2c07e7ebd14c.txt: Idempotency Key, Atomic Phases, Recovery Points, DAG, Draining Jobs",

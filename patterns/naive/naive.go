@@ -32,7 +32,7 @@ import (
 const Name = "naive-dual-write"
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "baseline: commit the order, call every service once, publish; no keys, no records, no recovery",
 		Source:      "003_11c6468ac7a3d68e.txt (the problem statement); 001_5782bf61b2e326da.txt (why it fails)",

@@ -40,7 +40,7 @@ const (
 )
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "order and event in one local transaction; a relay publishes the outbox at least once",
 		Source:      "003_11c6468ac7a3d68e.txt, option 3: Resource and corresponding Events are stored atomically",

@@ -47,7 +47,7 @@ const Name = "target-state-republish"
 const recoveryEvery = 200 * time.Millisecond
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "commit, then publish; a retried request finding the order confirmed publishes again (the client drives delivery)",
 		Source:      "003_11c6468ac7a3d68e.txt, data store and event store, option 1: Target state- Republish Approach",

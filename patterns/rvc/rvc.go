@@ -52,7 +52,7 @@ const (
 )
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "read the order's resources before every create and cancel; call only when they are not already right",
 		Source:      "003_11c6468ac7a3d68e.txt, dependent API services, 2: Non Idempotent API services but support reading resource state: READ - VALIDATE - CALL",

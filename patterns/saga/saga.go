@@ -78,7 +78,7 @@ const (
 )
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "orchestrated saga with a durable log: reserve, charge, ship; compensate in reverse by key; outbox for the event",
 		Source:      "003_11c6468ac7a3d68e.txt, option 5: SAGA",

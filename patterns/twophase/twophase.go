@@ -73,7 +73,7 @@ const publish = "publish" // the type of the broker publish record
 const recoveryEvery = 200 * time.Millisecond
 
 func init() {
-	patterns.Register(patterns.Spec{
+	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "save a record (create_requested) before each remote call under a caller-assigned key, record the outcome, re-drive what is left",
 		Source:      "000_065d6e3281f1afae.txt: Two-Phase Commit, Caller Assigned Key, Combine two-phase commit and caller assigned key",
