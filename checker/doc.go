@@ -255,7 +255,8 @@
 // healing, that has not caught up with what the clients were told: an
 // order absent or pending after an answer showed it further on; a balance
 // short of an order a client was told was confirmed (an event lost on the
-// way), or counting more than the orders not answered failed are worth.
+// way), or counting more than the customer's orders are worth, leaving out
+// those the clients were told failed.
 // It is an anomaly for every pattern: each promises at least that reads
 // converge. It tests
 // seed 003's caveat for event sourcing: "As a result, the application must

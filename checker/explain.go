@@ -226,7 +226,7 @@ var docs = map[Class]Doc{
 		Meaning: "Once the faults were healed and the world was at rest, a read still showed less than the clients had " +
 			"been told: an order absent or pending after an answer showed it further on, a balance short of orders " +
 			"a client was told were confirmed (an event lost on the way to the consumer), or a balance counting more " +
-			"than the orders not answered failed are worth (a failed order credited). Every pattern promises at least " +
+			"than the customer's orders are worth, leaving out those the clients were told failed (a failed order credited). Every pattern promises at least " +
 			"eventual reads, so it is always an anomaly.",
 		Seed:    seed003,
 		Claim:   "As a result, the application must use CQRS to implement queries. This in turn means that applications must handle eventually consistent data.",

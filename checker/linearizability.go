@@ -376,7 +376,7 @@ func (x *history) balanceViolation(b *Op, bb bounds) string {
 		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
 			b.Points, at(b.Call), bb.lower, list(bb.sure), bb.lower-b.Points)
 	case b.Points > bb.upper:
-		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
+		return fmt.Sprintf("balance %d points at %s, but the customer's orders are worth %d at most, leaving out those the clients were told failed: %d too many",
 			b.Points, at(b.Call), bb.upper, b.Points-bb.upper)
 	}
 	return ""
@@ -654,7 +654,7 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 		DescribeOperation: func(input, _ any) string {
 			in := input.(customerOp)
 			if in.order < 0 {
-				return fmt.Sprintf("%s (may count %d to %d)", describe(in.op), in.lower, in.upper)
+				return describe(in.op) + " points, " + allowed(in.lower, in.upper)
 			}
 			return in.op.Key + " " + describe(in.op)
 		},
@@ -662,4 +662,12 @@ func (x *history) customerPartition(c string) (porcupine.Model, []porcupine.Oper
 		DescribeOperationMetadata: func(m any) string { return m.(string) },
 	}
 	return model, operations(x.h, idx, input, true), idx
+}
+
+// allowed says what a balance read may count, for porcupine's page.
+func allowed(lower, upper int64) string {
+	if lower == upper {
+		return fmt.Sprintf("where its orders allow exactly %d", lower)
+	}
+	return fmt.Sprintf("where its orders allow %d to %d", lower, upper)
 }
