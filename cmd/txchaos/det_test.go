@@ -117,6 +117,8 @@ func TestExplore(t *testing.T) {
 		"--quiet", "500ms", "--service-timeout", "300ms", "--faults", "lost-response=orders-payments:0.3", "--out", dir)
 	require.Equal(t, 1, code, stderr)
 	require.Contains(t, out, "3 runs in")
+	require.Regexp(t, `^(?:[123]/3 seeds · \d+(?:\.\d+)?m?s(?: · about \S+ left)? · anomalies in [0-3] seeds?\n){3}$`, stderr,
+		"off a terminal, progress is plain lines: a count at every tenth of the way")
 	require.Regexp(t, `leaked-resource\s+[123]\s+[123]/3`, out)
 	m := regexp.MustCompile(`replay it: txchaos replay (\S+)`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)

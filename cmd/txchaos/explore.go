@@ -96,14 +96,21 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
 				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, orNone(cfg.Faults))
 			began := time.Now()
-			done := 0
+			failing := 0
+			m := newMeter(errw, isTerminal(errw), seeds, "seeds", func() string {
+				return fmt.Sprintf("anomalies in %d %s", failing, plural(failing, "seed", "seeds"))
+			})
+			m.counts = true
+			m.start()
 			exp, err := scenarios.Explore(cmd.Context(), cfg, scenarios.ExploreOptions{Seeds: seeds, Parallel: parallel, Progress: func(r scenarios.ExploreRun) {
-				done++
-				if done%10 == 0 || done == seeds {
-					fmt.Fprintf(errw, "\r%d/%d seeds", done, seeds)
+				m.mu.Lock()
+				if r.Result != nil && string(r.Result.Report.Verdict) == results.VerdictAnomalies {
+					failing++
 				}
+				m.mu.Unlock()
+				m.count(false)
 			}})
-			fmt.Fprintln(errw)
+			m.stop()
 			if err != nil {
 				return harnessError(err)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -21,10 +20,6 @@ import (
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
-
-// barWidth bounds the progress bar's line, in characters (with its
-// leading escape codes), to fit a 100-column terminal.
-const barWidth = 104
 
 // exitInterrupted is the status of a sweep stopped by Ctrl-C (128+SIGINT).
 const exitInterrupted = 130
@@ -246,15 +241,15 @@ func splitList(s string) []string {
 }
 
 // runSweep runs s into dir, showing progress on w (a line per finished
-// cell when lines is set), and returns the finished cells; its errors
-// carry the exit status (130 interrupted).
+// cell when lines is set, else a count every tenth of the way), and
+// returns the finished cells; its errors carry the exit status (130
+// interrupted).
 func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, parallel int, resume, lines bool) ([]scenarios.CellResult, error) {
 	cells, err := s.Cells()
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	pr := newProgress(w, isTerminal(w))
-	pr.quiet = !lines
+	pr := newProgress(w, isTerminal(w), len(cells))
 	count := fmt.Sprint(len(cells))
 	if s.Shard != nil {
 		whole := s
@@ -262,12 +257,16 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 		all, _ := whole.Cells()
 		count = fmt.Sprintf("shard %s: %d of %d", s.Shard, len(cells), len(all))
 	}
-	pr.header = fmt.Sprintf("sweep: %s cells (%d patterns × %d fault kinds × %d rates × %d seeds) on the %s runtime into %s\n",
+	pr.header = fmt.Sprintf("sweep: %s cells (%d patterns × %d fault kinds × %d rates × %d seeds) on the %s runtime into %s",
 		count, len(s.Patterns), len(s.Faults), len(s.Rates), s.Seeds, s.Base.Runtime, dir)
-	stop := pr.start()
+	pr.quiet = !lines
+	pr.meter.counts = !lines
+	pr.meter.start()
 	done, err := scenarios.RunSweep(ctx, s, dir, scenarios.SweepOptions{Parallel: parallel, Resume: resume, Progress: pr.event})
-	stop()
-	fmt.Fprint(w, pr.header) // a shard of no cells has had no event
+	pr.meter.stop()
+	if pr.header != "" && err == nil { // a shard of no cells has had no event
+		fmt.Fprintln(w, pr.header)
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintf(w, "interrupted: %d of %d cells kept in %s; continue with: txchaos sweep --resume --out %s\n", len(done), len(cells), dir, dir)
@@ -286,99 +285,66 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 	return done, nil
 }
 
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// progress shows a sweep's progress: on a terminal a line per finished
-// cell under a bar redrawn in place (cells done of total, elapsed, ETA,
-// anomalies so far, the cells running); elsewhere plain lines.
+// progress shows a sweep's progress on a meter: a line per finished cell
+// (its mark, verdict, availability and time), and the cells done, the
+// time taken and left, the anomalies so far and the cells running.
 type progress struct {
-	w   io.Writer
-	tty bool
-	now func() time.Time
+	meter *meter
 	// quiet leaves out the line per finished cell.
 	quiet bool
-	// header is printed before the first event.
+	// header is printed before the first event (none when the sweep
+	// refuses to start).
 	header string
 
+	// Under meter.mu (status) or mu (event).
 	mu           sync.Mutex
-	began        time.Time
-	total, done  int
-	ran          int // cells finished in this process (not resumed)
 	anomalies    int // anomalies found in finished cells
 	anomalyCells int
 	running      map[string]time.Time
-	bar          bool // a bar is drawn on the last line
 }
 
-func newProgress(w io.Writer, tty bool) *progress {
-	return &progress{w: w, tty: tty, now: time.Now, running: map[string]time.Time{}}
+func newProgress(w io.Writer, tty bool, total int) *progress {
+	p := &progress{running: map[string]time.Time{}}
+	p.meter = newMeter(w, tty, total, "cells", p.status)
+	return p
 }
 
-// start begins the clock and, on a terminal, redraws the bar every second;
-// the returned func stops it and ends the bar's line.
-func (p *progress) start() (stop func()) {
-	p.began = p.now()
-	if !p.tty {
-		return func() {}
+// status is the meter's status: anomalies so far and the cells running.
+func (p *progress) status() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := fmt.Sprintf("%d %s in %d %s", p.anomalies, plural(p.anomalies, "anomaly", "anomalies"), p.anomalyCells, plural(p.anomalyCells, "cell", "cells"))
+	var running []string
+	for id := range p.running {
+		running = append(running, id)
 	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				p.mu.Lock()
-				p.drawBar()
-				p.mu.Unlock()
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		wg.Wait()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.bar {
-			fmt.Fprintln(p.w)
-			p.bar = false
-		}
+	sort.Strings(running)
+	if len(running) > 0 {
+		s += " · running " + strings.Join(running, " ")
 	}
+	return s
 }
 
 // event is the sweep's Progress callback.
 func (p *progress) event(e scenarios.SweepEvent) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprint(p.w, p.header)
-	p.header = ""
-	p.total, p.done = e.Total, e.Done
+	if h := p.header; h != "" {
+		p.header = ""
+		p.mu.Unlock()
+		p.meter.println(h)
+		p.mu.Lock()
+	}
 	if e.Started {
-		p.running[e.Cell.ID] = p.now()
-		p.drawBar()
+		p.running[e.Cell.ID] = p.meter.now()
+		p.mu.Unlock()
 		return
 	}
 	took := ""
 	if t, ok := p.running[e.Cell.ID]; ok {
-		took = " · " + p.now().Sub(t).Round(100*time.Millisecond).String()
+		took = " · " + p.meter.now().Sub(t).Round(100*time.Millisecond).String()
 		delete(p.running, e.Cell.ID)
 	}
-	if !e.Result.Resumed {
-		p.ran++
-	} else {
+	if e.Result.Resumed {
 		took = " · kept from before"
 	}
 	rec := e.Result.Record
@@ -393,6 +359,7 @@ func (p *progress) event(e scenarios.SweepEvent) {
 	if n > 0 {
 		p.anomalyCells++
 	}
+	p.mu.Unlock()
 	mark, verdict := "✓", rec.Verdict
 	switch ne := rec.NotExercisedClean(); {
 	case n > 0:
@@ -407,45 +374,7 @@ func (p *progress) event(e scenarios.SweepEvent) {
 		avail = fmt.Sprintf(" · availability %.0f%%", 100*a)
 	}
 	if !p.quiet {
-		p.clearBar()
-		fmt.Fprintf(p.w, "[%*d/%d] %s %s  %s%s%s\n", len(fmt.Sprint(p.total)), p.done, p.total, mark, e.Cell.ID, verdict, avail, took)
+		p.meter.println(fmt.Sprintf("[%*d/%d] %s %s  %s%s%s", len(fmt.Sprint(e.Total)), e.Done, e.Total, mark, e.Cell.ID, verdict, avail, took))
 	}
-	p.drawBar()
-}
-
-func (p *progress) clearBar() {
-	if p.bar {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.bar = false
-	}
-}
-
-// drawBar redraws the bar on a terminal.
-func (p *progress) drawBar() {
-	if !p.tty || p.total == 0 {
-		return
-	}
-	const width = 24
-	filled := width * p.done / p.total
-	elapsed := p.now().Sub(p.began)
-	eta := "?"
-	if p.ran > 0 {
-		eta = (elapsed / time.Duration(p.ran) * time.Duration(p.total-p.done)).Round(time.Second).String()
-	}
-	var running []string
-	for id := range p.running {
-		running = append(running, id)
-	}
-	sort.Strings(running)
-	line := fmt.Sprintf("\r\033[K[%s%s] %d/%d cells · %s · ETA %s · %d anomalies in %d cells",
-		strings.Repeat("█", filled), strings.Repeat("░", width-filled), p.done, p.total,
-		elapsed.Round(time.Second), eta, p.anomalies, p.anomalyCells)
-	if len(running) > 0 {
-		line += " · " + strings.Join(running, " ")
-	}
-	if r := []rune(line); len(r) > barWidth { // a wrapped bar cannot be redrawn in place
-		line = string(r[:barWidth-1]) + "…"
-	}
-	fmt.Fprint(p.w, line)
-	p.bar = true
+	p.meter.count(e.Result.Resumed)
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
@@ -109,57 +106,6 @@ func TestSweepRequireExercised(t *testing.T) {
 	require.Regexp(t, `\n  ✓\? +outbox +partition 1h +0/2 runs \[0–65.8%\] +0 \[0–[0-9.]+\] per 100 +12 checkouts +not exercised: partition=1h0m0s\n`, out)
 	code, out, stderr = run(t, append(args, "--out", filepath.Join(t.TempDir(), "b"), "--require-exercised")...)
 	require.Equal(t, 2, code, stderr+out)
-}
-
-func TestProgressBar(t *testing.T) {
-	var buf bytes.Buffer
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := newProgress(&buf, true)
-	p.now = func() time.Time { return now }
-	p.header = "sweep: 4 cells\n"
-	stop := p.start()
-	cell := func(id string) scenarios.Cell { return scenarios.Cell{ID: id} }
-	rec := func(verdict string, leaks int) *results.Record {
-		return &results.Record{Verdict: verdict, Anomalies: map[string]int{"leaked-resource": leaks}, Metrics: []byte(`{"availability":0.5}`)}
-	}
-	p.event(scenarios.SweepEvent{Cell: cell("a"), Result: &scenarios.CellResult{Record: rec("clean", 0), Resumed: true}, Done: 1, Total: 4})
-	p.event(scenarios.SweepEvent{Started: true, Cell: cell("b"), Done: 1, Total: 4})
-	now = now.Add(10 * time.Second)
-	p.event(scenarios.SweepEvent{Cell: cell("b"), Result: &scenarios.CellResult{Record: rec("anomalies", 3)}, Done: 2, Total: 4})
-	stop()
-	out := buf.String()
-	require.True(t, strings.HasPrefix(out, "sweep: 4 cells\n"), out)
-	require.Contains(t, out, "[1/4] ✓ a  clean · availability 50% · kept from before\n")
-	require.Contains(t, out, "\r\033[K[2/4] ✗ b  anomalies: leaked-resource 3 · availability 50% · 10s\n", "the bar is cleared before a cell's line")
-	require.Contains(t, out, "] 1/4 cells · 0s · ETA ? · 0 anomalies in 0 cells · b")
-	// one cell run in 10s, two to go
-	require.Contains(t, out, "\r\033[K[████████████░░░░░░░░░░░░] 2/4 cells · 10s · ETA 20s · 3 anomalies in 1 cells")
-	require.True(t, strings.HasSuffix(out, "\n"), "the bar's line is ended")
-
-	buf.Reset()
-	p = newProgress(&buf, false)
-	p.start()()
-	unexercised := rec("clean", 0)
-	unexercised.Evidence = &results.Evidence{Faults: []results.FaultEvidence{{Fault: "partition=1h0m0s"}}, NotExercised: []string{"partition=1h0m0s"}}
-	p.event(scenarios.SweepEvent{Cell: cell("d"), Result: &scenarios.CellResult{Record: unexercised}, Done: 1, Total: 1})
-	require.Contains(t, buf.String(), "[1/1] ✓? d  clean, not exercised: partition=1h0m0s · availability 50%")
-
-	buf.Reset()
-	p = newProgress(&buf, false)
-	p.start()()
-	p.event(scenarios.SweepEvent{Started: true, Cell: cell("c"), Done: 0, Total: 1})
-	p.event(scenarios.SweepEvent{Cell: cell("c"), Result: &scenarios.CellResult{Record: rec("clean", 0)}, Done: 1, Total: 1})
-	require.NotContains(t, buf.String(), "\r")
-	require.NotContains(t, buf.String(), "ETA")
-	require.Contains(t, buf.String(), "[1/1] ✓ c  clean")
-}
-
-func TestIsTerminal(t *testing.T) {
-	require.False(t, isTerminal(&bytes.Buffer{}))
-	f, err := os.CreateTemp(t.TempDir(), "out")
-	require.NoError(t, err)
-	defer f.Close()
-	require.False(t, isTerminal(f), "a regular file is not a terminal")
 }
 
 // TestDemoSweep: the demo's sweeps are every pattern, small, the det
