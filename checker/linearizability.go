@@ -2,7 +2,6 @@ package checker
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +36,17 @@ type Partition struct {
 	// balance (characters other than letters, digits, '.', '_' and '-'
 	// become '_').
 	File string `json:"file"`
+	// Shows is what the check found in it, one line per anomaly, each
+	// "CLASS: example" (at most MaxExamples): the visualization's heading
+	// says it.
+	Shows []string `json:"shows,omitempty"`
+}
+
+// show adds a finding of class c to the partition.
+func (p *Partition) show(c Class, example string) {
+	if len(p.Shows) < MaxExamples {
+		p.Shows = append(p.Shows, string(c)+": "+example)
+	}
 }
 
 // status is the model's state of one order.
@@ -311,6 +321,7 @@ func checkLinearizability(x *history) (Finding, []Partition, []string) {
 		idx := slices.DeleteFunc(slices.Clone(x.ops[k]), func(i int) bool { return h[i].Kind != KindCheckout && !settles(&h[i]) })
 		if why := x.staleAnswer(k); why != "" {
 			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
+			p.show(NonLinearizable, why)
 			parts = append(parts, p)
 			f.add("order %s: %s (%s)", k, why, p.File)
 			continue
@@ -322,10 +333,14 @@ func checkLinearizability(x *history) (Finding, []Partition, []string) {
 		switch porcupine.CheckOperationsTimeout(orderModel, ops, linTimeout) {
 		case porcupine.Illegal:
 			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
+			why := explain(h, idx)
+			p.show(NonLinearizable, why)
 			parts = append(parts, p)
-			f.add("order %s: %s (%s)", k, explain(h, idx), p.File)
+			f.add("order %s: %s (%s)", k, why, p.File)
 		case porcupine.Unknown:
-			parts = append(parts, Partition{Key: k, Verdict: VerdictUnknown, File: fileName("history-", k)})
+			p := Partition{Key: k, Verdict: VerdictUnknown, File: fileName("history-", k)}
+			p.show(NonLinearizable, fmt.Sprintf("not judged: porcupine found no answer within %s", linTimeout))
+			parts = append(parts, p)
 			timedOut = append(timedOut, "order "+k)
 		}
 	}
@@ -505,84 +520,6 @@ func fileName(prefix, key string) string {
 		}
 	}
 	return prefix + string(b) + ".html"
-}
-
-// maxAnnotations caps the faults drawn on one visualization.
-const maxAnnotations = 200
-
-// Visualize writes porcupine's HTML visualization of partition p of the
-// history h to w: the partition's operations on a timeline (an operation
-// whose outcome is unknown is drawn open to the end), the longest
-// linearizations porcupine found and where they break, and the faults of
-// applied that happened while one of them was in flight, one row per link
-// or node. A customer's partition (Balance) is drawn as the customer's
-// orders, each against the order model, and the balance reads, each
-// labelled with what it may count and illegal outside that. applied's At must be on h's clock (durations since the run
-// started). p need not come from the same Report: only its Key and
-// Balance are used, so a history read back from a record can be drawn
-// again.
-func Visualize(w io.Writer, h []Op, p Partition, applied []sim.Applied) error {
-	x := indexHistory(h)
-	var model porcupine.Model
-	var ops []porcupine.Operation
-	var idx []int
-	if p.Balance {
-		model, ops, idx = x.customerPartition(p.Key)
-	} else {
-		var ok bool
-		if idx, ok = x.ops[p.Key]; !ok {
-			return fmt.Errorf("visualize: order key %q has no checkout or read in the history", p.Key)
-		}
-		model, ops = orderModel, operations(h, idx, self, true)
-	}
-	if len(ops) == 0 {
-		return fmt.Errorf("visualize: customer %q has no balance read or order in the history", p.Key)
-	}
-	_, info := porcupine.CheckOperationsVerbose(model, ops, linTimeout)
-	info.AddAnnotations(annotations(h, idx, applied))
-	if err := porcupine.Visualize(model, info, w); err != nil {
-		return fmt.Errorf("visualize %s: %w", p.Key, err)
-	}
-	return nil
-}
-
-// annotations are the faults of applied that happened while an operation
-// of h at idx was in flight, from its call to its return (the client's
-// timeout, for an outcome it never learned), leaving out requests for
-// another order's URL: at most maxAnnotations, the earliest.
-func annotations(h []Op, idx []int, applied []sim.Applied) []porcupine.Annotation {
-	keys := map[string]bool{}
-	for _, i := range idx {
-		keys[h[i].Key] = true
-	}
-	var out []porcupine.Annotation
-	for _, a := range applied {
-		if len(out) == maxAnnotations {
-			break
-		}
-		if !slices.ContainsFunc(idx, func(i int) bool { return h[i].Call <= a.At && a.At <= max(h[i].Return, h[i].Call) }) {
-			continue
-		}
-		if _, key, ok := strings.Cut(a.Detail, "/orders/"); ok && !keys[key] {
-			continue
-		}
-		ann := porcupine.Annotation{
-			Tag:         a.Target,
-			Start:       int64(a.At),
-			Description: a.Fault,
-			Details:     strings.TrimSpace(fmt.Sprintf("%s %s at %s %s", a.Fault, a.Target, at(a.At), a.Detail)),
-		}
-		switch a.Fault {
-		case "crash", "crash-point":
-			ann.BackgroundColor = "#f4b6b6"
-		case "restart":
-			ann.BackgroundColor = "#b6e3b6"
-		default:
-			ann.BackgroundColor = "#f6dfa4"
-		}
-		out = append(out, ann)
-	}
-	return out
 }
 
 // customerOp is an operation of a customer's drawing: an order's

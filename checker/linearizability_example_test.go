@@ -28,7 +28,7 @@ func ExampleVisualize() {
 	applied := []sim.Applied{{At: 200e6, Fault: "lost-response", Target: "client->orders", Detail: "POST /checkout"}}
 	for _, p := range r.Linearizability {
 		var page bytes.Buffer // the runner writes it to p.File beside the record
-		if err := checker.Visualize(&page, h, p, applied); err != nil {
+		if err := checker.Visualize(&page, h, p, applied, "pattern naive-dual-write · seed 1 · det runtime"); err != nil {
 			panic(err)
 		}
 		fmt.Println(p.File, strings.Contains(page.String(), "checkout#2 → confirmed"))

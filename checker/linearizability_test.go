@@ -297,14 +297,16 @@ func TestLinearizabilityVerdicts(t *testing.T) {
 	t.Run("not linearizable is an anomaly, with or without state", func(t *testing.T) {
 		r := checker.Check(h, &checker.State{}, checker.Linearizable)
 		require.Equal(t, checker.VerdictAnomalies, r.Verdict)
-		require.Equal(t, []checker.Partition{{Key: "k1", Verdict: checker.VerdictAnomalies, File: "history-k1.html"}}, r.Linearizability)
+		require.Equal(t, []checker.Partition{{Key: "k1", Verdict: checker.VerdictAnomalies, File: "history-k1.html",
+			Shows: []string{"non-linearizable: checkout#2 answered failed at 12ms, but checkout#1 answered confirmed at 10ms"}}}, r.Linearizability,
+			"the partition says what broke it, for its page")
 		require.Contains(t, r.String(), "non-linearizable=1 (order k1: checkout#2 answered failed")
 	})
 	t.Run("the report's partitions survive JSON", func(t *testing.T) {
 		r := checker.Check(h, nil, checker.Linearizable)
 		b, err := json.Marshal(r)
 		require.NoError(t, err)
-		require.Contains(t, string(b), `"linearizability":[{"key":"k1","verdict":"anomalies","file":"history-k1.html"}]`)
+		require.Contains(t, string(b), `"linearizability":[{"key":"k1","verdict":"anomalies","file":"history-k1.html","shows":["non-linearizable: checkout#2 answered failed`)
 		var back checker.Report
 		require.NoError(t, json.Unmarshal(b, &back))
 		require.Equal(t, r.Linearizability, back.Linearizability)
@@ -316,7 +318,8 @@ func TestLinearizabilityVerdicts(t *testing.T) {
 		require.Equal(t, []checker.Class{checker.NonLinearizable}, r.Unchecked)
 		require.Zero(t, r.Anomalies[checker.NonLinearizable].Count)
 		require.Contains(t, r.Reason, "not judged: non-linearizable: non-linearizable: porcupine timed out after 20ms on 1 partition(s): order k9")
-		require.Equal(t, []checker.Partition{{Key: "k9", Verdict: checker.VerdictUnknown, File: "history-k9.html"}}, r.Linearizability)
+		require.Equal(t, []checker.Partition{{Key: "k9", Verdict: checker.VerdictUnknown, File: "history-k9.html",
+			Shows: []string{"non-linearizable: not judged: porcupine found no answer within 20ms"}}}, r.Linearizability)
 	})
 	t.Run("a timeout beside an anomaly: anomalies, and the reason says what was not judged", func(t *testing.T) {
 		defer checker.SetLinTimeout(20 * ms)()
@@ -364,7 +367,7 @@ func TestVisualize(t *testing.T) {
 	require.Len(t, r.Linearizability, 2)
 
 	var b bytes.Buffer
-	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], applied))
+	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], applied, "the run"))
 	html := b.String()
 	require.True(t, strings.HasPrefix(html, "<!doctype html>"), html[:min(len(html), 100)])
 	// The data is JSON in the page: '>' is written \u003e.
@@ -378,15 +381,32 @@ func TestVisualize(t *testing.T) {
 		require.False(t, strings.Contains(html, not), "the page draws %q: only faults while the key's operations were in flight, and not another order's requests", not)
 	}
 
+	// The page around the drawing says what it shows without it.
+	heading := html[strings.Index(html, `<header id="txchaos-heading">`):strings.Index(html, "</header>")]
+	for _, want := range []string{
+		"<h1>Order o-17: stale-read</h1>",
+		`<p class="run">the run</p>`,
+		"<li><b>stale-read</b>: client 3 read absent at 600ms, 40ms after client 0&#39;s checkout#2 answered confirmed at 560ms</li>",
+		"<p>2 faults while one of its operations was in flight, drawn below the clients as a row per link or node:</p>",
+		"<li>lost-response client-&gt;orders at 200ms</li>", "<li>crash orders at 555ms</li>",
+		"scroll right",
+	} {
+		require.Contains(t, heading, want)
+	}
+	require.Less(t, strings.Index(html, "</header>"), strings.Index(html, `<div id="legend">`), "the heading comes before porcupine's drawing")
+
 	p := r.Linearizability[1]
-	require.Equal(t, checker.Partition{Key: "alice", Balance: true, Verdict: checker.VerdictAnomalies, File: "history-customer-alice.html"}, p)
+	require.Equal(t, checker.Partition{Key: "alice", Balance: true, Verdict: checker.VerdictAnomalies, File: "history-customer-alice.html",
+		Shows: []string{"unconverged-read: balance 10 points at 700ms, but the clients had been told orders worth 20 were confirmed (o-17 10, o-18 10): 10 missing"}}, p)
 	b.Reset()
-	require.NoError(t, checker.Visualize(&b, h, p, nil))
+	require.NoError(t, checker.Visualize(&b, h, p, nil, ""))
 	require.True(t, strings.Contains(b.String(), "balance alice → 10 points, where its orders allow exactly 20"))
+	require.Contains(t, b.String(), "<h1>Customer alice&#39;s balance: unconverged-read</h1>")
+	require.Contains(t, b.String(), "<p>None: no fault was applied while one of its operations was in flight.</p>")
 	require.True(t, strings.Contains(b.String(), "o-18 checkout#1 → confirmed"))
 
-	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "nope"}, nil), `order key "nope" has no checkout or read`)
-	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "bob", Balance: true}, nil), `customer "bob" has no balance read or order`)
+	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "nope"}, nil, ""), `order key "nope" has no checkout or read`)
+	require.ErrorContains(t, checker.Visualize(&b, h, checker.Partition{Key: "bob", Balance: true}, nil, ""), `customer "bob" has no balance read or order`)
 }
 
 // A customer's drawing stays quick with dozens of orders in flight at
@@ -405,7 +425,7 @@ func TestVisualizeBusyCustomer(t *testing.T) {
 	require.Equal(t, 1, r.Anomalies[checker.UnconvergedRead].Count, r.String())
 	start := time.Now()
 	var b bytes.Buffer
-	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], nil))
+	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], nil, ""))
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.True(t, strings.Contains(b.String(), "balance alice → 410 points, where its orders allow exactly 400"))
 }

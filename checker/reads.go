@@ -133,7 +133,8 @@ func level(s status) int {
 // the example that says how, and the partition that draws it.
 type readCase struct {
 	model   ReadModel
-	example string
+	example string // "order o000001: " why
+	why     string
 	part    Partition
 }
 
@@ -207,7 +208,7 @@ func (x *history) judgeReads() (cases []readCase, stale int, worst time.Duration
 			default:
 				continue
 			}
-			cases = append(cases, readCase{model, fmt.Sprintf("order %s: %s", k, why), Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}})
+			cases = append(cases, readCase{model, fmt.Sprintf("order %s: %s", k, why), why, Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}})
 		}
 	}
 	for _, i := range x.balances {
@@ -227,7 +228,7 @@ func (x *history) judgeReads() (cases []readCase, stale int, worst time.Duration
 		case b.Points < own.lower:
 			model = Session
 		}
-		cases = append(cases, readCase{model, fmt.Sprintf("customer %s: %s", b.Key, why), Partition{Key: b.Key, Balance: true, Verdict: VerdictAnomalies, File: fileName("history-customer-", b.Key)}})
+		cases = append(cases, readCase{model, fmt.Sprintf("customer %s: %s", b.Key, why), why, Partition{Key: b.Key, Balance: true, Verdict: VerdictAnomalies, File: fileName("history-customer-", b.Key)}})
 	}
 	return cases, stale, worst
 }
@@ -332,9 +333,9 @@ func judgeReadModels(r *Report, x *history, promise ReadModel) {
 	}
 	cases, stale, worst := x.judgeReads()
 	found := map[Class]*Finding{}
-	drawn := map[string]bool{}
-	for _, p := range r.Linearizability {
-		drawn[p.File] = true
+	drawn := map[string]int{} // a partition's index in r.Linearizability, by file
+	for i, p := range r.Linearizability {
+		drawn[p.File] = i
 	}
 	for _, c := range cases {
 		class := c.model.class()
@@ -348,10 +349,13 @@ func judgeReadModels(r *Report, x *history, promise ReadModel) {
 			continue
 		}
 		f.add("%s (%s)", c.example, c.part.File)
-		if !drawn[c.part.File] {
-			drawn[c.part.File] = true
+		i, ok := drawn[c.part.File]
+		if !ok {
+			i = len(r.Linearizability)
+			drawn[c.part.File] = i
 			r.Linearizability = append(r.Linearizability, c.part)
 		}
+		r.Linearizability[i].show(class, c.why)
 	}
 	r.Reads = Reads{Promise: promise, Stale: stale, MaxStaleness: worst}
 	for i, m := range ReadModels {

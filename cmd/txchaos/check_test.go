@@ -172,6 +172,6 @@ func TestCheckBadRecords(t *testing.T) {
 	t.Run("no argument", func(t *testing.T) {
 		code, _, stderr := run(t, "check")
 		require.Equal(t, exitUsage, code)
-		require.Contains(t, stderr, "accepts 1 arg(s), received 0")
+		require.Contains(t, stderr, "needs one argument, ")
 	})
 }

@@ -11,7 +11,7 @@ import (
 func TestReportCLI(t *testing.T) {
 	code, _, stderr := run(t, "report")
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "accepts 1 arg(s), received 0")
+	require.Contains(t, stderr, "needs one argument, ")
 
 	// A missing or empty directory, or a record that does not read, is
 	// bad input (3), not a harness failure (4).
