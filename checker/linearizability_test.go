@@ -168,6 +168,14 @@ func TestLinearizability(t *testing.T) {
 			example: "client 1 read failed at 10ms, but checkout#1 answered confirmed at 100ms",
 		},
 		{
+			name: "a read of the decision the order did not settle on",
+			h: []checker.Op{
+				checkout(0, "k1", 1, 0, 500, unknown, ""), get(1, "k1", 600, 610, ok, conf), atRest(get(5, "k1", 900, 901, ok, failed)),
+			},
+			class: checker.StaleRead, want: 1,
+			example: "client 1 read confirmed at 600ms, but the order settled on failed (a read at rest saw it at 901ms)",
+		},
+		{
 			name: "a rejected checkout, then a read that sees it failed",
 			h:    []checker.Op{checkout(0, "k1", 1, 0, 10, rejected, failed), get(0, "k1", 11, 12, ok, failed)},
 		},

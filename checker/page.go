@@ -182,6 +182,7 @@ const headingStyle = `<style>
 #txchaos-heading ul { margin: 4px 0; }
 #txchaos-heading .run, #txchaos-heading .how { color: #444; }
 #legend { position: static; margin: 0 10px; }
+#legend svg { overflow: visible; }
 #canvas { margin-top: 8px; }
 </style>
 `

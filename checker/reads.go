@@ -204,7 +204,11 @@ func (x *history) judgeReads() (cases []readCase, stale int, worst time.Duration
 			case level(sr) == 2 && !slices.ContainsFunc(x.ops[k], func(j int) bool { return x.h[j].Kind == KindCheckout && x.h[j].Call <= r.Return }):
 				model, why = Linearizable, fmt.Sprintf("%s before any checkout was sent", readSaw(r, sr))
 			case level(sr) == 2 && decided && sr != d.s:
-				model, why = Linearizable, fmt.Sprintf("%s, but %s", readSaw(r, sr), answer(d.op, d.s))
+				but := answer(d.op, d.s)
+				if d.settled {
+					but = fmt.Sprintf("the order settled on %s (a read at rest saw it at %s)", d.s, at(d.op.Return))
+				}
+				model, why = Linearizable, fmt.Sprintf("%s, but %s", readSaw(r, sr), but)
 			default:
 				continue
 			}
