@@ -41,6 +41,8 @@ type chart struct {
 	w, h    vg.Length
 	draw    func(c draw.Canvas)
 	png     []byte // filled in by render
+	// wide charts take the page's width (small multiples).
+	wide bool
 }
 
 // render draws the chart as PNG and SVG into dir.

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"html"
 	"image/png"
 	"os"
 	"os/exec"
@@ -158,4 +160,114 @@ func dumpDOM(t *testing.T, bin, page string) string {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "chromium --dump-dom: %s", tail(stderr.Bytes()))
 	return stdout.String()
+}
+
+// measure loads page in headless chromium in a window w px wide, with a
+// script added to a copy of it that writes what script returns into the
+// DOM, and returns that. (The report itself has no script.)
+func measure(t *testing.T, bin, page string, w int, script string) string {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	require.NoError(t, err)
+	probe := filepath.Join(filepath.Dir(page), ".measure-"+filepath.Base(page))
+	s := strings.Replace(string(b), "</body>", "<script>document.body.setAttribute('data-measured', (function(){"+script+"})());</script></body>", 1)
+	require.NoError(t, os.WriteFile(probe, []byte(s), 0o644))
+	defer os.Remove(probe)
+	profile, err := os.MkdirTemp("", "txchaos-chromium-")
+	require.NoError(t, err)
+	defer os.RemoveAll(profile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir="+profile,
+		fmt.Sprintf("--window-size=%d,1000", w), "--dump-dom", "file://"+probe)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "chromium --dump-dom: %s", tail(stderr.Bytes()))
+	m := regexp.MustCompile(`data-measured="([^"]*)"`).FindStringSubmatch(stdout.String())
+	require.NotNil(t, m, "the probe ran: %s", tail(stdout.Bytes()))
+	return html.UnescapeString(m[1])
+}
+
+// TestMixedReportInChromium renders the report over a directory of mixed
+// single runs (testdata/mixed: both runtimes, scenarios, whole profiles)
+// in a 1400 px window: the page does not scroll sideways, neither does any
+// scorecard, each runtime has its scorecard and readings; and a history
+// page's heading — what broke, the run, the faults — fits the window above
+// the drawing. The screenshots are kept (TXCHAOS_TEST_OUT).
+func TestMixedReportInChromium(t *testing.T) {
+	bin := chromium(t)
+	out := outDir(t)
+	dir := filepath.Join(out, "txchaos-out")
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, copyDir(mixedFixture, dir))
+	rep, err := Generate(dir, Options{})
+	require.NoError(t, err)
+
+	shot := filepath.Join(out, "mixed-report-1400.png")
+	require.Empty(t, screenshotAt(t, bin, rep.HTML, shot, 1400, 2400), "console errors")
+	t.Logf("screenshot: %s", shot)
+	got := measure(t, bin, rep.HTML, 1400, `
+		var out = ['page ' + document.documentElement.scrollWidth + '/' + document.documentElement.clientWidth];
+		document.querySelectorAll('table.scorecard-table').forEach(function (t) {
+			var d = t.parentElement;
+			out.push('scorecard ' + d.scrollWidth + '/' + d.clientWidth);
+		});
+		return out.join(';');`)
+	parts := strings.Split(got, ";")
+	require.Len(t, parts, 3, "the page and two scorecards, det and live: %s", got)
+	for _, p := range parts {
+		var what string
+		var scroll, client int
+		_, err := fmt.Sscanf(strings.Replace(p, "/", " ", 1), "%s %d %d", &what, &scroll, &client)
+		require.NoError(t, err, p)
+		require.Positive(t, client, p)
+		require.LessOrEqual(t, scroll, client, "%s scrolls sideways in a 1400 px window: %s", what, got)
+	}
+	dom := dumpDOM(t, bin, rep.HTML)
+	for _, want := range []string{"Scorecard: det runtime", "Scorecard: live runtime", "What the numbers say: det runtime", "What the numbers say: live runtime",
+		"scenario broker-outage<br>drop-request=orders-broker:1<br>crash=broker:0.05"} {
+		require.Contains(t, dom, want)
+	}
+
+	page := filepath.Join(dir, "naive-dual-write-seed1-20261201T184411.752", "history-o000002.html")
+	hshot := filepath.Join(out, "history-page-1400.png")
+	require.Empty(t, screenshotAt(t, bin, page, hshot, 1400, 900), "console errors")
+	t.Logf("screenshot: %s", hshot)
+	got = measure(t, bin, page, 1400, `
+		var h = document.getElementById('txchaos-heading').getBoundingClientRect();
+		return Math.round(h.bottom) + ' ' + Math.round(h.right) + ' ' + document.getElementById('txchaos-heading').innerText.replace(/\s+/g, ' ');`)
+	var bottom, right int
+	_, err = fmt.Sscanf(got, "%d %d", &bottom, &right)
+	require.NoError(t, err, got)
+	require.Less(t, bottom, 900, "the heading fits the first screen: %s", got)
+	require.LessOrEqual(t, right, 1400, got)
+	for _, want := range []string{"Order o000002: non-linearizable", "pattern naive-dual-write · seed 1 · det runtime", "What broke",
+		"non-linearizable: checkout#2 answered failed", "Faults on its timeline", "scroll right"} {
+		require.Contains(t, got, want)
+	}
+}
+
+// screenshotAt is screenshot with the window's size.
+func screenshotAt(t *testing.T, bin, page, shot string, w, h int) []string {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "txchaos-chromium-")
+	require.NoError(t, err)
+	defer os.RemoveAll(profile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir="+profile, "--enable-logging=stderr", "--v=0",
+		"--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", w, h), "file://"+page)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	require.NoError(t, cmd.Run(), "chromium: %s", tail(stderr.Bytes()))
+	var console []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, ":CONSOLE") || strings.Contains(line, "Uncaught") {
+			console = append(console, line)
+		}
+	}
+	return console
 }

@@ -28,11 +28,13 @@ type run struct {
 	faults  string // the fault kind, "none" without faults
 	rate    string
 	runtime string
-	seed    int64
-	verdict string
-	anom    map[string]int
-	rec     *results.Record
-	reads   *checker.Reads // what the reads showed; nil when the record does not say
+	// scenario is the scenario the run came from, if any.
+	scenario string
+	seed     int64
+	verdict  string
+	anom     map[string]int
+	rec      *results.Record
+	reads    *checker.Reads // what the reads showed; nil when the record does not say
 	// histories are the *.html files beside the record: porcupine's
 	// visualizations of histories that did not linearize.
 	histories []string
@@ -78,7 +80,7 @@ func load(root, skip string) ([]*run, error) {
 			return err
 		}
 		dir := filepath.Dir(path)
-		r := &run{dir: dir, record: path, pattern: rec.Pattern, runtime: rec.Runtime, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec, reads: readsOf(rec.Reads)}
+		r := &run{dir: dir, record: path, pattern: rec.Pattern, runtime: rec.Runtime, scenario: rec.Scenario, seed: rec.Seed, verdict: rec.Verdict, anom: rec.Anomalies, rec: rec, reads: readsOf(rec.Reads)}
 		var cell cellFile
 		if b, err := os.ReadFile(filepath.Join(dir, "cell.json")); err == nil && json.Unmarshal(b, &cell) == nil && cell.ID != "" {
 			r.id, r.faults, r.rate = cell.ID, cell.Faults, cell.Rate
@@ -232,6 +234,8 @@ type data struct {
 	classes  []string // anomaly classes in checker.Classes order, then others sorted
 	groups   map[[3]string]*group
 	hasNone  bool
+	// scenarios are the scenarios the runs of each fault kind came from.
+	scenarios map[string][]string
 }
 
 // byRuntime splits runs by runtime, the runtime with the most runs first
@@ -261,7 +265,7 @@ func byRuntime(root string, runs []*run) []*data {
 
 // newData groups runs (of one runtime) by cell.
 func newData(root string, runs []*run) *data {
-	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}}
+	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}, scenarios: map[string][]string{}}
 	if len(runs) > 0 {
 		d.runtime = runs[0].runtime
 	}
@@ -279,6 +283,9 @@ func newData(root string, runs []*run) *data {
 		}
 		for c := range r.anom {
 			seenClass[c] = true
+		}
+		if r.scenario != "" && !slices.Contains(d.scenarios[r.faults], r.scenario) {
+			d.scenarios[r.faults] = append(d.scenarios[r.faults], r.scenario)
 		}
 		key := [3]string{r.pattern, r.faults, r.rate}
 		g := d.groups[key]
@@ -395,4 +402,45 @@ func (g *group) x() float64 {
 		return 0
 	}
 	return xOf(g.kind, g.rate)
+}
+
+// profileKind reports whether kind is a whole fault profile (faults at
+// different rates, which no sweep makes) rather than a sweep's fault kind.
+func profileKind(kind string) bool { return strings.Contains(kind, "=") }
+
+// kindLines names kind for a reader, a line each: the scenarios its runs
+// came from, then the kind — a whole profile a fault per line, so that a
+// column headed by it stays narrow.
+func (d *data) kindLines(kind string) []string {
+	var out []string
+	for _, s := range d.scenarios[kind] {
+		out = append(out, "scenario "+s)
+	}
+	if kind == "none" {
+		return append(out, "no faults")
+	}
+	if profileKind(kind) {
+		return append(out, strings.Split(kind, ",")...)
+	}
+	return append(out, kind)
+}
+
+// kindText is kind on one line: "lost-response", "drop-request=orders-broker:1,
+// crash=broker:0.05 (scenario broker-outage)".
+func (d *data) kindText(kind string) string { return d.cellText(kind, "") }
+
+// cellText says where a cell sits: "lost-response at 0.2", or a whole
+// profile, which has no one rate, with the scenarios its runs came from.
+func (d *data) cellText(kind, rate string) string {
+	s := kind
+	if profileKind(kind) {
+		s = strings.ReplaceAll(kind, ",", ", ")
+	}
+	if rate != "" {
+		s += " at " + rate
+	}
+	if sc := d.scenarios[kind]; len(sc) > 0 {
+		s += " (scenario " + strings.Join(sc, ", ") + ")"
+	}
+	return s
 }

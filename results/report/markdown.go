@@ -26,11 +26,7 @@ func (pg *page) markdown() []byte {
 			"and the seeds and checkouts the cell rests on (%s).\n\n", mdText(sc.Note))
 		head := []string{"pattern"}
 		for _, c := range sc.Columns {
-			if c.Kind == "none" {
-				head = append(head, "no faults")
-			} else {
-				head = append(head, mdText(c.Kind+" "+c.Rate))
-			}
+			head = append(head, mdText(c.Text))
 		}
 		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 		for _, r := range sc.Rows {
@@ -46,13 +42,19 @@ func (pg *page) markdown() []byte {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## What the numbers say")
-	if pg.From != "" {
-		b.WriteString(" (" + mdText(pg.From) + " runtime)")
+	for _, rs := range pg.Readings {
+		b.WriteString("## What the numbers say")
+		if rs.Runtime != "" {
+			b.WriteString(": " + mdText(rs.Runtime) + " runtime")
+		}
+		b.WriteString("\n\n")
+		for _, r := range rs.Items {
+			fmt.Fprintf(&b, "- **%s**: %s\n", mdText(r.Pattern), mdText(r.Text))
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString("\n\n")
-	for _, r := range pg.Readings {
-		fmt.Fprintf(&b, "- **%s**: %s\n", mdText(r.Pattern), mdText(r.Text))
+	if pg.NoChart != "" {
+		b.WriteString(mdText(pg.NoChart) + "\n")
 	}
 	for _, s := range pg.Sections {
 		fmt.Fprintf(&b, "\n## %s\n\n%s", mdText(s.Title), mdText(s.Intro))
@@ -60,6 +62,16 @@ func (pg *page) markdown() []byte {
 			b.WriteString(" " + mdText(s.Empty))
 		}
 		b.WriteString("\n\n")
+		for _, c := range s.Figures {
+			fmt.Fprintf(&b, "!%s\n\n", mdLink(c.Title, c.PNGPath))
+		}
+		if t := s.Table; t != nil {
+			fmt.Fprintf(&b, "%s\n\n| %s |\n|%s\n", mdText(t.Caption), strings.Join(mdTexts(t.Head), " | "), strings.Repeat("---|", len(t.Head)))
+			for _, r := range t.Rows {
+				fmt.Fprintf(&b, "| %s | %s |\n", code(r.Pattern), strings.Join(mdTexts(r.Cells), " | "))
+			}
+			b.WriteString("\n")
+		}
 		for _, c := range s.Charts {
 			fmt.Fprintf(&b, "!%s\n\n", mdLink(c.Title, c.PNGPath))
 		}
@@ -72,7 +84,7 @@ func (pg *page) markdown() []byte {
 			for _, l := range h.Links {
 				links = append(links, mdLink(l.Text, l.Href))
 			}
-			fmt.Fprintf(&b, "- %s: %s\n", code(h.ID), strings.Join(links, " · "))
+			fmt.Fprintf(&b, "- %s (%s, seed %d, %s runtime): %s\n", code(h.ID), mdText(h.Pattern), h.Seed, mdText(h.Runtime), strings.Join(links, " · "))
 		}
 	}
 	return []byte(b.String())
@@ -99,4 +111,12 @@ func code(s string) string {
 func mdLink(text, href string) string {
 	u := url.URL{Path: filepath.ToSlash(href)}
 	return fmt.Sprintf("[%s](%s)", strings.NewReplacer("[", `\[`, "]", `\]`).Replace(mdText(text)), u.String())
+}
+
+func mdTexts(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = mdText(x)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -15,34 +16,46 @@ type page struct {
 	Title, Source, Generated string
 	Runs, Patterns           int
 	// Runtimes names the runtimes of the runs; From says, when there are
-	// several, which one the readings and charts come from.
+	// several, which one the charts come from.
 	Runtimes, From string
 	Scorecards     []scorecard
-	Readings       []reading
-	Sections       []pageSection
-	Reads          []readsRow
-	ReadsIntro     string
-	Histories      []historyRow
-	AllRuns        []runRow
-	Classes        []string
+	// Readings are what the numbers say, per runtime (Runtime set when
+	// there are several).
+	Readings []readings
+	Sections []pageSection
+	// NoChart names the fault kinds without a chart, and why.
+	NoChart    string
+	Reads      []readsRow
+	ReadsIntro string
+	Histories  []historyRow
+	AllRuns    []runRow
+	Classes    []string
 }
 
 type reading struct{ Pattern, Text string }
 
+type readings struct {
+	Runtime string
+	Items   []reading
+}
+
 type pageSection struct {
 	Title, Intro, Empty string
-	Charts              []pageChart
+	Figures, Charts     []pageChart
+	Table               *valueTable
 }
 
 type pageChart struct {
 	Name, Title, Caption string
 	PNG                  template.URL
 	PNGPath, SVGPath     string
+	Wide                 bool
 }
 
 type historyRow struct {
-	ID    string
-	Links []link
+	ID, Runtime, Pattern string
+	Seed                 int64
+	Links                []link
 }
 
 type link struct{ Href, Text string }
@@ -82,8 +95,15 @@ func newPage(title, out string, views []*data, secs []*section) *page {
 	for _, v := range views {
 		pg.Scorecards = append(pg.Scorecards, v.scorecard(len(views) > 1))
 	}
-	for _, p := range d.patterns {
-		pg.Readings = append(pg.Readings, reading{Pattern: p, Text: d.reading(p)})
+	for _, v := range views {
+		rs := readings{}
+		if len(views) > 1 {
+			rs.Runtime = v.runtime
+		}
+		for _, p := range v.patterns {
+			rs.Items = append(rs.Items, reading{Pattern: p, Text: v.reading(p)})
+		}
+		pg.Readings = append(pg.Readings, rs)
 	}
 	rel := func(path string) string {
 		r, err := filepath.Rel(out, path)
@@ -93,22 +113,33 @@ func newPage(title, out string, views []*data, secs []*section) *page {
 		return filepath.ToSlash(r)
 	}
 	for _, s := range secs {
-		ps := pageSection{Title: s.title, Intro: s.intro}
+		if len(s.noChart) > 0 {
+			pg.NoChart = "No chart for " + strings.Join(s.noChart, "; ") + ": each pattern ran " + plural(len(s.noChart), "it", "them") +
+				" at one rate only, with no run without faults to compare; the scorecard shows " + plural(len(s.noChart), "it", "them") + "."
+			continue
+		}
+		ps := pageSection{Title: s.title, Intro: s.intro, Table: s.table}
 		if len(s.empty) > 0 {
 			ps.Empty = "No pattern showed " + joinOr(s.empty) + " here at any rate: no chart."
 		}
-		for _, ch := range s.charts {
-			ps.Charts = append(ps.Charts, pageChart{
+		pc := func(ch *chart) pageChart {
+			return pageChart{
 				Name: ch.name, Title: ch.title, Caption: ch.caption,
 				PNG:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(ch.png)),
-				PNGPath: ChartsDir + "/" + ch.name + ".png", SVGPath: ChartsDir + "/" + ch.name + ".svg",
-			})
+				PNGPath: ChartsDir + "/" + ch.name + ".png", SVGPath: ChartsDir + "/" + ch.name + ".svg", Wide: ch.wide,
+			}
+		}
+		for _, ch := range s.figures {
+			ps.Figures = append(ps.Figures, pc(ch))
+		}
+		for _, ch := range s.charts {
+			ps.Charts = append(ps.Charts, pc(ch))
 		}
 		pg.Sections = append(pg.Sections, ps)
 	}
 	for _, r := range runs {
 		if len(r.histories) > 0 {
-			h := historyRow{ID: r.id}
+			h := historyRow{ID: r.id, Runtime: r.runtime, Pattern: r.pattern, Seed: r.seed}
 			for i, f := range r.histories {
 				if i == maxHistoryLinks {
 					h.Links = append(h.Links, link{Href: rel(r.dir) + "/", Text: fmt.Sprintf("all %d in the run's directory", len(r.histories))})
@@ -142,7 +173,8 @@ func (pg *page) html() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+var pageTemplate = template.Must(template.Must(template.New("page").Parse(`{{define "figure"}}<figure id="chart-{{.Name}}" data-chart="{{.Name}}"{{if .Wide}} class="wide"{{end}}><img src="{{.PNG}}" alt="{{.Title}}"><figcaption>{{.Caption}} <a href="{{.SVGPath}}">SVG</a> · <a href="{{.PNGPath}}">PNG</a></figcaption></figure>
+{{end}}`)).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -157,6 +189,7 @@ h2 { font-size: 20px; margin: 32px 0 8px; border-bottom: 1px solid #ddd; padding
 table { border-collapse: collapse; background: #fff; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: center; white-space: nowrap; }
 th { background: #f0f0f0; font-weight: 600; }
+th.kind { white-space: normal; max-width: 15em; overflow-wrap: anywhere; font-weight: 600; }
 td.pattern, th.pattern { text-align: left; font-family: ui-monospace, "Liberation Mono", monospace; }
 td.ok { background: #e3f2e1; }
 td.unexercised { background: #e3ecf7; }
@@ -172,6 +205,9 @@ ul.readings li { margin: 6px 0; }
 .charts { display: flex; flex-wrap: wrap; gap: 20px; }
 figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 8px; width: 600px; box-sizing: border-box; }
 figure img { width: 100%; height: auto; display: block; }
+figure.wide { width: 100%; max-width: 1220px; }
+table.values { margin: 12px 0 20px; }
+table.values caption { text-align: left; color: #444; padding: 4px 0; caption-side: top; }
 figcaption { font-size: 13px; color: #444; margin-top: 6px; }
 .scroll { overflow-x: auto; }
 details { margin-top: 8px; }
@@ -186,21 +222,30 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 <h2 id="scorecard{{if $sc.Runtime}}-{{$sc.Runtime}}{{end}}">Scorecard{{if $sc.Runtime}}: {{$sc.Runtime}} runtime{{end}}</h2>
 <p class="legend"><span class="ok" style="background:#e3f2e1">✓ clean</span><span style="background:#e3ecf7">✓? clean, but a fault never landed: not exercised</span><span style="background:#f29b8c">✗ anomalies per 100 checkouts</span><span style="background:#fff1c2">? verdict unknown</span><br>Under each mark: the 95% interval of anomalies per 100 checkouts (exact Poisson), the runs that found anomalies out of the cell's runs with their 95% interval (Wilson), and the seeds and checkouts the cell rests on ({{$sc.Note}}). Hover a cell for the classes and the faults that landed.</p>
 <div class="scroll"><table class="scorecard-table"{{if eq $i 0}} id="scorecard-table"{{end}}>
-<tr><th class="pattern" rowspan="2">pattern</th>{{range $sc.Kinds}}<th colspan="{{.Span}}">{{if .Name}}{{.Name}}{{else}}no faults{{end}}</th>{{end}}</tr>
-<tr>{{range $sc.Columns}}<th>{{if eq .Kind "none"}}rate 0{{else}}{{.Label}}{{end}}</th>{{end}}</tr>
+<tr><th class="pattern" rowspan="2">pattern</th>{{range $sc.Kinds}}<th class="kind" colspan="{{.Span}}">{{range $i, $l := .Lines}}{{if $i}}<br>{{end}}{{$l}}{{end}}</th>{{end}}</tr>
+<tr>{{range $sc.Columns}}<th>{{.Label}}</th>{{end}}</tr>
 {{range $sc.Rows}}<tr><td class="pattern">{{.Pattern}}</td>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}{{range .Lines}}<br><small>{{.}}</small>{{end}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{end}}
-<h2 id="readings">What the numbers say{{if .From}} ({{.From}} runtime){{end}}</h2>
+{{range .Readings}}
+<h2 id="readings{{if .Runtime}}-{{.Runtime}}{{end}}">What the numbers say{{if .Runtime}}: {{.Runtime}} runtime{{end}}</h2>
 <ul class="readings">
-{{range .Readings}}<li><b>{{.Pattern}}</b>: {{.Text}}</li>
+{{range .Items}}<li><b>{{.Pattern}}</b>: {{.Text}}</li>
 {{end}}</ul>
+{{end}}
+{{if .NoChart}}<p id="no-chart">{{.NoChart}}</p>{{end}}
 {{range .Sections}}
 <h2>{{.Title}}</h2>
 <p>{{.Intro}}{{if .Empty}} {{.Empty}}{{end}}</p>
 <div class="charts">
-{{range .Charts}}<figure id="chart-{{.Name}}" data-chart="{{.Name}}"><img src="{{.PNG}}" alt="{{.Title}}"><figcaption>{{.Caption}} <a href="{{.SVGPath}}">SVG</a> · <a href="{{.PNGPath}}">PNG</a></figcaption></figure>
-{{end}}</div>
+{{range .Figures}}{{template "figure" .}}{{end}}</div>
+{{with .Table}}<div class="scroll"><table class="values">
+<caption>{{.Caption}}</caption>
+<tr>{{range $i, $h := .Head}}<th{{if eq $i 0}} class="pattern"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td class="pattern">{{.Pattern}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>{{end}}
+<div class="charts">
+{{range .Charts}}{{template "figure" .}}{{end}}</div>
 {{end}}
 {{if .Reads}}<h2 id="reads">Reads</h2>
 <p>{{.ReadsIntro}}</p>
@@ -211,7 +256,7 @@ code { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 13px;
 {{end}}
 <h2 id="histories">Failing histories</h2>
 {{if .Histories}}<p>Porcupine's visualizations of the histories that did not linearize, one file per order key.</p>
-<ul>{{range .Histories}}<li><code>{{.ID}}</code>: {{range $i, $l := .Links}}{{if $i}} · {{end}}<a href="{{$l.Href}}">{{$l.Text}}</a>{{end}}</li>
+<ul>{{range .Histories}}<li><code>{{.ID}}</code> ({{.Pattern}}, seed {{.Seed}}, {{.Runtime}} runtime): {{range $i, $l := .Links}}{{if $i}} · {{end}}<a href="{{$l.Href}}">{{$l.Text}}</a>{{end}}</li>
 {{end}}</ul>{{else}}<p>No run left a history visualization (*.html beside its record).</p>{{end}}
 
 <h2 id="runs">Every run</h2>

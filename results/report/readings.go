@@ -40,9 +40,9 @@ func (d *data) reading(pattern string) string {
 		}
 	}
 	if len(cleanKinds) > 0 {
-		clean := "No anomalies at any rate of " + joinOr(cleanKinds)
+		clean := "No anomalies " + d.cleanText(cleanKinds, "at any rate of ")
 		if len(sentences) > 0 && strings.HasPrefix(sentences[0], "Anomalies even without faults") {
-			clean = "None under " + joinOr(cleanKinds) + " at rates above 0"
+			clean = "None " + d.cleanText(cleanKinds, "at rates above 0 of ")
 			sentences = append(sentences[:1], append([]string{clean}, sentences[1:]...)...)
 		} else {
 			sentences = append([]string{clean}, sentences...)
@@ -106,9 +106,9 @@ func (d *data) anomalyReading(kind string, gs []*group) string {
 			parts = append(parts, fmt.Sprintf("%s %s at %s", f.class, withInterval(f.at), f.peakRate))
 		}
 	}
-	s := "Under " + kind
+	s := "Under " + d.kindText(kind)
 	if samePeak {
-		s += " at " + shown[0].peakRate
+		s = "Under " + d.cellText(kind, shown[0].peakRate)
 	}
 	s += ": " + strings.Join(parts, ", ") + " per 100 checkouts"
 	if len(fs) > 3 {
@@ -118,6 +118,29 @@ func (d *data) anomalyReading(kind string, gs []*group) string {
 		s += ", first seen at " + r
 	}
 	return s
+}
+
+// cleanText says under which kinds a pattern showed nothing: sweep's
+// kinds after rates ("at any rate of lost-response or crashpoint"), and
+// whole profiles by their faults ("under drop-request=orders-broker:1,
+// crash=broker:0.05").
+func (d *data) cleanText(kinds []string, rates string) string {
+	var swept, profiles []string
+	for _, k := range kinds {
+		if profileKind(k) || len(d.scenarios[k]) > 0 {
+			profiles = append(profiles, d.kindText(k))
+		} else {
+			swept = append(swept, k)
+		}
+	}
+	var parts []string
+	if len(swept) > 0 {
+		parts = append(parts, rates+joinOr(swept))
+	}
+	if len(profiles) > 0 {
+		parts = append(parts, "under "+joinOr(profiles))
+	}
+	return strings.Join(parts, ", nor ")
 }
 
 // classesOf lists the classes found in gs with their counts.
@@ -151,15 +174,16 @@ func (d *data) availabilityReading(pattern string, base *group) string {
 		if g == nil || math.IsNaN(avail(g)) {
 			continue
 		}
-		at = append(at, fmt.Sprintf("%s at %s %s", pct(avail(g)/100), k, g.rate))
+		at = append(at, fmt.Sprintf("%s under %s", pct(avail(g)/100), d.cellText(k, g.rate)))
 	}
 	if len(at) == 0 {
 		return ""
 	}
+	// A whole profile has commas of its own: the list is cut by semicolons.
 	if base != nil && !math.IsNaN(avail(base)) {
-		return fmt.Sprintf("Availability %s without faults, %s", pct(avail(base)/100), joinAnd(at))
+		return fmt.Sprintf("Availability %s without faults; %s", pct(avail(base)/100), strings.Join(at, "; "))
 	}
-	return "Availability " + joinAnd(at)
+	return "Availability " + strings.Join(at, "; ")
 }
 
 // convergeReading says whether the pattern's runs came to rest.

@@ -39,6 +39,7 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/results/stats"
 )
 
@@ -97,7 +98,7 @@ func Generate(dir string, opts Options) (*Report, error) {
 	}
 	rep := &Report{HTML: filepath.Join(out, HTMLFile), Markdown: filepath.Join(out, MarkdownFile), Runs: len(runs)}
 	for _, s := range secs {
-		for _, ch := range s.charts {
+		for _, ch := range append(s.figures, s.charts...) {
 			if err := ch.render(filepath.Join(out, ChartsDir)); err != nil {
 				return nil, err
 			}
@@ -131,13 +132,34 @@ type section struct {
 	title string
 	intro string
 	// empty lists the anomaly classes no pattern showed here (no chart).
-	empty  []string
-	charts []*chart
+	empty []string
+	// figures are the charts of availability and time to converge, which
+	// table gives in figures; charts the others.
+	figures, charts []*chart
+	// table holds the availability and time to converge of the charts,
+	// by pattern and rate, to read where lines lie on each other.
+	table *valueTable
+	// noChart names the fault kinds that have no chart: each pattern ran
+	// them at one rate only, with no run without faults to compare.
+	noChart []string
+}
+
+// valueTable is a table of figures: a row per pattern, a column per rate.
+type valueTable struct {
+	Caption string
+	Head    []string
+	Rows    []valueRow
+}
+
+type valueRow struct {
+	Pattern string
+	Cells   []string
 }
 
 // charts builds every chart of the report, by section.
 func (d *data) charts() ([]*section, error) {
 	var secs []*section
+	var noChart []string
 	for _, kind := range d.kinds {
 		s, err := d.kindSection(kind)
 		if err != nil {
@@ -145,7 +167,12 @@ func (d *data) charts() ([]*section, error) {
 		}
 		if s != nil {
 			secs = append(secs, s)
+		} else {
+			noChart = append(noChart, d.kindText(kind))
 		}
+	}
+	if len(noChart) > 0 {
+		secs = append([]*section{{noChart: noChart}}, secs...)
 	}
 	lat := &section{title: "Latency", intro: "Checkout latency of attempts answered definitively, per pattern: the mean over cells of each cell's percentile."}
 	for _, scope := range []struct {
@@ -164,7 +191,7 @@ func (d *data) charts() ([]*section, error) {
 			return nil, err
 		}
 		lat.charts = append(lat.charts, &chart{name: scope.name, title: scope.title, w: chartW, h: h, draw: draw,
-			caption: "Bars: p50 (light) and p99 (dark) in milliseconds, wall clock on the live runtime."})
+			caption: "Bars: p50 (light) and p99 (dark) in milliseconds, " + clockOf(d.runtime) + "."})
 	}
 	if len(lat.charts) > 0 {
 		secs = append(secs, lat)
@@ -189,8 +216,14 @@ func (d *data) kindSection(kind string) (*section, error) {
 			ticks = append(ticks, plot.Tick{Value: x, Label: label})
 		}
 	}
-	if len(ticks) == 0 {
-		return nil, nil // rates with no place on an axis: only the scorecard shows them
+	points := 0
+	for _, p := range d.patterns {
+		points = max(points, len(d.series(p, kind)))
+	}
+	if len(ticks) == 0 || points < 2 {
+		// Rates with no place on an axis, or one point a pattern: only
+		// the scorecard shows them.
+		return nil, nil
 	}
 	slug := slugOf(kind)
 	xlabel := axisLabel(kind)
@@ -222,20 +255,21 @@ func (d *data) kindSection(kind string) (*section, error) {
 	}
 
 	avail := lines(func(r *run) float64 { return 100 * r.fig("availability") })
-	draw, err := lineChart("Availability under "+kind, xlabel, "availability (% of attempts answered)", ticks, avail, 100, nil)
+	ch, err := figureChart("availability-"+slug, "Availability under "+kind, xlabel, "availability (% answered)", "%", ticks, avail, 100,
+		"Share of checkout attempts answered definitively (confirmed or rejected) rather than timing out or failing unknown.")
 	if err != nil {
 		return nil, err
 	}
-	s.charts = append(s.charts, &chart{name: "availability-" + slug, title: "Availability under " + kind, w: chartW, h: chartH, draw: draw,
-		caption: "Share of checkout attempts answered definitively (confirmed or rejected) rather than timing out or failing unknown."})
+	s.figures = append(s.figures, ch)
 
 	conv := lines(func(r *run) float64 { return r.fig("converge_ms") })
-	draw, err = lineChart("Time to converge after healing, "+kind, xlabel, "time to converge (ms)", ticks, conv, math.NaN(), nil)
+	ch, err = figureChart("converge-"+slug, "Time to converge after healing, "+kind, xlabel, "time to converge (ms)", " ms", ticks, conv, math.NaN(),
+		"From healing the world to rest: every order terminal, no pending work, the consumer caught up. A run that never got there counts the whole quiet period.")
 	if err != nil {
 		return nil, err
 	}
-	s.charts = append(s.charts, &chart{name: "converge-" + slug, title: "Time to converge after healing, " + kind, w: chartW, h: chartH, draw: draw,
-		caption: "From healing the world to rest: every order terminal, no pending work, the consumer caught up. A run that never got there counts the whole quiet period."})
+	s.figures = append(s.figures, ch)
+	s.table = valuesTable(ticks, avail, conv)
 
 	share := intervals(func(g *group) stats.Interval { return g.cell.RunsWithAnomalies() }, 100)
 	if slices.ContainsFunc(share, func(l line) bool { return anyPositive(l.ys) }) {
@@ -353,4 +387,62 @@ func axisLabel(kind string) string {
 // slugOf is a fault kind as a file name.
 func slugOf(kind string) string {
 	return strings.NewReplacer(":", "@", "/", "-", " ", "", "=", "-", ",", "_").Replace(kind)
+}
+
+// figureChart is the chart of a figure per pattern against the rate: one
+// line chart, or with more than manyLines patterns small multiples on a
+// zoomed axis (see multiples), whose caption says the axis's range.
+func figureChart(name, title, xlabel, ylabel, unit string, ticks []plot.Tick, lines []line, top float64, caption string) (*chart, error) {
+	if len(lines) <= manyLines {
+		draw, err := lineChart(title, xlabel, ylabel, ticks, lines, top, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &chart{name: name, title: title, w: chartW, h: chartH, draw: draw, caption: caption}, nil
+	}
+	draw, h, yr, err := multiples(title, xlabel, ylabel, ticks, lines, top)
+	if err != nil {
+		return nil, err
+	}
+	caption = fmt.Sprintf("A panel per pattern, its line in colour over the others in gray, on one axis from %s%s to %s%s. ",
+		num(yr[0]), unit, num(yr[1]), unit) + caption + " The table below gives the figures."
+	return &chart{name: name, title: title, w: 2 * chartW, h: h, draw: draw, caption: caption, wide: true}, nil
+}
+
+// valuesTable is availability and time to converge by pattern and rate.
+func valuesTable(ticks []plot.Tick, avail, conv []line) *valueTable {
+	t := &valueTable{Caption: "Availability (% of attempts answered) · time to converge after healing (ms), the mean over a cell's seeds.",
+		Head: []string{"pattern"}}
+	for _, tk := range ticks {
+		t.Head = append(t.Head, "rate "+tk.Label)
+	}
+	at := func(l line, x float64) float64 {
+		for i := range l.xs {
+			if l.xs[i] == x {
+				return l.ys[i]
+			}
+		}
+		return math.NaN()
+	}
+	for i := range avail {
+		row := valueRow{Pattern: avail[i].name}
+		for _, tk := range ticks {
+			a, c := at(avail[i], tk.Value), at(conv[i], tk.Value)
+			cell := "–"
+			if !math.IsNaN(a) || !math.IsNaN(c) {
+				cell = pct(a/100) + " · " + msOrDash(c)
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// clockOf says what a runtime's times are measured on.
+func clockOf(runtime string) string {
+	if runtime == results.RuntimeDet {
+		return "on the det runtime's virtual clock (the simulation's time, not the machine's)"
+	}
+	return "wall clock on the " + runtime + " runtime"
 }

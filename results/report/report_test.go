@@ -221,7 +221,7 @@ func TestGenerate(t *testing.T) {
 	md, err := os.ReadFile(rep.Markdown)
 	require.NoError(t, err)
 	rows := markdownRows(string(md))
-	require.Equal(t, []string{"pattern", "no faults", "lost-response 0.2", "lost-response 0.4", "crashpoint:after-local-commit 0.2", "crashpoint:after-local-commit 0.4"}, rows[0])
+	require.Equal(t, []string{"pattern", "no faults", "lost-response at 0.2", "lost-response at 0.4", "crashpoint:after-local-commit at 0.2", "crashpoint:after-local-commit at 0.4"}, rows[0])
 	// A cell: its mark and figure, the interval of anomalies per 100
 	// checkouts, the runs with anomalies with theirs, what it rests on.
 	clean := `^✓<br>\[0–[0-9.]+\] per 100<br>0/3 runs \[0–56%\]<br>3 seeds · 30 checkouts$`
@@ -240,7 +240,7 @@ func TestGenerate(t *testing.T) {
 			t.Fatalf("unexpected row %v", r)
 		}
 	}
-	require.Contains(t, string(md), "- **outbox**: No anomalies at any rate of lost-response or crashpoint:after-local-commit. Availability 100% without faults, ")
+	require.Contains(t, string(md), "- **outbox**: No anomalies at any rate of lost-response or crashpoint:after-local-commit. Availability 100% without faults; ")
 	require.Regexp(t, `- \*\*naive-dual-write\*\*: Under lost-response at 0.4: [a-z-]+ [0-9.]+ \[[0-9.]+–[0-9.]+\], `, string(md))
 	for _, name := range chartNames(rep) {
 		require.Contains(t, string(md), "(charts/"+name+".png)")
@@ -298,7 +298,7 @@ func TestGenerateWithoutCellFiles(t *testing.T) {
 		secs, err := d.charts() // built, not rendered
 		require.NoError(t, err)
 		for _, s := range secs {
-			for _, c := range s.charts {
+			for _, c := range append(s.figures, s.charts...) {
 				names = append(names, c.name)
 			}
 		}
@@ -490,7 +490,10 @@ func TestRuntimesApart(t *testing.T) {
 	md := string(pg.markdown())
 	require.Contains(t, md, "## Scorecard: live runtime")
 	require.Contains(t, md, "## Scorecard: det runtime")
-	require.Contains(t, md, "## What the numbers say (live runtime)")
+	require.Contains(t, md, "## What the numbers say: live runtime")
+	require.Contains(t, md, "## What the numbers say: det runtime", "each runtime's runs are read apart")
+	require.Len(t, pg.Readings, 2)
+	require.Len(t, pg.Readings[1].Items, 1, "the det runs are of one pattern")
 }
 
 // TestSweepKinds: the kinds' order is the sweep's, or that of the sweeps
@@ -546,5 +549,5 @@ func TestMarkdownEscapesHTML(t *testing.T) {
 	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | ✓ · ")
 	require.Contains(t, string(md), "- **&lt;img src=x onerror=alert(1)&gt;**: ")
 	require.Contains(t, string(md), "| &lt;img src=x onerror=alert(1)&gt; | &lt;u&gt;linearizable&lt;/u&gt; | ", "the reads table")
-	require.Contains(t, string(md), "- javascript:&lt;b&gt;run: [history-&lt;i&gt;k.html](../javascript:%3Cb%3Erun/history-%3Ci%3Ek.html)\n")
+	require.Contains(t, string(md), "- javascript:&lt;b&gt;run (&lt;img src=x onerror=alert(1)&gt;, seed 1, live runtime): [history-&lt;i&gt;k.html](../javascript:%3Cb%3Erun/history-%3Ci%3Ek.html)\n")
 }

@@ -18,12 +18,16 @@ type scorecard struct {
 	Rows          []scoreRow
 }
 
+// kindHead heads a fault kind's columns: its name, a line each (see
+// kindLines).
 type kindHead struct {
-	Name string
-	Span int
+	Lines []string
+	Span  int
 }
 
-type column struct{ Kind, Rate, Label string }
+// column is a scorecard column: a fault kind at a rate. Label heads it
+// under its kind's head; Text names it on one line (report.md).
+type column struct{ Kind, Rate, Label, Text string }
 
 type scoreRow struct {
 	Pattern string
@@ -44,14 +48,18 @@ func (d *data) scorecard(named bool) scorecard {
 		sc.Runtime = d.runtime
 	}
 	if d.hasNone {
-		sc.Columns = append(sc.Columns, column{Kind: "none", Rate: "0", Label: "no faults"})
-		sc.Kinds = append(sc.Kinds, kindHead{Name: "", Span: 1})
+		sc.Columns = append(sc.Columns, column{Kind: "none", Rate: "0", Label: "rate 0", Text: "no faults"})
+		sc.Kinds = append(sc.Kinds, kindHead{Lines: d.kindLines("none"), Span: 1})
 	}
 	for _, k := range d.kinds {
 		rates := d.rates(k)
-		sc.Kinds = append(sc.Kinds, kindHead{Name: k, Span: len(rates)})
+		sc.Kinds = append(sc.Kinds, kindHead{Lines: d.kindLines(k), Span: len(rates)})
 		for _, r := range rates {
-			sc.Columns = append(sc.Columns, column{Kind: k, Rate: r, Label: r})
+			label := r
+			if r == "" {
+				label = "at the rates above"
+			}
+			sc.Columns = append(sc.Columns, column{Kind: k, Rate: r, Label: label, Text: d.cellText(k, r)})
 		}
 	}
 	for _, p := range d.patterns {
