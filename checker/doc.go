@@ -24,17 +24,19 @@
 // (payments), a reservation (inventory) or a shipment (shipping), and it is
 // held while its state is active. Each class is one check, run on the
 // final state after healing. Classes overlap on purpose: a leaked charge
-// is also money not conserved; each class answers one seed claim. Each
-// class's text, with the seed line it tests, an example, how it comes
+// is also money not conserved; each class tests one claim of the sources
+// txchaos started from, which docs/sources.md states section by section.
+// Each class's text, with the claim it tests, an example, how it comes
 // about and a command that shows it, is also in Explain (and `txchaos
 // explain CLASS`, which adds who is expected to show it, from the
 // expectation matrix); a test keeps the two in step.
 //
 // leaked-resource (checkLeakedResource) counts each held resource that no
 // confirmed order owns: its order is absent from the orders table, failed,
-// or not terminal. It tests seed 000's claim for the two-phase record
-// with a caller-assigned key: "NO resource leak" ("if the response gets
-// lost ... the first resource will be a leak"). Example: "payments charge
+// or not terminal. It tests the two-phase record with a caller-assigned
+// key (docs/sources.md#caller-assigned-key): No resource is leaked: the
+// caller names every resource it creates by its own key, so a lost
+// response leaves nothing behind. Example: "payments charge
 // 4 for order k-17: order failed". When the service's log shows the
 // resource was created after a cancel for its order (a compensation that
 // overtook its action), the example says so.
@@ -42,24 +44,23 @@
 // partial-commit (checkPartialCommit) counts each order that breaks
 // all-or-nothing: confirmed without a held resource at each of payments,
 // inventory and shipping, or failed while something is still held for it.
-// It tests seed 003's objective, "either all the operations are performed
-// or none", and its saga claim: "Will leave the resource in a consistent
-// state always. either it will be new state/old state but wont be in
-// intermediate states." Example: "order k-3: confirmed without a held
-// shipment at shipping".
+// It tests the objective of docs/sources.md#domain-transactions: A
+// transaction leaves all or nothing, whatever fails: every operation
+// performed, or none. A saga, in particular, claims to leave the old
+// state or the new, never one in between. Example: "order k-3: confirmed
+// without a held shipment at shipping".
 //
 // duplicate-effect (checkDuplicateEffect) counts each (order, service)
 // pair with more than one held resource — two charges for one order — and
 // each resource cancelled more than once, by its cancels column or by the
 // cancels its service's log records with outcome cancelled: a compensation
 // is applied at most once (a repeated cancel must be answered
-// already-cancelled, Seata's idempotent Cancel). It tests seed 002's
-// idempotency key ("Side effects ocurren solo una vez.": side effects
-// occur only once; "reintentos seguros": safe retries) and seed 003's
-// retry and read-validate-call claims: "Given the idempotent nature of
-// the resource, it is safe to retry these calls without causing any side
-// effects on the dependent resource state." Example: "order k-17: 2
-// active charges at payments (ids 4, 9)".
+// already-cancelled, Seata's idempotent Cancel). It tests the idempotency
+// key (docs/sources.md#idempotency-keys): A retried request, with the
+// same key, has its side effects once. It also tests the retry and read-validate-call
+// options of docs/sources.md#domain-transactions, which claim the same of
+// an idempotent dependency, and of a readable one read before it is
+// called. Example: "order k-17: 2 active charges at payments (ids 4, 9)".
 //
 // hanging-action (checkHangingAction) counts each action that took effect
 // after its compensation and still holds its resource: a create logged
@@ -72,9 +73,10 @@
 // service prevents it: a cancel that finds nothing leaves a tombstone
 // under the caller's key, and the late create is refused
 // (refused-after-cancel). A late action that a later compensation did
-// release is not counted: nothing hangs. It tests seed 003's saga: "The
-// idea is to revert all actions that were taken before the failed step,
-// to ensure is the system is left in clean state." Example: "shipping
+// release is not counted: nothing hangs. It tests the saga of
+// docs/sources.md#domain-transactions: A saga undoes the steps taken
+// before the one that failed, leaving the old state, never one in between.
+// Example: "shipping
 // shipment 4 for order k-4: created at log seq 5, after its cancel at seq
 // 4 (not-found), and still held".
 //
@@ -97,37 +99,42 @@
 // action never arrives: there is nothing to release. Each empty
 // compensation counted is also a hanging action seen from the other side:
 // one class blames the cancel nobody recorded, the other the create
-// nobody stopped. It tests seed 003's saga prerequisite: "Prerequisite is
-// Compensatory actions for every actions is needed in terms of API / DB
-// calls". Example: "shipping: cancel for order k-4 at log seq 4 answered
+// nobody stopped. It tests the saga's prerequisite
+// (docs/sources.md#domain-transactions): A saga needs a compensating
+// action for every action it takes. Here the compensation must work
+// whatever order the requests arrive in. Example: "shipping: cancel for order k-4 at log seq 4 answered
 // not-found before any shipment existed, leaving no tombstone; shipment 4
 // was created at seq 5 and is still held".
 //
 // lost-event (checkLostEvent) counts each confirmed order with no credit
 // at rewards: its order.confirmed event was never published, never
-// consumed or never applied. It tests seed 003's data-store-and-event
-// claims (outbox, target-state republish, fallback queue, event sourcing):
-// every committed state change is delivered as an event at least once, and
-// seed 001's chain of custody: "The chain of custody is a recipient
-// service’s acknowledgement and guarantee it will not lose a message."
-// Example: "order k-5: confirmed, no credit at rewards: no
+// consumed or never applied. It tests the data-store-and-event options of
+// docs/sources.md#domain-transactions (outbox, target-state republish,
+// fallback queue, event sourcing): every committed state change is
+// delivered as an event at least once; and the chain of custody of
+// docs/sources.md#reliable-messaging: A chain of custody loses no message:
+// a receiver acknowledges a message only once it has recorded it or handed
+// it on. Example: "order k-5: confirmed, no credit at rewards: no
 // order.confirmed event in the broker log".
 //
 // ghost-event (checkGhostEvent) counts each order with an order.confirmed
 // event in the orders topic that is not confirmed in the orders database
 // (absent, failed or pending): an event about a change that never
-// committed. It tests the other half of seed 003's atomicity of "data store
-// and event store": "Saving event & resource is a single operation, it is
-// inherently atomic." A naive dual write breaks it when a retry undoes
+// committed. It tests the other half of the outbox's atomicity
+// (docs/sources.md#domain-transactions): Saving the resource and its
+// events in one atomic write means no event announces a change that was
+// not committed. A naive dual write breaks it when a retry undoes
 // the order after its first attempt published. Example: "order k-8: order.confirmed event at offset 5, but order
 // failed".
 //
 // duplicate-consumer-effect (checkDuplicateConsumerEffect) counts each
-// order credited more than once at rewards. It tests seed 003's
-// target-state republish, "This might result in duplicate events if
-// retried many times. Will work in atleast once semantics w.r.t events.", and
-// seed 001's at-least-once delivery: a duplicate delivery or a republished
-// event must not be applied twice. The event ids in the example tell a
+// order credited more than once at rewards. It tests the target-state
+// republish of docs/sources.md#domain-transactions: Republishing the
+// target state may publish an event more than once: it holds only where
+// events are delivered at least once and applied once. It also tests the
+// at-least-once delivery of docs/sources.md#reliable-messaging: a
+// duplicate delivery or a republished event must not be applied twice.
+// The event ids in the example tell a
 // redelivery (same id) from a republish (new id). Example: "order k-4:
 // credited 2 times at rewards (credit ids 3, 7; event ids e-4, e-4)".
 //
@@ -136,12 +143,12 @@
 // the customer's confirmed orders, and the points credited at rewards
 // against that same value; per SKU, inventory's initial stock against
 // available plus the quantity of held reservations (the service's own
-// books). It tests seed 001's "If substantial money or market credibility
-// is at stake then data need to be correct, and a process to detect and
-// rectify incorrect data (i.e. reconciliation) needs to be present as
-// well." and seed 003's objective that the final state
-// be as if all or none of the operations were performed, measured in money,
-// points and stock. Example: "customer c-2: 300 held at payments,
+// books). It tests docs/sources.md#reliable-messaging: Where money is at
+// stake the data must be right, and a reconciliation process must find and
+// repair what is wrong. It also tests the objective of
+// docs/sources.md#domain-transactions that the final state be as if all or
+// none of the operations were performed, measured in money, points and
+// stock. Example: "customer c-2: 300 held at payments,
 // confirmed orders worth 200".
 //
 // stuck (checkStuck) counts each order in a non-terminal state, each key a
@@ -154,14 +161,16 @@
 // more than MaxRejections (10) times — outcomes rejected, key-conflict,
 // refused-after-cancel, not-found, or already-cancelled at a
 // non-idempotent service (an idempotent one answers a repeated cancel
-// with success) in its log. Seed 003 says retrying those is pointless:
-// "Non transient errors: [ cannot be recovered ]". The log cannot tell a
+// with success) in its log. docs/sources.md#domain-transactions says
+// retrying those is pointless: no retry fixes a non-transient error. The
+// log cannot tell a
 // refusal the caller never heard (its answer lost, so it retried as it
 // should): that takes eleven lost answers in a row, p^11 at a lost-response
-// rate p. It tests seed 000's "service will never lose track of the
-// item ... One can easily recover from the any given state." and seed
-// 002's draining jobs: recovery finishes what was started. Example:
-// "order k-2: pending after healing".
+// rate p. It tests the two-phase record
+// (docs/sources.md#caller-assigned-key): The caller can recover from any
+// state it recorded: nothing is left half done. It also tests the draining jobs of
+// docs/sources.md#idempotency-keys: recovery finishes what was started.
+// Example: "order k-2: pending after healing".
 //
 // non-linearizable (checkLinearizability) judges what the checkouts told
 // the clients, not the databases: the checkouts of the history,
@@ -177,11 +186,12 @@
 // A checkout that answers an earlier state than a read had shown before it
 // was sent (pending after the order was read decided) is counted too. The
 // other reads are judged apart, against the pattern's read promise
-// (below). It tests seed 002's
-// idempotency key as the client sees it ("reintentos seguros", safe
-// retries: a stored key answers its stored response) and seed 000's "the
-// client will retry with same key and remote service will either create
-// the item or realise it exist and just response ok". Each failing order
+// (below). It tests the idempotency key of
+// docs/sources.md#idempotency-keys as the client sees it (a stored key
+// answers its stored response) and the caller-assigned key of
+// docs/sources.md#caller-assigned-key: A retry with the caller's key is
+// recognised: the service creates the item, or finds it already there and
+// answers as before. Each failing order
 // key is listed in Report.Linearizability; Visualize draws its operations
 // (its reads too), porcupine's longest linearizations and the faults
 // applied meanwhile as an HTML page, which the runner writes as
@@ -233,9 +243,9 @@
 // told before the read was called, or the other decision, or a decision no
 // checkout had been sent for. It is an anomaly for a pattern that promises
 // linearizable reads (every pattern but event-sourcing reads the table its
-// checkout writes). It tests seed 001's "User-interface designs expecting
-// immediate data updates are frustrating to end-users when a service makes
-// no such guarantee regarding immediacy." Example: "order o000001: client
+// checkout writes). It tests docs/sources.md#reliable-messaging: Readers
+// that expect immediate updates are let down by a service that does not
+// promise them. Example: "order o000001: client
 // 4 read absent at 5.5ms, 1.2ms after client 5's checkout#1 answered
 // confirmed at 4.3ms".
 //
@@ -244,10 +254,9 @@
 // confirmed and its read right after finds the order absent
 // (read-your-writes broken), or it had read the order confirmed and now
 // reads it pending (monotonic reads broken). It is an anomaly for a
-// pattern that promises session or linearizable reads. It tests seed
-// 001's "The option to serve stale data, and how acceptably stale the data
-// can be, allows a system’s uptime not to be completely reliant on the
-// uptime of a dependent service, as well." Example: "order o000004:
+// pattern that promises session or linearizable reads. It tests
+// docs/sources.md#reliable-messaging: Serving stale data is a trade-off a
+// design may choose, and how stale is part of the choice. Example: "order o000004:
 // client 0 read absent at 4.3ms, 1ns after its own checkout#1 answered
 // confirmed at 4.3ms".
 //
@@ -258,10 +267,10 @@
 // way), or counting more than the customer's orders are worth, leaving out
 // those the clients were told failed.
 // It is an anomaly for every pattern: each promises at least that reads
-// converge. It tests
-// seed 003's caveat for event sourcing: "As a result, the application must
-// use CQRS to implement queries. This in turn means that applications must
-// handle eventually consistent data." Example: "customer c003: balance 40
+// converge. It tests the caveat for event sourcing of
+// docs/sources.md#domain-transactions: Event sourcing answers queries from
+// a separate read model, so its reads are eventually consistent: they
+// converge. Example: "customer c003: balance 40
 // points at 9.8s, but the clients had been told orders worth 55 were
 // confirmed (o000002 15, o000007 40): 15 missing
 // (history-customer-c003.html)". Reads that are an anomaly are listed in

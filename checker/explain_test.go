@@ -32,26 +32,32 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // TestExplainEveryClass checks that every class has its Doc, complete, and
 // that the package doc says the same: it has a paragraph for the class
-// with the same example and the same seed claim.
+// with the same example and the same claim, and the claim's section of
+// docs/sources.md exists.
 func TestExplainEveryClass(t *testing.T) {
 	doc := packageDoc(t)
-	seedFile := regexp.MustCompile(`^00[0-3]_[0-9a-f]{16}\.txt$`)
+	sources, err := os.ReadFile("../docs/sources.md")
+	require.NoError(t, err)
+	section := regexp.MustCompile(`^docs/sources\.md#([a-z-]+)$`)
 	for _, c := range checker.Classes {
 		t.Run(string(c), func(t *testing.T) {
 			d, ok := checker.Explain(c)
 			require.True(t, ok, "class %s has no explanation in checker.Explain", c)
 			require.Equal(t, c, d.Class)
 			for field, v := range map[string]string{
-				"Summary": d.Summary, "Meaning": d.Meaning, "Seed": d.Seed, "Claim": d.Claim,
+				"Summary": d.Summary, "Meaning": d.Meaning, "Source": d.Source, "Claim": d.Claim,
 				"Example": d.Example, "Expected": d.Expected, "Reproduce": d.Reproduce,
 			} {
 				require.NotEmpty(t, strings.TrimSpace(v), "Doc.%s of %s", field, c)
 			}
-			require.Regexp(t, seedFile, d.Seed)
+			m := section.FindStringSubmatch(d.Source)
+			require.NotNil(t, m, "Doc.Source of %s is a section of docs/sources.md: %q", c, d.Source)
+			require.Contains(t, string(sources), `<a id="`+m[1]+`"></a>`, "docs/sources.md has no section %s", m[1])
 			require.True(t, strings.HasPrefix(d.Reproduce, "txchaos run --pattern "), d.Reproduce)
 			require.Contains(t, doc, " "+string(c)+" (", "the package doc has no paragraph for %s", c)
 			require.Contains(t, doc, oneLine(d.Example), "the package doc does not give %s's example", c)
-			require.Contains(t, doc, oneLine(d.Claim), "the package doc does not quote %s's seed claim", c)
+			require.Contains(t, doc, oneLine(d.Claim), "the package doc does not state %s's claim", c)
+			require.Contains(t, doc, d.Source, "the package doc does not name %s's source", c)
 		})
 	}
 	_, ok := checker.Explain("tornado")
@@ -62,10 +68,10 @@ func TestExplainEveryClass(t *testing.T) {
 func ExampleExplain() {
 	d, _ := checker.Explain(checker.HangingAction)
 	fmt.Println(d.Summary)
-	fmt.Printf("%s: %q\n", d.Seed, d.Claim)
+	fmt.Printf("%s: %s\n", d.Source, d.Claim)
 	fmt.Println(d.Reproduce)
 	// Output:
 	// an action that took effect after its compensation and still holds its resource
-	// 003_11c6468ac7a3d68e.txt: "The idea is to revert all actions that were taken before the failed step, to ensure is the system is left in clean state."
+	// docs/sources.md#domain-transactions: A saga undoes the steps taken before the one that failed, leaving the old state, never one in between.
 	// txchaos run --pattern saga --inventory readable --faults latency=orders-inventory:1500ms,lost-response=orders-inventory:0.9 --call-timeout 10s --txns 20
 }

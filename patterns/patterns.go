@@ -31,7 +31,8 @@ type Spec struct {
 	Name string
 	// Summary is one line for `txchaos list`.
 	Summary string
-	// Source names the seed document and section it comes from.
+	// Source names the section of docs/sources.md it comes from, and the
+	// part of it.
 	Source string
 	// CrashPoints are the named points in its code where a crashpoint fault
 	// can kill the coordinator.

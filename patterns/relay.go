@@ -25,7 +25,7 @@ const OutboxSchema = `CREATE TABLE IF NOT EXISTS outbox (
 )`
 
 // Relay is one pass of the transactional outbox's relay (seed
-// 003_11c6468ac7a3d68e.txt, option 3): it reads the node's unsent outbox
+// docs/sources.md#domain-transactions, option 3): it reads the node's unsent outbox
 // rows (OutboxSchema; up to 100 a pass), publishes each to the broker as
 // the order.confirmed event it records, under its event_id, and marks it
 // sent. Run it in a process of the node's own, every few milliseconds:

@@ -30,7 +30,7 @@ func Steps(n *sim.Node) []Step {
 
 // Key is the caller-assigned key of an order's step: the same on every
 // retry and every recovery, so an idempotent service does it once
-// (000_065d6e3281f1afae.txt, "Caller Assigned Key").
+// (docs/sources.md#caller-assigned-key).
 func (s Step) Key(order string) string { return s.Name + ":" + order }
 
 // Request is the step's create request for an order, under the step's key.

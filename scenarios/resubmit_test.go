@@ -87,8 +87,9 @@ func TestDoubleSubmitShowsNonLinearizable(t *testing.T) {
 	}
 }
 
-// TestDoubleSubmitKeyedPatternsAnswerTheSame: the patterns of seed 000
-// (a caller-assigned key) and seed 002 (a stored response) answer every
+// TestDoubleSubmitKeyedPatternsAnswerTheSame: the patterns of
+// docs/sources.md#caller-assigned-key (a caller-assigned key) and
+// docs/sources.md#idempotency-keys (a stored response) answer every
 // re-submit with the decision they made, confirmed or refused, and the run
 // is clean: the scenario's run, and the same with every answered order
 // sent again.

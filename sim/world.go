@@ -25,13 +25,14 @@ type ServiceFunc func(n *Node) (http.Handler, error)
 func (f ServiceFunc) Start(n *Node) (http.Handler, error) { return f(n) }
 
 // Maturity is a downstream API's maturity level, from
-// 003_11c6468ac7a3d68e.txt ("Dependent services API maturity level").
+// docs/sources.md#domain-transactions (dependent services' maturity).
 type Maturity string
 
 // The three maturity levels.
 const (
 	// Idempotent: a caller-assigned key makes a repeated create or cancel
-	// return the same resource (seed 000's caller-assigned key).
+	// return the same resource (the caller-assigned key of
+	// docs/sources.md#caller-assigned-key).
 	Idempotent Maturity = "idempotent"
 	// Readable: not idempotent (a repeated create makes a second resource),
 	// but the resources held for an order can be read.

@@ -17,7 +17,7 @@ import (
 func newExplain() *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain [ANOMALY]",
-		Short: "Explain an anomaly class: what it means, the seed claim it tests, an example, who shows it and how to see it",
+		Short: "Explain an anomaly class: what it means, the claim it tests (docs/sources.md), an example, who shows it and how to see it",
 		Example: `  txchaos explain               # list every anomaly class
   txchaos explain hanging-action`,
 		Args: cobra.MaximumNArgs(1),
@@ -79,7 +79,7 @@ func writeDoc(w io.Writer, d checker.Doc, who shows) {
 		fmt.Fprintf(w, "%s\n%s\n\n", title, wrap(text, "  ", 76))
 	}
 	section("What it means", d.Meaning)
-	section("Seed claim it tests ("+d.Seed+")", "“"+d.Claim+"”")
+	section("Claim it tests ("+d.Source+")", d.Claim)
 	section("Example", d.Example)
 	fmt.Fprintf(w, "Expected in (the expectation matrix, %s)\n", patterns.ExpectationsFile)
 	for _, part := range []struct {

@@ -27,7 +27,7 @@ func TestExplain(t *testing.T) {
 		d, _ := checker.Explain(checker.EmptyCompensation)
 		require.True(t, strings.HasPrefix(out, "empty-compensation\n  a compensation that arrived before its action, was not"), out)
 		require.Contains(t, oneLine(out), d.Summary+" What it means "+oneLine(d.Meaning))
-		require.Contains(t, out, "\nSeed claim it tests (003_11c6468ac7a3d68e.txt)\n  “Prerequisite is Compensatory actions")
+		require.Contains(t, out, "\nClaim it tests (docs/sources.md#domain-transactions)\n  A saga needs a compensating action for every action it takes.\n")
 		require.Contains(t, out, "\nReproduce\n  "+d.Reproduce+"\n")
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			if !strings.HasPrefix(line, "  txchaos ") {

@@ -50,7 +50,7 @@ func spec(name string, skipEvery int) patterns.Spec {
 	return patterns.Spec{
 		Name:        name,
 		Summary:     "outbox with an eager publish after the commit; a relay publishes what it missed",
-		Source:      "003_11c6468ac7a3d68e.txt, option 3, with the event published at once",
+		Source:      "docs/sources.md#domain-transactions, data store and events, option 3, with the event published at once",
 		CrashPoints: []string{"after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-mark-sent"},
 		Pending:     []patterns.Pending{{Name: "unsent outbox rows", SQL: `SELECT event_id FROM outbox WHERE sent_at = 0`}},
 		New:         func() sim.Service { return service{skipEvery: skipEvery} },

@@ -4,17 +4,17 @@
 //
 // It commits the order locally, then calls payments, inventory and
 // shipping, then publishes order.confirmed — as naive-dual-write does — but
-// every call that fails with a transient error (a timeout, a 5xx;
-// 003_11c6468ac7a3d68e.txt's first error category) is retried with capped
+// every call that fails with a transient error (a timeout, a 5xx: the
+// transient errors of docs/sources.md#domain-transactions) is retried with capped
 // backoff. Each attempt is a new request: it carries a fresh key (and each
 // publish a fresh event id), because nothing remembers the first attempt.
 // There is no record of the steps and no recovery, and a failed step does
 // not undo the steps before it. Business rejections (4xx) are not retried.
 //
-// It is the foil for 003's first maturity rule ("1 Idempotent API service:
-// RETRY ... it is safe to retry these calls") and for seed 002's
-// idempotency key: retrying is only safe when the retry is recognisable as
-// the same request. Here it is not.
+// It is the foil for the retry option of docs/sources.md#domain-transactions
+// (retrying an idempotent dependency is safe) and for the idempotency key
+// of docs/sources.md#idempotency-keys: retrying is only safe when the
+// retry is recognisable as the same request. Here it is not.
 //
 // Promises: none. Expected to fail: a lost response is retried as a new
 // request, so the charge whose answer was lost is made again (duplicate
@@ -44,7 +44,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "baseline: the naive dual write retrying every transient failure with a fresh key; no record, no recovery",
-		Source:      "003_11c6468ac7a3d68e.txt, 'Error Categories' and '1 Idempotent API service: RETRY' (retrying without a key)",
+		Source:      "docs/sources.md#domain-transactions, error categories and dependent API services, option 1: retry (here without a key)",
 		CrashPoints: []string{"after-local-commit", "after-payment", "after-reservation", "before-publish"},
 		New:         func() sim.Service { return sim.ServiceFunc(start) },
 	})

@@ -1,6 +1,6 @@
-// Package eventsourcing is event sourcing with CQRS, option 4 of
-// 003_11c6468ac7a3d68e.txt ("Event Sourcing"): "there is no resource as
-// such in the data store, only events".
+// Package eventsourcing is event sourcing with CQRS, the fourth
+// data-store-and-event option of docs/sources.md#domain-transactions: the
+// data store holds no resource, only the events that built it.
 //
 // An order is its stream of events in the orders database (order_events,
 // append-only): Placed, then one event per step result — Charged, Reserved,
@@ -8,7 +8,7 @@
 // ShipmentCancelled — then Confirmed or Failed. Its current state is
 // fold(events), a pure function. The command handler folds the stream,
 // makes the next call with the step's caller-assigned key
-// (000_065d6e3281f1afae.txt) and appends the result at the version it
+// (docs/sources.md#caller-assigned-key) and appends the result at the version it
 // folded: an append that finds the stream moved on is refused, and the
 // handler folds again (optimistic concurrency), so two drivers of one
 // order never both decide. POST /checkout answers from the folded stream.
@@ -74,7 +74,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:    Name,
 		Summary: "the order is its event stream; a projection serves reads (CQRS), a relay publishes Confirmed events",
-		Source:  "003_11c6468ac7a3d68e.txt, option 4: Event Sourcing",
+		Source:  "docs/sources.md#domain-transactions, data store and events, option 4: event sourcing",
 		// Queries read the projection, which lags the streams: eventually
 		// consistent, as the package doc says.
 		Reads:       checker.Eventual,

@@ -1,13 +1,12 @@
-// Package fallback is the fallback queue, option 2 of
-// 003_11c6468ac7a3d68e.txt's "Ensuring Transactionality with data store and
-// event store" ("2 Fallback Queue"): publish the event to the broker with
-// retries and, "despite all retries, in case of publish failures", write it
-// to a fallback queue — a second durable log on its own node ("fallback",
-// the seed's DR Kafka/SQS/EventBus) — and "reconcile into main topic": a
-// reconciler on orders polls the fallback (consumer group "reconciler"),
-// publishes each event to the main broker, then acknowledges it. A
-// committed order is answered 200 whatever the broker did ("This will
-// prevent API failures").
+// Package fallback is the fallback queue, the second data-store-and-event
+// option of docs/sources.md#domain-transactions: publish the event to the
+// broker with retries and, when every retry has failed, write it to a
+// fallback queue — a second durable log on its own node ("fallback") —
+// that is reconciled into the main topic: a reconciler on orders polls the
+// fallback (consumer group "reconciler"), publishes each event to the main
+// broker, then acknowledges it. A committed order is answered 200 whatever
+// the broker did: the point of the option is that a broker outage does
+// not fail the API.
 //
 // The order is committed confirmed first, then the event is published — no
 // outbox. The publish runs on the node's context, not the request's: a
@@ -68,7 +67,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "commit, publish with retries, else write the event to a fallback queue that a reconciler drains into the broker",
-		Source:      "003_11c6468ac7a3d68e.txt, data store and event store, option 2: Fallback Queue",
+		Source:      "docs/sources.md#domain-transactions, data store and events, option 2: fallback queue",
 		CrashPoints: []string{"after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-fallback", "before-ack"},
 		Pending: []patterns.Pending{{Name: "events not handed off", SQL: `SELECT order_ref FROM unpublished`}, {
 			Node: Queue, Name: "unreconciled fallback events",

@@ -1,10 +1,9 @@
-// Package idemkeys is the idempotent API of 002_139e2c07e7ebd14c.txt
-// ("Idempotent API — Handling with Idempotency-Key on RDBMS"): the client's
-// Idempotency-Key is stored with the request and, once finished, the
-// response; the checkout is a walk over recovery points, each phase an
-// atomic local transaction ("Atomic Phases", "Recovery Points", "Directed
-// Acyclic Graph (DAG)"), and a draining job finishes keys their requests
-// abandoned ("Draining Jobs").
+// Package idemkeys is the idempotent API of
+// docs/sources.md#idempotency-keys, idempotency keys on a relational
+// database: the client's Idempotency-Key is stored with the request and,
+// once finished, the response; the checkout is a walk over a graph of
+// recovery points, each phase an atomic local transaction, and a draining
+// job finishes keys their requests abandoned.
 //
 //	started → payment_charged → inventory_reserved → shipment_created → finished
 //
@@ -62,7 +61,7 @@ var schema = []string{`CREATE TABLE IF NOT EXISTS idempotency_keys (
 	amount INTEGER NOT NULL
 )`}
 
-// The recovery points, the seed's RecoveryPoint enum.
+// The recovery points, as the source names them (docs/sources.md#idempotency-keys).
 const (
 	started           = "started"
 	paymentCharged    = "payment_charged"
@@ -80,7 +79,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "Idempotency-Key stored with its response; atomic phases between recovery points; a drainer finishes abandoned keys",
-		Source:      "002_139e2c07e7ebd14c.txt: Idempotency Key, Atomic Phases, Recovery Points, DAG, Draining Jobs",
+		Source:      "docs/sources.md#idempotency-keys: idempotency keys, atomic phases, recovery points, draining jobs",
 		CrashPoints: []string{"after-lock", "after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-unstage"},
 		Pending: []patterns.Pending{
 			{Name: "unfinished idempotency keys", SQL: `SELECT idempotency_key FROM idempotency_keys WHERE recovery_point != 'finished'`},
@@ -177,7 +176,7 @@ func drive(ctx context.Context, n *sim.Node, key string, co sim.Checkout) error 
 	return err
 }
 
-// walk drives a locked key from its recovery point to finished: the seed's
+// walk drives a locked key from its recovery point to finished: the source's
 // DAG, one atomic phase per turn of the loop.
 func walk(ctx context.Context, n *sim.Node, key string, co sim.Checkout) error {
 	steps := patterns.Steps(n)

@@ -4,8 +4,8 @@
 // It commits the order locally, then calls payments, inventory and
 // shipping, then publishes order.confirmed to the broker — two (here four)
 // writes to different systems with nothing tying them together, the
-// "anti-pattern" that 001_5782bf61b2e326da.txt and 003_11c6468ac7a3d68e.txt
-// set out to replace. Each remote call carries a fresh key, so a retry is a
+// anti-pattern that docs/sources.md#reliable-messaging and
+// docs/sources.md#domain-transactions set out to replace. Each remote call carries a fresh key, so a retry is a
 // new request; a failed step marks the order failed without undoing the
 // steps before it; a publish that fails is forgotten.
 //
@@ -35,7 +35,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "baseline: commit the order, call every service once, publish; no keys, no records, no recovery",
-		Source:      "003_11c6468ac7a3d68e.txt (the problem statement); 001_5782bf61b2e326da.txt (why it fails)",
+		Source:      "docs/sources.md#domain-transactions (the problem); docs/sources.md#reliable-messaging (why it fails)",
 		CrashPoints: []string{"after-local-commit", "after-payment", "after-reservation", "before-publish"},
 		New:         func() sim.Service { return sim.ServiceFunc(start) },
 	})

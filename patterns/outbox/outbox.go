@@ -1,11 +1,11 @@
-// Package outbox is the transactional outbox, option 3 of
-// 003_11c6468ac7a3d68e.txt ("Resource and corresponding Events are stored
-// atomically"): the order's new state and its event are written in one
+// Package outbox is the transactional outbox, the third data-store-and-event
+// option of docs/sources.md#domain-transactions (the resource and its
+// events stored atomically): the order's new state and its event are written in one
 // local transaction; a relay (patterns.Relay) polls the outbox, publishes
 // each event and marks it sent. The consumer de-duplicates by event id (an
 // inbox), so the relay's at-least-once delivery applies each event once.
 //
-// The downstream calls use caller-assigned keys (000_065d6e3281f1afae.txt)
+// The downstream calls use caller-assigned keys (docs/sources.md#caller-assigned-key)
 // with capped retries of transient errors; a business rejection cancels the
 // steps already made and fails the order. An order left pending (retries
 // spent, coordinator crashed) is re-driven by a recovery process with the
@@ -43,7 +43,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "order and event in one local transaction; a relay publishes the outbox at least once",
-		Source:      "003_11c6468ac7a3d68e.txt, option 3: Resource and corresponding Events are stored atomically",
+		Source:      "docs/sources.md#domain-transactions, data store and events, option 3: resource and events stored atomically (an outbox)",
 		CrashPoints: []string{"after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-mark-sent"},
 		Pending:     []patterns.Pending{{Name: "unsent outbox rows", SQL: `SELECT event_id FROM outbox WHERE sent_at = 0`}},
 		New:         func() sim.Service { return sim.ServiceFunc(start) },

@@ -1,17 +1,16 @@
-// Package republish is target-state republish, option 1 of
-// 003_11c6468ac7a3d68e.txt's "Ensuring Transactionality with data store and
-// event store" ("1 Target state- Republish Approach"): given a request, new
-// or retried, read the order; if it is already in the target state
+// Package republish is target-state republish, the first
+// data-store-and-event option of docs/sources.md#domain-transactions:
+// given a request, new or retried, read the order; if it is already in the target state
 // (confirmed), emit its event again and answer success. Otherwise run the
 // checkout, commit the order confirmed, then publish the event directly —
-// no outbox, no relay. If the publish fails the client gets an error (503,
-// the seed's con: "API Consumers apps/website will get an error in case of
-// event publish failures") and its retry, finding the order confirmed,
-// publishes again. Every publish carries the event id derived from the order
-// key, so the de-duplicating consumer applies a republished event once
-// ("Will work in atleast once semantics w.r.t events").
+// no outbox, no relay. If the publish fails the client gets an error (503:
+// the option's known cost, that callers see errors while publishing fails)
+// and its retry, finding the order confirmed, publishes again. Every
+// publish carries the event id derived from the order key, so the
+// de-duplicating consumer applies a republished event once: the option
+// holds under at-least-once delivery.
 //
-// The downstream calls use caller-assigned keys (000_065d6e3281f1afae.txt)
+// The downstream calls use caller-assigned keys (docs/sources.md#caller-assigned-key)
 // with capped retries of transient errors; a business rejection cancels the
 // steps already made and fails the order. An order left pending (retries
 // spent, coordinator crashed, client gone) is re-driven by a recovery
@@ -24,8 +23,7 @@
 // fail: when the client stops retrying (one attempt), an order committed
 // confirmed whose publish failed or was cut by a crash (after-local-commit,
 // before-publish) is never published: nothing else re-drives a confirmed
-// order ("APIs require retry to be done by consumers inorder to publish
-// event"). Availability suffers too: a confirmed order answers 503 while
+// order — the option relies on the caller's retries to publish. Availability suffers too: a confirmed order answers 503 while
 // the broker is unreachable.
 package republish
 
@@ -50,7 +48,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "commit, then publish; a retried request finding the order confirmed publishes again (the client drives delivery)",
-		Source:      "003_11c6468ac7a3d68e.txt, data store and event store, option 1: Target state- Republish Approach",
+		Source:      "docs/sources.md#domain-transactions, data store and events, option 1: target-state republish",
 		CrashPoints: []string{"after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-publish"},
 		New:         func() sim.Service { return sim.ServiceFunc(start) },
 	})

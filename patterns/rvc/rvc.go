@@ -1,12 +1,9 @@
-// Package rvc is read-validate-call, the second maturity level of
-// 003_11c6468ac7a3d68e.txt's "Ensuring Transactionality with dependent API
-// services" ("2 Non Idempotent API services but support reading resource
-// state: READ - VALIDATE - CALL"): a downstream service that is not
-// idempotent must not be called again blindly, so before every create the
-// coordinator reads the resources held for the order, validates them, and
-// calls only when there is no active one ("If the dependent state is already
-// in the correct state/updated previsously, skip and continue to the next
-// business step"). A failed call is never retried as such: the next attempt
+// Package rvc is read-validate-call, the second option for dependent API
+// services of docs/sources.md#domain-transactions, for a dependency that
+// is not idempotent but whose resources can be read: it must not be called
+// again blindly, so before every create the coordinator reads the
+// resources held for the order, validates them, and calls only when there
+// is no active one; a step already done is skipped. A failed call is never retried as such: the next attempt
 // starts with a read again, which finds the charge a lost answer made.
 //
 // Compensation reads too: on a business rejection the order's reason is
@@ -55,7 +52,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "read the order's resources before every create and cancel; call only when they are not already right",
-		Source:      "003_11c6468ac7a3d68e.txt, dependent API services, 2: Non Idempotent API services but support reading resource state: READ - VALIDATE - CALL",
+		Source:      "docs/sources.md#domain-transactions, dependent API services, option 2: read, validate, call",
 		CrashPoints: []string{"after-payment", "after-reservation", "after-shipment", "after-local-commit", "before-mark-sent"},
 		Pending:     []patterns.Pending{{Name: "unsent outbox rows", SQL: `SELECT event_id FROM outbox WHERE sent_at = 0`}},
 		New:         func() sim.Service { return sim.ServiceFunc(start) },

@@ -1,5 +1,5 @@
-// Package saga is the orchestrated saga, option 5 of
-// 003_11c6468ac7a3d68e.txt ("SAGA"): the orders service runs the checkout's
+// Package saga is the orchestrated saga, the fifth data-store-and-event
+// option of docs/sources.md#domain-transactions: the orders service runs the checkout's
 // steps in order — reserve inventory, charge payment, create shipment — and
 // when one is refused, or its outcome stays unknown after its retries, it
 // compensates the steps that may have happened, in reverse.
@@ -24,16 +24,15 @@
 // the saga takes as a failed step, never as success; a repeated
 // compensation is a no-op, cancel being idempotent by key.
 //
-// Promises (the seed): "Will leave the resource in a consistent state
-// always: either new state or old state, no intermediate" — no partial
-// commit, no leak, no duplicate, no lost event, nothing stuck, under lost
+// Promises (the source's claim): the resource ends in the old state or the
+// new, never in between — no partial commit, no leak, no duplicate, no lost event, nothing stuck, under lost
 // responses, dropped requests, partitions, payments crashes, business
 // rejections at every step and coordinator crashes at any of its points.
 // Expected to fail: below the idempotent maturity level (--payments
 // readable or opaque) a cancel needs the service's id, and an action whose
 // answer was lost has none to give — it cannot be compensated and leaks,
-// and its retries duplicate (the seed's con: "having compensatory actions
-// for all API / Db calls is not feasible in most cases").
+// and its retries duplicate (the source's own caveat: a compensation for
+// every call is often not feasible).
 package saga
 
 import (
@@ -81,7 +80,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "orchestrated saga with a durable log: reserve, charge, ship; compensate in reverse by key; outbox for the event",
-		Source:      "003_11c6468ac7a3d68e.txt, option 5: SAGA",
+		Source:      "docs/sources.md#domain-transactions, data store and events, option 5: saga",
 		CrashPoints: []string{"after-reservation", "after-payment", "after-shipment", "during-compensation", "after-local-commit"},
 		Pending: []patterns.Pending{
 			{Name: "unfinished sagas", SQL: `SELECT key FROM sagas WHERE state NOT IN ('done', 'failed')`},

@@ -1,9 +1,8 @@
 // Package twophase is the two-phase record with a caller-assigned key of
-// 000_065d6e3281f1afae.txt ("Two-Phase Commit", "Caller Assigned Key",
-// "Combine two-phase commit and caller assigned key"): before every remote
-// call the orders service saves a record of it under the key it will pass to
-// the remote service, in the seed's table of key, state and type; then it
-// makes the call with that key; then it records the outcome.
+// docs/sources.md#caller-assigned-key: before every remote call the orders
+// service saves a record of it under the key it will pass to the remote
+// service, in a table of key, state and type; then it makes the call with
+// that key; then it records the outcome.
 //
 //	create: create_requested → created | create_failed
 //	delete: delete_requested → deleted | delete_failed   (compensations)
@@ -22,7 +21,7 @@
 //
 // Promises: no resource leak and no lost tracking under lost responses,
 // drops, partitions, service crashes and coordinator crashes at any of its
-// points — given idempotent downstream services (the seed's "Requirement").
+// points — given idempotent downstream services, which the source requires.
 // The publish is at least once: a lost broker answer publishes again, and the
 // de-duplicating consumer applies the event once. Expected to fail: with
 // payments readable or opaque (no caller-assigned keys) a retried charge is
@@ -44,7 +43,7 @@ import (
 // Name is the pattern's registry name.
 const Name = "two-phase-key"
 
-// remote_calls is the seed's table: key (caller-assigned), state, type (for
+// remote_calls is the source's table: key (caller-assigned), state, type (for
 // polymorphism), plus the order it belongs to, the reason of a
 // create_failed, and when it last moved (for recovery).
 const schema = `CREATE TABLE IF NOT EXISTS remote_calls (
@@ -59,7 +58,7 @@ const schema = `CREATE TABLE IF NOT EXISTS remote_calls (
 // The index lets recovery find unfinished records without a scan.
 const index = `CREATE INDEX IF NOT EXISTS remote_calls_state ON remote_calls(state, updated_at)`
 
-// op is one of the seed's operations: the state before the call and the
+// op is one of the source's operations: the state before the call and the
 // states that record its outcome.
 type op struct{ requested, done, failed string }
 
@@ -76,7 +75,7 @@ func init() {
 	patterns.MustRegister(patterns.Spec{
 		Name:        Name,
 		Summary:     "save a record (create_requested) before each remote call under a caller-assigned key, record the outcome, re-drive what is left",
-		Source:      "000_065d6e3281f1afae.txt: Two-Phase Commit, Caller Assigned Key, Combine two-phase commit and caller assigned key",
+		Source:      "docs/sources.md#caller-assigned-key: the two-phase record, the caller-assigned key, and the two combined",
 		CrashPoints: []string{"after-record", "after-call", "after-local-commit"},
 		Pending: []patterns.Pending{{Name: "remote calls in a requested state",
 			SQL: `SELECT key FROM remote_calls WHERE state IN ('create_requested', 'delete_requested')`}},
@@ -192,7 +191,7 @@ func compensate(ctx context.Context, n *sim.Node, key, reason string) {
 	patterns.FinishOrder(ctx, n, key, sim.OrderFailed, reason)
 }
 
-// call is one remote call in the seed's two phases: save the record in the
+// call is one remote call in the source's two phases: save the record in the
 // requested state (a local commit), make the call with the record's key,
 // record the outcome. It returns the record's state afterwards; a record
 // another driver has moved on is not called again. A delete moves any

@@ -19,7 +19,7 @@
 // retrying, it stays pending with its charge held (stuck, leaked). Do the
 // TODOs: make the order and its event one local transaction, with a relay
 // that publishes what was committed (the transactional outbox, seed
-// 003_11c6468ac7a3d68e.txt, option 3), and a recovery process that
+// docs/sources.md#domain-transactions, option 3), and a recovery process that
 // re-drives abandoned orders. patterns/outbox is one answer; try first.
 //
 // Like every pattern, it takes the clock, sleeps, randomness, HTTP clients
