@@ -23,10 +23,19 @@ func newShrink() *cobra.Command {
 		Use:   "shrink RESULT.json",
 		Short: "Reduce a failing det run to a small scenario that still fails the same way",
 		Long: `shrink takes the record of a det run that found an anomaly and searches for a
-smaller run that shows the same anomaly class: fewer orders, fewer clients and
-attempts, fewer faults (profile entries dropped, faults on every link narrowed
-to one), lower rates and shorter windows. Every candidate runs on the det
-runtime with the record's seed; a change is kept when the class still shows.
+smaller run that shows the same anomaly class, one a reader can follow: fewer
+orders above all, then fewer clients, attempts and customers, fewer faults
+(profile entries dropped, a fault on every link narrowed to one link), no
+business rejections, no re-submits. Rates move both ways: a fault's rate is
+raised (to 0.2, 0.5 or 1, as far as the link allows) when that lets far fewer
+orders show the class — lost-response=0.2 over 200 orders may become
+lost-response=orders-payments:0.74 over 3 — and lowered (to a quarter, a half,
+three quarters) when the class still shows; partition windows and latencies
+are shortened. Every candidate runs on the det runtime with the record's seed;
+a change is kept when the class still shows, and the search goes round until
+no change helps or --max-runs is spent: the result is a small failing run, not
+the smallest.
+
 The result is written as a scenario file to commit as a regression test: it
 expects every class to be zero, so it fails until the bug is fixed.
 
