@@ -8,7 +8,17 @@
 // chart per anomaly class that any pattern showed; the share of runs that
 // found anomalies; availability against the fault rate; time to converge
 // after healing against the fault rate; and, over all runs, p50 and p99
-// checkout latency per pattern, without faults and under them.
+// checkout latency per pattern, without faults and under them. With more
+// than four patterns, availability and time to converge are small
+// multiples — a panel per pattern on one zoomed axis — beside a table of
+// their figures, since lines that agree lie on each other. A fault kind
+// run at one rate only, with no run without faults, has no chart (the
+// scorecard shows it), and the page says which.
+//
+// Runs need not come from a sweep: `txchaos run` records placed by their
+// fault profiles are read too. A profile that is no sweep's fault kind at
+// one rate (faults at different rates, a scenario's) heads its scorecard
+// column a fault per line, under the scenario the runs came from.
 //
 // A cell of a sweep is a pattern under a fault kind at a rate, over its
 // seeds. The report sums a cell's runs (package stats): anomalies per 100
@@ -21,7 +31,7 @@
 // (results.Evidence) is marked not exercised (✓?), not clean.
 //
 // Runs of different runtimes are never pooled: the report has a scorecard
-// per runtime, and its readings and charts come from the runtime with the
+// and readings per runtime, and its charts come from the runtime with the
 // most runs, which it names.
 //
 // The HTML page inlines every chart, needs no network and no script, and
