@@ -145,7 +145,7 @@ func TestCompletion(t *testing.T) {
 	})
 	t.Run("fixed values", func(t *testing.T) {
 		for flag, want := range map[string][]string{
-			"--runtime": {"live", "det"}, "--payments": {"idempotent", "readable", "opaque"},
+			"--runtime": {"live", "det"}, "--isolation": {"none", "process"}, "--payments": {"idempotent", "readable", "opaque"},
 			"--broker": {"log", "jetstream"}, "--output": {"table", "json"},
 		} {
 			got, _ := complete(t, "run", flag, "")

@@ -28,6 +28,7 @@ func addCompletions(root *cobra.Command) {
 		"patterns":  completePatterns(true),
 		"scenario":  completeScenarios,
 		"runtime":   fixed(scenarios.Runtimes...),
+		"isolation": fixed(scenarios.Isolations...),
 		"payments":  completeMaturities,
 		"inventory": completeMaturities,
 		"shipping":  completeMaturities,
@@ -69,6 +70,10 @@ func addCompletions(root *cobra.Command) {
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
 				return []cobra.Completion{"json"}, cobra.ShellCompDirectiveFilterFileExt
+			}
+		case "merge": // OUT DIR...: directories, every one
+			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return nil, cobra.ShellCompDirectiveFilterDirs
 			}
 		case "report":
 			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
