@@ -215,7 +215,13 @@ func (w World) Nodes() []string {
 	return names
 }
 
-// chance is a stable pseudo-random number in [0,1) for (seed, parts...).
+// Chance is a stable pseudo-random number in [0,1) for (seed, parts...):
+// the same arguments give the same number, whatever else was drawn. Fault
+// decisions keyed by (seed, fault, site) take it, so that adding or
+// removing one fault does not move what the others hit.
+func Chance(seed int64, parts ...string) float64 { return chance(seed, parts...) }
+
+// chance is Chance.
 func chance(seed int64, parts ...string) float64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d", seed)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/txchaos/txchaos/sim"
@@ -32,6 +33,7 @@ type node struct {
 	faults  sim.NodeFaults
 	rng     *rand.Rand    // the node's fault rolls
 	pending chan struct{} // closed to cancel the pending delayed restart; nil if none
+	commits uint64        // commits of its started incarnations so far: the last one's site number
 }
 
 // incarnation is one run of a node, from a start to a crash or Stop.
@@ -43,11 +45,13 @@ type incarnation struct {
 	ln     net.Listener // nil for the client
 	srv    *http.Server // nil for the client
 
-	down bool           // crashed or stopped; guarded by node.mu
-	wg   sync.WaitGroup // handlers, processes and the serve loop
-	err  error          // closing the database; set before done is closed
-	done chan struct{}  // closed when the incarnation has wound down
-	halt func()         // stops a server node's server; nil for other nodes
+	down    bool           // crashed or stopped; guarded by node.mu
+	dead    atomic.Bool    // down, for its database's gate
+	serving atomic.Bool    // its service has started: its commits are crash sites
+	wg      sync.WaitGroup // handlers, processes and the serve loop
+	err     error          // closing the database; set before done is closed
+	done    chan struct{}  // closed when the incarnation has wound down
+	halt    func()         // stops a server node's server; nil for other nodes
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
@@ -99,7 +103,7 @@ func (n *node) start(ctx context.Context) error {
 		inc.cancel()
 		return err
 	}
-	db, err := sim.OpenDB(n.path)
+	db, err := sim.OpenGated(n.path, func() sim.Gate { return &gate{n: n, inc: inc} })
 	if err != nil {
 		ln.Close()
 		inc.cancel()
@@ -138,6 +142,7 @@ func (n *node) start(ctx context.Context) error {
 		return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
 	}
 	inc.wg.Add(1)
+	inc.serving.Store(true)
 	n.mu.Unlock()
 	go func() {
 		defer inc.wg.Done()
@@ -250,6 +255,7 @@ func (n *node) markDown(inc *incarnation) bool {
 		return false
 	}
 	inc.down = true
+	inc.dead.Store(true)
 	return true
 }
 

@@ -111,7 +111,9 @@ type Runtime struct {
 
 	mu      sync.Mutex // guards stopped and bg.Add
 	stopped bool
-	quit    chan struct{}  // closed by Stop: pending restarts give up
+	quit    chan struct{}   // closed by Stop: pending restarts give up
+	net     context.Context // the detached senders' context, cancelled when Stop begins
+	netStop context.CancelFunc
 	bg      sync.WaitGroup // runtime-owned goroutines: delayed restarts, teardowns
 }
 
@@ -147,6 +149,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		rands:  map[string]*rand.Rand{},
 		quit:   make(chan struct{}),
 	}
+	r.net, r.netStop = context.WithCancel(root)
 	if err := r.build(ctx); err != nil {
 		return nil, errors.Join(err, r.Stop())
 	}
@@ -210,6 +213,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
+		k.detach = r.detach
 		r.links[l] = k
 	}
 	for _, name := range r.nodeNames() {
@@ -355,6 +359,12 @@ func (r *Runtime) spawn(fn func()) bool {
 	return true
 }
 
+// detach runs fn, a detached sender of the network, on a runtime
+// goroutine; fn's context is cancelled when Stop begins.
+func (r *Runtime) detach(fn func(ctx context.Context)) bool {
+	return r.spawn(func() { fn(r.net) })
+}
+
 // Stop stops every node (their processes and handlers end, their databases
 // are closed), every proxy and every runtime goroutine. It reports the
 // errors of closing the databases. Stop is idempotent.
@@ -366,6 +376,7 @@ func (r *Runtime) Stop() error {
 	}
 	r.stopped = true
 	close(r.quit)
+	r.netStop()
 	r.mu.Unlock()
 
 	// Halt every node at once, then wait for them: a node's handlers may be
@@ -427,9 +438,14 @@ type faultLog struct {
 }
 
 func (l *faultLog) add(fault, target, detail, order string) {
+	l.addAt(fault, target, detail, order, "")
+}
+
+// addAt records a fault decided at a named site.
+func (l *faultLog) addAt(fault, target, detail, order, site string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order})
+	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
 }
 
 func (l *faultLog) all() []sim.Applied {
