@@ -482,9 +482,16 @@ func WriteScenario(w io.Writer, name, description string, cfg Config) error {
 		name string
 		rc   sim.ResourceConfig
 	}{{"payments", wc.Payments}, {"inventory", wc.Inventory}, {"shipping", wc.Shipping}} {
-		fmt.Fprintf(&b, "  %s: {maturity: %s, reject_rate: %s}\n", r.name, r.rc.Maturity, strconv.FormatFloat(r.rc.RejectRate, 'g', -1, 64))
+		forget := ""
+		if r.rc.ForgetEmptyCancel {
+			forget = ", forget_empty_cancel: true"
+		}
+		fmt.Fprintf(&b, "  %s: {maturity: %s, reject_rate: %s%s}\n", r.name, r.rc.Maturity, strconv.FormatFloat(r.rc.RejectRate, 'g', -1, 64), forget)
 	}
 	fmt.Fprintf(&b, "  rewards_dedupe: %t\n", wc.RewardsDedupe)
+	if wc.RewardsSplitInbox {
+		b.WriteString("  rewards_split_inbox: true\n")
+	}
 	fmt.Fprintf(&b, "  call_timeout: %s\n", wc.CallTimeout)
 	fmt.Fprintf(&b, "  initial_stock: %d\n", wc.InitialStock)
 	fmt.Fprintf(&b, "faults: %s\n", strconv.Quote(strings.Join(rest, ",")))

@@ -195,6 +195,12 @@ func runCommand(cfg scenarios.Config) string {
 	add("shipping", string(cfg.World.Shipping.Maturity), string(d.World.Shipping.Maturity))
 	add("reject-rate", strconv.FormatFloat(cfg.World.Payments.RejectRate, 'g', -1, 64), strconv.FormatFloat(d.World.Payments.RejectRate, 'g', -1, 64))
 	add("dedupe", strconv.FormatBool(cfg.World.RewardsDedupe), strconv.FormatBool(d.World.RewardsDedupe))
+	add("split-inbox", strconv.FormatBool(cfg.World.RewardsSplitInbox), "false")
+	forget := cfg.World.Payments.ForgetEmptyCancel
+	if forget != cfg.World.Inventory.ForgetEmptyCancel || forget != cfg.World.Shipping.ForgetEmptyCancel {
+		return ""
+	}
+	add("forget-empty-cancel", strconv.FormatBool(forget), "false")
 	if cfg.Faults != "" {
 		args = append(args, "--faults="+cfg.Faults)
 	}
