@@ -18,10 +18,10 @@ func init() {
 			e.Link(f, func(l *sim.LinkFaults) { l.Late, l.LateDelay = f.Rate, f.Duration })
 		},
 		Draw: func(r *rand.Rand, w Space) (Fault, bool) {
-			f := Fault{Link: drawLink(r, w), Rate: drawRate(r, 0.05, 0.9)}
+			f := Fault{Link: drawLink(r, w), Rate: drawRate(r, 0.05, 0.5)}
 			if r.IntN(2) == 0 {
 				t := w.callTimeout()
-				f.Duration = drawDuration(r, t/2, 3*t)
+				f.Duration = drawDuration(r, t/2, 10*t)
 			}
 			return f, true
 		},

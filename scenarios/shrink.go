@@ -49,12 +49,19 @@ type ShrinkStep struct {
 // QuickCheck's shrinkers do; what it returns is a local minimum, and a
 // failing run of it, not the smallest run that fails.
 func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
-	if cfg.Runtime != results.RuntimeDet {
-		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its schedule is the seed's; a live run's was the machine's): run it with --runtime det first", cfg.Runtime)
-	}
 	spec, err := patterns.Lookup(cfg.Pattern)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("shrink: %w", err)
+	}
+	return ShrinkSpec(ctx, spec, cfg, c, opt)
+}
+
+// ShrinkSpec is Shrink for a pattern given by its Spec: a user's own,
+// which need not be registered. cfg.Pattern is set to spec.Name.
+func ShrinkSpec(ctx context.Context, spec patterns.Spec, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
+	cfg.Pattern = spec.Name
+	if cfg.Runtime != results.RuntimeDet {
+		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its schedule is the seed's; a live run's was the machine's): run it with --runtime det first", cfg.Runtime)
 	}
 	if !isClass(c) {
 		return cfg, nil, fmt.Errorf("shrink: %q is not an anomaly class (classes: %s)", c, classNames())

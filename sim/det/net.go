@@ -180,7 +180,7 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 	if extra == sim.SiteDuplicate {
 		dup := &call{seq: seq, gone: true, rec: newRecorder()}
 		if d := k.faults.DuplicateDelay - s.now.Sub(sent); d > 0 {
-			s.addTimer(s.now.Add(d), nil, func() { k.deliver(dup, req, body) })
+			k.later(s.now.Add(d), dup, req, body)
 		} else {
 			k.deliver(dup, req, body)
 		}
@@ -256,14 +256,23 @@ func (k *link) deliver(c *call, req *http.Request, body []byte) error {
 	return nil
 }
 
+// later delivers c at the virtual time at; meanwhile the network holds it
+// (Runtime.Held counts it).
+func (k *link) later(at time.Time, c *call, req *http.Request, body []byte) {
+	k.r.held++
+	k.r.s.addTimer(at, nil, func() {
+		k.r.held--
+		k.deliver(c, req, body)
+	})
+}
+
 // late holds a request in the network and delivers it at the virtual time
 // at, whether or not its caller still waits then: the handler's context
 // does not end when the caller hangs up, and an answer nobody waits for
 // goes nowhere. The caller waits for an answer as for any request.
 func (k *link) late(p *proc, ctx context.Context, req *http.Request, body []byte, seq uint64, at time.Time) (*http.Response, error) {
-	s := k.r.s
 	c := &call{caller: p, seq: seq, rec: newRecorder(), cancel: func() {}}
-	s.addTimer(at, nil, func() { k.deliver(c, req, body) })
+	k.later(at, c, req, body)
 	defer func() {
 		if !c.done { // the caller hangs up (gave up, or crashed): the answer goes nowhere
 			c.gone = true

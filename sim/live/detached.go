@@ -73,6 +73,9 @@ func (k *link) duplicate(req *http.Request, seq uint64, at time.Time) (*http.Res
 // the runtime is stopping.
 func (k *link) send(req *http.Request, body []byte, at time.Time, ans chan<- answer) bool {
 	run := func(ctx context.Context) {
+		if k.held != nil {
+			defer k.held.Add(-1)
+		}
 		t := time.NewTimer(time.Until(at))
 		defer t.Stop()
 		select {
@@ -103,11 +106,20 @@ func (k *link) send(req *http.Request, body []byte, at time.Time, ans chan<- ans
 			ans <- a
 		}
 	}
+	if k.held != nil {
+		k.held.Add(1)
+	}
 	if k.detach == nil {
 		go run(context.Background())
 		return true
 	}
-	return k.detach(run)
+	if !k.detach(run) {
+		if k.held != nil {
+			k.held.Add(-1)
+		}
+		return false
+	}
+	return true
 }
 
 // hold keeps the seq-th request back until a request sent after it over

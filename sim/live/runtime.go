@@ -72,6 +72,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -114,6 +115,7 @@ type Runtime struct {
 	quit    chan struct{}   // closed by Stop: pending restarts give up
 	net     context.Context // the detached senders' context, cancelled when Stop begins
 	netStop context.CancelFunc
+	held    atomic.Int64   // detached senders under way
 	bg      sync.WaitGroup // runtime-owned goroutines: delayed restarts, teardowns
 }
 
@@ -213,7 +215,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
-		k.detach = r.detach
+		k.detach, k.held = r.detach, &r.held
 		r.links[l] = k
 	}
 	for _, name := range r.nodeNames() {
@@ -358,6 +360,11 @@ func (r *Runtime) spawn(fn func()) bool {
 	}()
 	return true
 }
+
+// Held is how many requests the network holds for a later delivery (late
+// requests, second copies of duplicated ones), answer included: until
+// they are done, the world is not at rest.
+func (r *Runtime) Held() int { return int(r.held.Load()) }
 
 // detach runs fn, a detached sender of the network, on a runtime
 // goroutine; fn's context is cancelled when Stop begins.
