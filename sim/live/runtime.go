@@ -30,6 +30,27 @@
 // also what makes a run's faults reproducible from the seed and recorded
 // exactly.
 //
+// # Late, duplicated and reordered requests
+//
+// Toxiproxy's latency toxic holds a request's bytes, but when the caller
+// hangs up its connection closes and the bytes are lost: a request cannot
+// arrive after its sender gave up that way. So the link layer delivers
+// such requests itself. A late request (sim.LinkFaults.Late) is read into
+// memory and handed to a detached sender, a runtime goroutine that waits
+// until the request's delivery time, sends it over the clean lane on a
+// connection of its own, reads the whole answer and hands it to the caller
+// if the caller still waits; otherwise the answer goes nowhere. The
+// detached sender's connection does not close when the caller gives up,
+// so the service handles the request in full, as a request that was stuck
+// in the network would be. A duplicated request is sent as usual and a
+// second copy by a detached sender, at once or after DuplicateDelay; the
+// caller gets the first copy's answer. A reordered request waits (on its
+// caller's context, as latency does) until a request sent after it over
+// the link has been answered, or ReorderHold has passed. These three are
+// decided per request by sim.LinkFaults.SiteFault, from (seed, fault,
+// request number on the link) alone. Held counts the detached senders
+// under way; Stop cancels them.
+//
 // # Crashes
 //
 // A crash (Crash, a node's CrashRate, a crash point) marks the node down,
@@ -41,6 +62,16 @@
 // if the port is taken, the node moves and the proxies follow), opens the
 // same file and calls the service's Start again. Node code must honour its
 // context: a crash, a restart and Stop wait for it to return.
+//
+// A node's database is opened through a sim.Gate: once the service has
+// started, each of its commits (an autocommitted statement's included) is
+// a site of its commit crashes (sim.NodeFaults.CommitCrash), decided by
+// (seed, node, commit number). A crash "before" turns the commit into a
+// rollback inside SQLite's commit hook and crashes the node; a crash
+// "after" lets it commit and crashes the node as the statement returns.
+// Either way the code that committed may run on for a moment, but a
+// crashed incarnation's database refuses every statement but a rollback,
+// and its answer never leaves: its connections are closed.
 //
 // Besides sim.Applied's fault names, live records "restart-failed" (Detail:
 // the error) when a delayed restart fails for another reason than a crash
