@@ -269,7 +269,8 @@ func linkKind(kind string) bool {
 }
 
 // rates lowers each entry's rate or duration: to a quarter, a half, three
-// quarters of it.
+// quarters of it. A timed fault's interval grows instead (fewer moments),
+// and a fault with a rate and a delay lowers its rate.
 func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 	shrunk := false
 	p, _ := faults.Parse(cfg.Faults)
@@ -279,12 +280,19 @@ func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 				return cfg, shrunk, nil
 			}
 			q := append(faults.Profile(nil), p...)
-			if q[i].Duration > 0 {
+			kind, _ := faults.Lookup(q[i].Kind)
+			switch {
+			case kind.Timed: // a longer interval: fewer moments
+				q[i].Duration = scaleDuration(q[i].Duration, 1/k)
+				if q[i].Duration == p[i].Duration {
+					continue
+				}
+			case q[i].Duration > 0 && !kind.RateAndDuration:
 				q[i].Duration = scaleDuration(q[i].Duration, k)
 				if q[i].Duration <= 0 || q[i].Duration == p[i].Duration {
 					continue
 				}
-			} else {
+			default:
 				q[i].Rate = roundRate(q[i].Rate * k)
 				if q[i].Rate <= 0 || q[i].Rate == p[i].Rate {
 					continue
@@ -312,7 +320,7 @@ func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 func (s *shrinker) boost(cfg Config) (Config, bool, error) {
 	p, _ := faults.Parse(cfg.Faults)
 	for i := range p {
-		if p[i].Duration > 0 || p[i].Rate <= 0 {
+		if kind, _ := faults.Lookup(p[i].Kind); (p[i].Duration > 0 && !kind.RateAndDuration) || p[i].Rate <= 0 {
 			continue
 		}
 		room := 1.0 // a link drops or loses at most every request
