@@ -21,7 +21,7 @@ type Clock interface {
 type Step struct {
 	// At is the time since the nemesis started.
 	At time.Duration `json:"at"`
-	// Action is "start", "stop" or "heal".
+	// Action is "start", "stop", "heal" or "crash" (a timed crash).
 	Action string `json:"action"`
 	// Fault is the profile entry started or stopped ("" for heal).
 	Fault string `json:"fault,omitempty"`
