@@ -22,10 +22,13 @@ const faultCallTimeout = 300 * time.Millisecond
 // nothing is a service that serves nothing: the tests call from its node.
 var nothing = sim.ServiceFunc(func(*sim.Node) (http.Handler, error) { return http.NewServeMux(), nil })
 
-// startRuntime starts w on the named runtime until the test ends.
+// startRuntime starts w on the named runtime until the test ends. Its
+// nodes wait faultCallTimeout for an answer unless w says otherwise.
 func startRuntime(t *testing.T, runtime string, w sim.World, seed int64) Runtime {
 	t.Helper()
-	w.Config.CallTimeout = faultCallTimeout
+	if w.Config.CallTimeout == 0 {
+		w.Config.CallTimeout = faultCallTimeout
+	}
 	rt, err := runtimes[runtime](context.Background(), w, t.TempDir(), seed)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, rt.Stop()) })
@@ -36,12 +39,18 @@ func startRuntime(t *testing.T, runtime string, w sim.World, seed int64) Runtime
 // committed now, as the checker reads it.
 func count(t *testing.T, rt Runtime, node, query string, args ...any) int {
 	t.Helper()
+	return int(scalar(t, rt, node, query, args...))
+}
+
+// scalar runs a query of one integer on node's database as committed now.
+func scalar(t *testing.T, rt Runtime, node, query string, args ...any) int64 {
+	t.Helper()
 	_, err := rt.Sync()
 	require.NoError(t, err)
 	db, err := sim.OpenReadOnly(rt.DBPath(node))
 	require.NoError(t, err)
 	defer db.Close()
-	var n int
+	var n int64
 	require.NoError(t, db.QueryRow(query, args...).Scan(&n))
 	return n
 }
@@ -84,11 +93,13 @@ func TestLateRequestApplied(t *testing.T) {
 			require.NoError(t, rt.SetLinkFaults(sim.Link{From: sim.Orders, To: sim.Payments}, sim.LinkFaults{Late: 1}))
 			const held = `SELECT COUNT(*) FROM resources WHERE key = 'k-1' AND state = 'active'`
 			err := rt.Main(t.Context(), func(ctx context.Context) error {
+				deadline := rt.Now().Add(faultCallTimeout)
 				_, err := rt.Node(sim.Orders).Payments().Create(ctx, sim.ResourceRequest{Key: "k-1", Order: "o-1", Customer: "c-1", Amount: 10})
 				require.True(t, sim.IsTransient(err), "the caller's outcome is unknown: %v", err)
 				require.ErrorIs(t, err, context.DeadlineExceeded, "the caller timed out")
-				require.Zero(t, count(t, rt, sim.Payments, held), "not delivered before the caller's deadline")
 				eventually(t, ctx, rt, "the late request to be applied", func() bool { return count(t, rt, sim.Payments, held) == 1 })
+				created := scalar(t, rt, sim.Payments, `SELECT created_at FROM resources WHERE key = 'k-1'`)
+				require.Greater(t, created, deadline.UnixNano(), "applied after the caller's deadline")
 				return nil
 			})
 			require.NoError(t, err)
@@ -141,8 +152,8 @@ func TestDuplicateRequest(t *testing.T) {
 // on its link, on both runtimes: the service sees the second first.
 func TestReorderedRequest(t *testing.T) {
 	l := sim.Link{From: sim.Orders, To: sim.Payments}
-	f := sim.LinkFaults{Reorder: 0.5, ReorderHold: time.Second}
-	seed := int64(1) // a seed whose first request is reordered and second is not
+	f := sim.LinkFaults{Reorder: 0.5, ReorderHold: time.Minute} // held until overtaken
+	seed := int64(1)                                            // a seed whose first request is reordered and second is not
 	for ; f.SiteFault(seed, l, 1) != sim.SiteReorder || f.SiteFault(seed, l, 2) != sim.SiteClean; seed++ {
 	}
 	for _, runtime := range Runtimes {
@@ -152,7 +163,8 @@ func TestReorderedRequest(t *testing.T) {
 					sim.Orders:   nothing,
 					sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
 				},
-				Links: []sim.Link{l},
+				Links:  []sim.Link{l},
+				Config: sim.Config{CallTimeout: time.Minute}, // the held request's caller waits for it
 			}
 			rt := startRuntime(t, runtime, w, seed)
 			require.NoError(t, rt.SetLinkFaults(l, f))
