@@ -27,7 +27,7 @@ var NamedFaults = []string{
 	"crash=payments:0.05",
 	"crash=broker:0.05",
 	"error=payments:0.2",
-	"kill=*:1s",
+	"kill=*:300ms",
 	"crash-commit=orders:0.02",
 	"crash-commit=rewards:0.1",
 }
