@@ -115,6 +115,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			tw.Flush()
 			fmt.Fprintln(w)
 			written := map[int64]string{}
+			profiled := map[int64]bool{}
 			for _, ff := range exp.Failures {
 				path, seen := written[ff.Seed]
 				if dir != "" && !seen {
@@ -132,8 +133,9 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 					written[ff.Seed] = path
 				}
 				fmt.Fprintf(w, "%s (seed %d):\n", ff.Class, ff.Seed)
-				if swarm {
+				if swarm && !profiled[ff.Seed] { // the profile the seed drew, once per seed
 					fmt.Fprintf(w, "  faults:    %s\n", ff.Result.Config.Faults)
+					profiled[ff.Seed] = true
 				}
 				if c := runCommand(ff.Result.Config); c != "" {
 					fmt.Fprintf(w, "  run it:    %s\n", c)
