@@ -30,6 +30,27 @@
 // also what makes a run's faults reproducible from the seed and recorded
 // exactly.
 //
+// # Late, duplicated and reordered requests
+//
+// Toxiproxy's latency toxic holds a request's bytes, but when the caller
+// hangs up its connection closes and the bytes are lost: a request cannot
+// arrive after its sender gave up that way. So the link layer delivers
+// such requests itself. A late request (sim.LinkFaults.Late) is read into
+// memory and handed to a detached sender, a runtime goroutine that waits
+// until the request's delivery time, sends it over the clean lane on a
+// connection of its own, reads the whole answer and hands it to the caller
+// if the caller still waits; otherwise the answer goes nowhere. The
+// detached sender's connection does not close when the caller gives up,
+// so the service handles the request in full, as a request that was stuck
+// in the network would be. A duplicated request is sent as usual and a
+// second copy by a detached sender, at once or after DuplicateDelay; the
+// caller gets the first copy's answer. A reordered request waits (on its
+// caller's context, as latency does) until a request sent after it over
+// the link has been answered, or ReorderHold has passed. These three are
+// decided per request by sim.LinkFaults.SiteFault, from (seed, fault,
+// request number on the link) alone. Held counts the detached senders
+// under way; Stop cancels them.
+//
 // # Crashes
 //
 // A crash (Crash, a node's CrashRate, a crash point) marks the node down,
@@ -41,6 +62,16 @@
 // if the port is taken, the node moves and the proxies follow), opens the
 // same file and calls the service's Start again. Node code must honour its
 // context: a crash, a restart and Stop wait for it to return.
+//
+// A node's database is opened through a sim.Gate: once the service has
+// started, each of its commits (an autocommitted statement's included) is
+// a site of its commit crashes (sim.NodeFaults.CommitCrash), decided by
+// (seed, node, commit number). A crash "before" turns the commit into a
+// rollback inside SQLite's commit hook and crashes the node; a crash
+// "after" lets it commit and crashes the node as the statement returns.
+// Either way the code that committed may run on for a moment, but a
+// crashed incarnation's database refuses every statement but a rollback,
+// and its answer never leaves: its connections are closed.
 //
 // Besides sim.Applied's fault names, live records "restart-failed" (Detail:
 // the error) when a delayed restart fails for another reason than a crash
@@ -104,6 +135,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -152,7 +184,10 @@ type Runtime struct {
 
 	mu      sync.Mutex // guards stopped and bg.Add
 	stopped bool
-	quit    chan struct{}  // closed by Stop: pending restarts give up
+	quit    chan struct{}   // closed by Stop: pending restarts give up
+	net     context.Context // the detached senders' context, cancelled when Stop begins
+	netStop context.CancelFunc
+	held    atomic.Int64   // detached senders under way
 	bg      sync.WaitGroup // runtime-owned goroutines: delayed restarts, teardowns
 }
 
@@ -188,6 +223,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		rands:  map[string]*rand.Rand{},
 		quit:   make(chan struct{}),
 	}
+	r.net, r.netStop = context.WithCancel(root)
 	if err := r.build(ctx); err != nil {
 		return nil, errors.Join(err, r.Stop())
 	}
@@ -261,6 +297,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
+		k.detach, k.held = r.detach, &r.held
 		r.links[l] = k
 		if from := r.nodes[l.From]; from.proc {
 			if k.egress, err = r.procs.egress(k); err != nil {
@@ -411,6 +448,17 @@ func (r *Runtime) spawn(fn func()) bool {
 	return true
 }
 
+// Held is how many requests the network holds for a later delivery (late
+// requests, second copies of duplicated ones), answer included: until
+// they are done, the world is not at rest.
+func (r *Runtime) Held() int { return int(r.held.Load()) }
+
+// detach runs fn, a detached sender of the network, on a runtime
+// goroutine; fn's context is cancelled when Stop begins.
+func (r *Runtime) detach(fn func(ctx context.Context)) bool {
+	return r.spawn(func() { fn(r.net) })
+}
+
 // Stop stops every node (their processes and handlers end, their databases
 // are closed), every proxy and every runtime goroutine. It reports the
 // errors of closing the databases. Stop is idempotent.
@@ -422,6 +470,7 @@ func (r *Runtime) Stop() error {
 	}
 	r.stopped = true
 	close(r.quit)
+	r.netStop()
 	r.mu.Unlock()
 
 	// Halt every node at once, then wait for them: a node's handlers may be
@@ -486,9 +535,14 @@ type faultLog struct {
 }
 
 func (l *faultLog) add(fault, target, detail, order string) {
+	l.addAt(fault, target, detail, order, "")
+}
+
+// addAt records a fault decided at a named site.
+func (l *faultLog) addAt(fault, target, detail, order, site string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order})
+	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
 }
 
 func (l *faultLog) all() []sim.Applied {
