@@ -56,6 +56,7 @@ type incarnation struct {
 	halt    func()         // stops a server node's server or kills a node process; nil for other nodes
 	gen     int            // its number among the node's process incarnations
 	proc    *proc          // its OS process under IsolationProcess
+	after   string         // its process's commit to crash after (nodegate.go); guarded by node.mu
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
