@@ -166,7 +166,10 @@ func (c *child) setFaults(f sim.NodeFaults) {
 	c.faults = f
 }
 
-// Now implements sim.Runtime: real time.
+// Now implements sim.Runtime: real time, as the runtime's own clock. (A
+// runtime whose clock runs slower than the wall clock must tell its node
+// processes the factor and its start in nodeSpec, and Now, Sleep and
+// WithTimeout here must use them.)
 func (c *child) Now() time.Time { return time.Now() }
 
 // Sleep implements sim.Runtime.
