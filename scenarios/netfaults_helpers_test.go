@@ -41,16 +41,7 @@ const faultWorldPrefix = "netfaults:"
 // caller: it makes the calls the tests ask of it (callerService), from
 // its own node — its own process under isolation process.
 var faultWorlds = map[string]func() sim.World{
-	"late": func() sim.World {
-		return sim.World{
-			Services: map[string]sim.Service{
-				sim.Orders:   sim.ServiceFunc(callerService),
-				sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
-			},
-			Links:  []sim.Link{{From: sim.Client, To: sim.Orders}, {From: sim.Orders, To: sim.Payments}},
-			Config: sim.Config{CallTimeout: faultCallTimeout},
-		}
-	},
+	"late": func() sim.World { return paymentsWorld(faultCallTimeout) },
 	"duplicate": func() sim.World {
 		return sim.World{
 			Services: map[string]sim.Service{
@@ -62,18 +53,22 @@ var faultWorlds = map[string]func() sim.World{
 			Config: sim.Config{CallTimeout: faultCallTimeout},
 		}
 	},
-	"reorder": func() sim.World {
-		return sim.World{
-			Services: map[string]sim.Service{
-				sim.Orders:   sim.ServiceFunc(callerService),
-				sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
-			},
-			Links:  []sim.Link{{From: sim.Client, To: sim.Orders}, {From: sim.Orders, To: sim.Payments}},
-			Config: sim.Config{CallTimeout: time.Minute}, // the held request's caller waits for it
-		}
-	},
+	"reorder":                   func() sim.World { return paymentsWorld(time.Minute) }, // the held request's caller waits for it
 	"consumer-one-transaction":  func() sim.World { return consumerWorld(false) },
 	"consumer-two-transactions": func() sim.World { return consumerWorld(true) },
+}
+
+// paymentsWorld is orders calling an idempotent payments, each node
+// waiting callTimeout for an answer.
+func paymentsWorld(callTimeout time.Duration) sim.World {
+	return sim.World{
+		Services: map[string]sim.Service{
+			sim.Orders:   sim.ServiceFunc(callerService),
+			sim.Payments: sim.NewResourceService(sim.Payments, sim.ResourceConfig{Maturity: sim.Idempotent}, 1, 0),
+		},
+		Links:  []sim.Link{{From: sim.Client, To: sim.Orders}, {From: sim.Orders, To: sim.Payments}},
+		Config: sim.Config{CallTimeout: callTimeout},
+	}
 }
 
 // consumerWorld is orders publishing to the broker and rewards consuming,
