@@ -97,11 +97,11 @@ func (c *child) ask(path string, vals url.Values) (answer string, ok bool) {
 func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values) {
 	if site := q.Get("after"); site != "" {
 		n.mu.Lock()
-		want := inc.after
-		inc.after = ""
+		want := inc.after[site]
+		delete(inc.after, site)
 		downtime := n.downtimeLocked()
 		n.mu.Unlock()
-		if want == site {
+		if want {
 			n.crashAt(inc, "crash-commit", "after the commit", "", site, downtime, false)
 		}
 		panic(http.ErrAbortHandler) // no answer: the process stops here
@@ -124,7 +124,10 @@ func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values
 		panic(http.ErrAbortHandler) // killed while it waits: it never commits
 	default:
 		n.mu.Lock()
-		inc.after = site
+		if inc.after == nil {
+			inc.after = map[string]bool{}
+		}
+		inc.after[site] = true // another connection may commit before this one asks again
 		n.mu.Unlock()
 		io.WriteString(w, site)
 	}
