@@ -159,18 +159,20 @@
 // converges however long the quiet period: the same create or cancel (by
 // key, or by order and operation when it has none) refused at a service
 // more than MaxRejections (10) times — outcomes rejected, key-conflict,
-// refused-after-cancel, not-found, or already-cancelled at a
-// non-idempotent service (an idempotent one answers a repeated cancel
-// with success) in its log. docs/sources.md#domain-transactions says
-// retrying those is pointless: no retry fixes a non-transient error. The
-// log cannot tell a
-// refusal the caller never heard (its answer lost, so it retried as it
-// should): that takes eleven lost answers in a row, p^11 at a lost-response
-// rate p. It tests the two-phase record
-// (docs/sources.md#caller-assigned-key): The caller can recover from any
-// state it recorded: nothing is left half done. It also tests the draining jobs of
-// docs/sources.md#idempotency-keys: recovery finishes what was started.
-// Example: "order k-2: pending after healing".
+// not-found, or already-cancelled at a non-idempotent service (an
+// idempotent one answers a repeated cancel with success) in its log. A
+// create refused after its cancel (refused-after-cancel) is not counted:
+// it is an action that arrived after its compensation, a late or
+// duplicated copy the network delivered, refused as it must be.
+// docs/sources.md#domain-transactions says retrying those is pointless: no
+// retry fixes a non-transient error. The log cannot tell a refusal the
+// caller never heard (its answer lost or late, so it retried as it should)
+// nor a copy the network made: that takes eleven such answers in a row,
+// p^11 at a rate p of lost or late answers. It tests the two-phase record
+// (docs/sources.md#caller-assigned-key): the caller can recover from any
+// state it recorded: nothing is left half done. It also tests the draining
+// jobs of docs/sources.md#idempotency-keys: recovery finishes what was
+// started. Example: "order k-2: pending after healing".
 //
 // non-linearizable (checkLinearizability) judges what the checkouts told
 // the clients, not the databases: the checkouts of the history,
