@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/scenarios"
 )
@@ -105,6 +106,8 @@ func TestCompletion(t *testing.T) {
 	t.Run("scenarios", func(t *testing.T) {
 		got, _ := complete(t, "run", "--scenario", "")
 		require.Subset(t, got, scenarios.BuiltinNames())
+		require.Contains(t, got, "late-delivery-during-compensation")
+		require.Contains(t, got, "consumer-crash")
 	})
 	t.Run("faults", func(t *testing.T) {
 		got, dir := complete(t, "run", "--faults", "")
@@ -114,6 +117,24 @@ func TestCompletion(t *testing.T) {
 		got, _ = complete(t, "run", "--faults", "crashpoint=after-local-commit:0.1,lost-response=")
 		require.Contains(t, got, "crashpoint=after-local-commit:0.1,lost-response=0.1", "a rate on every link")
 		require.Contains(t, got, "crashpoint=after-local-commit:0.1,lost-response=orders-payments:", "links")
+	})
+	t.Run("every registered fault", func(t *testing.T) {
+		got, _ := complete(t, "run", "--faults", "")
+		for _, k := range faults.Kinds() {
+			require.Contains(t, got, k.Name+"=")
+		}
+		for _, name := range []string{"late", "duplicate", "reorder"} {
+			got, _ = complete(t, "run", "--faults", name+"=")
+			require.Contains(t, got, name+"=0.1", name+" on every link")
+			require.Contains(t, got, name+"=orders-payments:", name+" on a link")
+		}
+		got, _ = complete(t, "run", "--faults", "kill=")
+		require.Contains(t, got, "kill=*:", "kill may name any node")
+		require.Contains(t, got, "kill=rewards:")
+		got, _ = complete(t, "run", "--faults", "crash-commit=")
+		require.Contains(t, got, "crash-commit=payments:")
+		got, _ = complete(t, "sweep", "--faults", "lost-response+ki")
+		require.Contains(t, got, "lost-response+kill:*")
 	})
 	t.Run("nodes", func(t *testing.T) {
 		got, _ := complete(t, "run", "--faults", "crash=")
@@ -138,8 +159,9 @@ func TestCompletion(t *testing.T) {
 	})
 	t.Run("classes", func(t *testing.T) {
 		got, _ := complete(t, "explain", "")
-		require.Len(t, got, len(checker.Classes))
+		require.Len(t, got, len(checker.Classes)+len(faults.Kinds()), "explain takes a class or a fault")
 		require.Equal(t, string(checker.Classes[0]), got[0])
+		require.Contains(t, got, "reorder")
 		got, _ = complete(t, "shrink", "r.json", "--class", "")
 		require.Contains(t, got, "lost-event")
 	})

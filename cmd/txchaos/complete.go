@@ -62,7 +62,11 @@ func addCompletions(root *cobra.Command) {
 				if len(args) > 0 {
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
-				return completeClasses(nil, nil, "")
+				classes, dir := completeClasses(nil, nil, "")
+				for _, k := range faults.Kinds() {
+					classes = append(classes, cobra.CompletionWithDesc(k.Name, "fault: "+k.Summary))
+				}
+				return classes, dir
 			}
 		case "check", "replay", "shrink":
 			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -253,6 +257,9 @@ func completeProfile(cmd *cobra.Command, _ []string, toComplete string) ([]cobra
 			out = append(out, cobra.CompletionWithDesc(head+l+":", "on link "+l))
 		}
 	case strings.HasPrefix(kind.Syntax, "NODE:"):
+		if kind.Name == "kill" {
+			out = append(out, cobra.CompletionWithDesc(head+faults.AnyNode+":", "a node drawn each time"))
+		}
 		for _, n := range nodes() {
 			out = append(out, cobra.CompletionWithDesc(head+n+":", "node "+n))
 		}
@@ -290,6 +297,9 @@ func completeSweepKinds(cmd *cobra.Command, _ []string, toComplete string) ([]co
 				out = append(out, prefix+k.Name+":"+l)
 			}
 		case strings.HasPrefix(k.Syntax, "NODE:"):
+			if k.Name == "kill" {
+				out = append(out, prefix+k.Name+":"+faults.AnyNode)
+			}
 			for _, n := range nodes() {
 				out = append(out, prefix+k.Name+":"+n)
 			}
