@@ -31,9 +31,10 @@ type meter struct {
 	bar      *progressbar.ProgressBar // nil off a terminal
 	width    int                      // the terminal's width, for the bar's line
 	began    time.Time
-	done     int // counted so far
-	ran      int // counted by this process (a resumed sweep's kept cells are not)
-	reported int // the count of the last plain count line
+	done     int  // counted so far
+	ran      int  // counted by this process (a resumed sweep's kept cells are not)
+	reported int  // the count of the last plain count line
+	stopped  bool // no time is left once stop is called
 	quit     chan struct{}
 	ticker   sync.WaitGroup
 }
@@ -95,7 +96,8 @@ func (m *meter) start() {
 }
 
 // stop ends the meter: the bar is erased, so that what follows starts on
-// a clean line.
+// a clean line; off a terminal, a count that stopped short of a plain
+// line (explore --stop, a cancelled run) gets its line.
 func (m *meter) stop() {
 	if m.quit != nil {
 		close(m.quit)
@@ -107,6 +109,12 @@ func (m *meter) stop() {
 	if m.bar != nil {
 		m.bar.Clear()
 		m.bar.Exit()
+		return
+	}
+	m.stopped = true
+	if m.counts && m.done > 0 && m.reported != m.done {
+		m.reported = m.done
+		fmt.Fprintln(m.w, m.line())
 	}
 }
 
@@ -154,7 +162,7 @@ func (m *meter) line() string {
 func (m *meter) about() string {
 	elapsed := m.now().Sub(m.began)
 	s := elapsed.Round(time.Second).String()
-	if m.done < m.total && m.ran > 0 {
+	if m.done < m.total && m.ran > 0 && !m.stopped {
 		left := elapsed / time.Duration(m.ran) * time.Duration(m.total-m.done)
 		s += " · about " + left.Round(time.Second).String() + " left"
 	}

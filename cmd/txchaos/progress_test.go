@@ -63,6 +63,20 @@ func TestMeterOffTerminal(t *testing.T) {
 	m.println("only the command's lines")
 	m.stop()
 	require.Equal(t, "only the command's lines\n", buf.String(), "without counts, the command's lines alone")
+
+	buf.Reset()
+	clock = &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m = newMeter(&buf, false, 100, "seeds", nil)
+	m.now = clock.now
+	m.counts = true
+	m.start()
+	for range 31 {
+		clock.t = clock.t.Add(time.Second)
+		m.count(false)
+	}
+	m.stop()
+	require.Equal(t, "10/100 seeds · 10s · about 1m30s left\n20/100 seeds · 20s · about 1m20s left\n30/100 seeds · 30s · about 1m10s left\n31/100 seeds · 31s\n",
+		buf.String(), "a count stopped short (explore --stop) ends on its own line")
 }
 
 // TestMeterOnTerminal: on a terminal the meter is a bar redrawn in place,
