@@ -40,8 +40,8 @@ type ShrinkStep struct {
 // Shrink searches for a smaller run than cfg that shows anomaly class c:
 // fewer orders, fewer clients, fewer attempts, fewer faults (profile
 // entries dropped, link faults narrowed to one link), lower rates, shorter
-// windows and latencies, no business rejections, no re-submits, fewer
-// customers. Fewer orders come first: a rate is raised (to 0.2, 0.5 or 1,
+// windows and latencies, longer intervals between kills, no business
+// rejections, no re-submits, fewer customers. Fewer orders come first: a rate is raised (to 0.2, 0.5 or 1,
 // as far as its link allows) when that lets far fewer orders fail, so a
 // shrunk rate may be higher than the recorded one. cfg must be a det run
 // that shows c; every candidate is run on the det runtime with cfg's seed,

@@ -31,7 +31,7 @@ raised (to 0.2, 0.5 or 1, as far as the link allows) when that lets far fewer
 orders show the class — lost-response=0.2 over 200 orders may become
 lost-response=orders-payments:0.74 over 3 — and lowered (to a quarter, a half,
 three quarters) when the class still shows; partition windows and latencies
-are shortened. Every candidate runs on the det runtime with the record's seed;
+are shortened and the interval between kills lengthened. Every candidate runs on the det runtime with the record's seed;
 a change is kept when the class still shows, and the search goes round until
 no change helps or --max-runs is spent: the result is a small failing run, not
 the smallest.
