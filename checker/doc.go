@@ -169,7 +169,7 @@
 // caller never heard (its answer lost or late, so it retried as it should)
 // nor a copy the network made: that takes eleven such answers in a row,
 // p^11 at a rate p of lost or late answers. It tests the two-phase record
-// (docs/sources.md#caller-assigned-key): the caller can recover from any
+// (docs/sources.md#caller-assigned-key): The caller can recover from any
 // state it recorded: nothing is left half done. It also tests the draining
 // jobs of docs/sources.md#idempotency-keys: recovery finishes what was
 // started. Example: "order k-2: pending after healing".
