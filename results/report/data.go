@@ -234,8 +234,11 @@ type data struct {
 	classes  []string // anomaly classes in checker.Classes order, then others sorted
 	groups   map[[3]string]*group
 	hasNone  bool
-	// scenarios are the scenarios the runs of each fault kind came from.
+	// scenarios are the scenarios the runs of each fault kind came from,
+	// and of each kind at each rate (keyed kind+" at "+rate); plain says
+	// which of those keys also have runs that came from no scenario.
 	scenarios map[string][]string
+	plain     map[string]bool
 }
 
 // byRuntime splits runs by runtime, the runtime with the most runs first
@@ -265,7 +268,7 @@ func byRuntime(root string, runs []*run) []*data {
 
 // newData groups runs (of one runtime) by cell.
 func newData(root string, runs []*run) *data {
-	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}, scenarios: map[string][]string{}}
+	d := &data{root: root, runs: runs, groups: map[[3]string]*group{}, scenarios: map[string][]string{}, plain: map[string]bool{}}
 	if len(runs) > 0 {
 		d.runtime = runs[0].runtime
 	}
@@ -284,8 +287,12 @@ func newData(root string, runs []*run) *data {
 		for c := range r.anom {
 			seenClass[c] = true
 		}
-		if r.scenario != "" && !slices.Contains(d.scenarios[r.faults], r.scenario) {
-			d.scenarios[r.faults] = append(d.scenarios[r.faults], r.scenario)
+		for _, k := range []string{r.faults, r.faults + " at " + r.rate} {
+			if r.scenario == "" {
+				d.plain[k] = true
+			} else if !slices.Contains(d.scenarios[k], r.scenario) {
+				d.scenarios[k] = append(d.scenarios[k], r.scenario)
+			}
 		}
 		key := [3]string{r.pattern, r.faults, r.rate}
 		g := d.groups[key]
@@ -409,12 +416,13 @@ func (g *group) x() float64 {
 func profileKind(kind string) bool { return strings.Contains(kind, "=") }
 
 // kindLines names kind for a reader, a line each: the scenarios its runs
-// came from, then the kind — a whole profile a fault per line, so that a
-// column headed by it stays narrow.
+// came from ("some runs" when others came from none), then the kind — a
+// whole profile a fault per line, so that a column headed by it stays
+// narrow.
 func (d *data) kindLines(kind string) []string {
 	var out []string
 	for _, s := range d.scenarios[kind] {
-		out = append(out, "scenario "+s)
+		out = append(out, "scenario "+s+d.some(kind))
 	}
 	if kind == "none" {
 		return append(out, "no faults")
@@ -425,22 +433,38 @@ func (d *data) kindLines(kind string) []string {
 	return append(out, kind)
 }
 
+// some is " (some runs)" when key's runs came from a scenario and from
+// none.
+func (d *data) some(key string) string {
+	if d.plain[key] && len(d.scenarios[key]) > 0 {
+		return " (some runs)"
+	}
+	return ""
+}
+
 // kindText is kind on one line: "lost-response", "drop-request=orders-broker:1,
 // crash=broker:0.05 (scenario broker-outage)".
 func (d *data) kindText(kind string) string { return d.cellText(kind, "") }
 
 // cellText says where a cell sits: "lost-response at 0.2", or a whole
-// profile, which has no one rate, with the scenarios its runs came from.
+// profile, which has no one rate, with the scenarios its runs came from
+// (at that rate, when rate is given).
 func (d *data) cellText(kind, rate string) string {
 	s := kind
 	if profileKind(kind) {
 		s = strings.ReplaceAll(kind, ",", ", ")
 	}
+	key := kind
 	if rate != "" {
 		s += " at " + rate
+		key = kind + " at " + rate
 	}
-	if sc := d.scenarios[kind]; len(sc) > 0 {
-		s += " (scenario " + strings.Join(sc, ", ") + ")"
+	if sc := d.scenarios[key]; len(sc) > 0 {
+		s += " (scenario " + strings.Join(sc, ", ")
+		if d.some(key) != "" {
+			s += "; some runs without one"
+		}
+		s += ")"
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/results"
 )
 
 // mixedFixture is a directory of single runs as `txchaos run` leaves them
@@ -75,4 +78,46 @@ func TestMixedRuns(t *testing.T) {
 		require.Contains(t, string(page), `<h2 id="scorecard-`+rt+`">Scorecard: `+rt+` runtime</h2>`)
 	}
 	require.FileExists(t, filepath.Join(dir, "naive-dual-write-seed1-20261201T184411.752", "history-o000002.html"))
+}
+
+// TestScenarioAndPlainRunsOfOneKind: a fault kind run both from a
+// scenario and without one (txchaos run --scenario lost-responses beside
+// txchaos run --faults lost-response=0.2) heads its column with the
+// scenario marked "some runs", and each cell's text names the scenario
+// only at the rate its runs came from.
+func TestScenarioAndPlainRunsOfOneKind(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, copyDir(mixedFixture, dir))
+	plainRun := filepath.Join(dir, "naive-dual-write-seed7-20261201T184412.589") // live, lost-response=0.2, no scenario
+	fromScenario := filepath.Join(dir, "naive-dual-write-seed7-20261201T184413.000")
+	require.NoError(t, copyDir(plainRun, fromScenario))
+	rec, err := results.Read(filepath.Join(fromScenario, "record.json"))
+	require.NoError(t, err)
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(rec.Config, &cfg))
+	cfg["faults"] = "lost-response=0.1"
+	rec.Config, err = json.Marshal(cfg)
+	require.NoError(t, err)
+	rec.Scenario = "lost-responses"
+	require.NoError(t, results.Write(filepath.Join(fromScenario, "record.json"), rec))
+
+	pg := plan(t, dir)
+	var live *scorecard
+	for i := range pg.Scorecards {
+		if pg.Scorecards[i].Runtime == "live" {
+			live = &pg.Scorecards[i]
+		}
+	}
+	require.NotNil(t, live)
+	var heads [][]string
+	texts := map[string]string{}
+	for _, k := range live.Kinds {
+		heads = append(heads, k.Lines)
+	}
+	for _, c := range live.Columns {
+		texts[c.Rate] = c.Text
+	}
+	require.Contains(t, heads, []string{"scenario lost-responses (some runs)", "lost-response"})
+	require.Equal(t, "lost-response at 0.1 (scenario lost-responses)", texts["0.1"])
+	require.Equal(t, "lost-response at 0.2", texts["0.2"], "the plain run's cell names no scenario")
 }
