@@ -142,6 +142,14 @@ func TestExplore(t *testing.T) {
 	code, out2, stderr = run(t, "replay", m[1])
 	require.Zero(t, code, "a swarm seed's record replays: %s%s", out2, stderr)
 
+	// --stop off a terminal: the count ends on a line of its own, at the
+	// runs the result counts.
+	code, out, stderr = run(t, "explore", "--pattern", "outbox", "--split-inbox", "--seeds", "200", "--stop", "--parallel", "1", "--out", "")
+	require.Equal(t, 1, code, stderr)
+	runs := regexp.MustCompile(`(\d+) runs in`).FindStringSubmatch(out)
+	require.NotNil(t, runs, out)
+	require.Regexp(t, `(?:^|\n)`+runs[1]+`/200 seeds · \d+(?:\.\d+)?m?s · anomalies in 1 seed\n$`, stderr, "the last count is the runs'")
+
 	code, _, stderr = run(t, "explore", "--runtime", "live")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "explore runs on the det runtime")

@@ -78,7 +78,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
 				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, profile)
 			began := time.Now()
-			failing := 0
+			failing, lowest := 0, int64(math.MaxInt64) // lowest: the lowest failing seed so far
 			m := newMeter(errw, isTerminal(errw), seeds, "seeds", func() string {
 				return fmt.Sprintf("anomalies in %d %s", failing, plural(failing, "seed", "seeds"))
 			})
@@ -86,8 +86,13 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			m.start()
 			exp, err := scenarios.Explore(cmd.Context(), cfg, scenarios.ExploreOptions{Seeds: seeds, Parallel: parallel, Swarm: swarm, StopAtFirst: stop, Progress: func(r scenarios.ExploreRun) {
 				m.mu.Lock()
+				if stop && r.Seed > lowest { // run before the stop was known: not counted in the result
+					m.mu.Unlock()
+					return
+				}
 				if r.Result != nil && string(r.Result.Report.Verdict) == results.VerdictAnomalies {
 					failing++
+					lowest = min(lowest, r.Seed)
 				}
 				m.mu.Unlock()
 				m.count(false)
