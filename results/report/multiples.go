@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -46,7 +47,9 @@ func multiples(title, xlabel, ylabel string, ticks []plot.Tick, lines []line, to
 			a.Tick.Label.Font = font.From(sans, 8)
 		}
 		if i%cols == 0 {
-			p.Y.Label.Text = ylabel
+			// A label longer than the panel is tall would run over the
+			// chart's title: "availability (% answered)" takes two lines.
+			p.Y.Label.Text = strings.Replace(ylabel, " (", "\n(", 1)
 			p.Y.Label.TextStyle.Font = font.From(sans, 9)
 		}
 		if i/cols == rows-1 || i+cols >= len(lines) {
