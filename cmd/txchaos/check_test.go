@@ -32,7 +32,7 @@ func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]j
 // now fail, and say that the verdict differs.
 func TestCheckStoredRecord(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "10", "--out", dir)
+	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "10", "--call-timeout", "60s", "--service-timeout", "30s", "--out", dir) // timeouts no loaded machine reaches: clean
 	require.Equal(t, 0, code, stderr+out)
 	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
 	require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestCheckStoredRecord(t *testing.T) {
 
 func TestCheckBadRecords(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "5", "--out", dir)
+	code, out, stderr := run(t, "run", "--pattern", "naive-dual-write", "--txns", "5", "--call-timeout", "60s", "--service-timeout", "30s", "--out", dir) // timeouts no loaded machine reaches: clean
 	require.Equal(t, 0, code, stderr+out)
 	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
 	require.NoError(t, err)
