@@ -137,9 +137,19 @@ func TestNemesis(t *testing.T) {
 	rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
 	nodes := []string{"orders", "payments"}
 	nem := NewNemesis(p, sim.StandardLinks, nodes, rec, realClock{}, 7)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// The run lasts until two partition windows have opened, however slow
+	// the machine (a minute guards against a hang).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	require.NoError(t, nem.Run(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- nem.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.downs >= 2
+	}, time.Minute, time.Millisecond, "partition windows open")
+	cancel()
+	require.NoError(t, <-ran)
 
 	ops := sim.Link{From: "orders", To: "payments"}
 	require.Equal(t, 0.2, rec.links[ops].LostResponse)

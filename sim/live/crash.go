@@ -38,8 +38,8 @@ func (n *node) crash(inc *incarnation, fault, detail, order string, downtime tim
 	}
 }
 
-// scheduleRestart restarts the node after d on a runtime goroutine,
-// replacing any restart already pending.
+// scheduleRestart restarts the node after d on the runtime's clock, on a
+// runtime goroutine, replacing any restart already pending.
 func (n *node) scheduleRestart(d time.Duration) {
 	n.mu.Lock()
 	n.cancelRestartLocked()
@@ -47,7 +47,7 @@ func (n *node) scheduleRestart(d time.Duration) {
 	n.pending = cancel
 	n.mu.Unlock()
 	n.rt.spawn(func() {
-		t := time.NewTimer(d)
+		t := time.NewTimer(n.rt.clock.real(d))
 		defer t.Stop()
 		select {
 		case <-t.C:

@@ -69,6 +69,11 @@ type nodeSpec struct {
 	URLs   map[string]string `json:"urls"`
 	Egress map[string]string `json:"egress"`
 	Faults sim.NodeFaults    `json:"faults"`
+	// Epoch and Slowness are the runtime's clock (see the package doc),
+	// which the node process keeps too: the wall clock, slowed down by
+	// Slowness from Epoch.
+	Epoch    time.Time `json:"epoch"`
+	Slowness float64   `json:"slowness"`
 }
 
 // nodeMsg is a later line of a node process's standard input.
@@ -163,12 +168,12 @@ func (p *procs) egress(k *link) (string, error) {
 // forward is the handler of a node process's incarnation in the runtime:
 // the guard's service, it hands each request to the process at addr on a
 // connection of its own.
-func forward(addr string) http.Handler {
+func forward(addr string, dialTimeout time.Duration) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", addr, pr.In.Host
 		},
-		Transport:    laneTransport(addr),
+		Transport:    laneTransport(addr, dialTimeout),
 		ErrorHandler: abort,
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
@@ -276,7 +281,7 @@ func (n *node) startProcess(ctx context.Context, prev *incarnation) error {
 		inc.teardown()
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
-	g.h = forward(addr)
+	g.h = forward(addr, n.rt.clock.real(dialTimeout))
 	n.mu.Lock()
 	if inc.down {
 		n.mu.Unlock()
@@ -302,6 +307,7 @@ func (n *node) specLocked(gen int) nodeSpec {
 	spec := nodeSpec{
 		Node: n.name, Incarnation: gen, DB: n.path, Seed: r.opt.Seed, World: r.opt.World,
 		Control: r.procs.control, URLs: map[string]string{}, Egress: map[string]string{}, Faults: n.faults.Clone(),
+		Epoch: r.clock.start, Slowness: r.clock.slowness,
 	}
 	for name := range r.nodes {
 		spec.URLs[name] = r.url(n.name, name)

@@ -130,6 +130,12 @@ type Options struct {
 	// IsolationProcess: the bytes ServeNode's build function turns back
 	// into the same sim.World in each of them.
 	World []byte
+	// Slowness is how many times slower than the wall clock the runtime's
+	// clock runs, from 1 (real time) to MaxSlowness: every duration asked
+	// of the runtime (Sleep, WithTimeout, downtimes, injected latency)
+	// lasts that many times longer on the wall clock. 0, the default,
+	// measures the machine when the runtime starts (see Runtime.Slowness).
+	Slowness float64
 }
 
 // Runtime runs a sim.World on real sockets. It implements sim.Runtime and
@@ -137,6 +143,7 @@ type Options struct {
 type Runtime struct {
 	world sim.World
 	opt   Options
+	clock clock
 	tox   *toxiproxy.ApiServer
 	log   *faultLog
 	nodes map[string]*node   // every service and the client; fixed after Start
@@ -172,15 +179,27 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if opt.Dir == "" {
 		return nil, errors.New("live: Options.Dir is empty: the nodes need a directory for their databases")
 	}
+	if err := checkSlowness(opt.Slowness); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("live: create the database directory: %w", err)
 	}
+	if opt.Slowness == 0 {
+		s, err := measureSlowness(ctx, opt.Dir)
+		if err != nil {
+			return nil, err
+		}
+		opt.Slowness = s
+	}
 	root, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c := clock{start: time.Now(), slowness: opt.Slowness}
 	r := &Runtime{
 		world:  w,
 		opt:    opt,
+		clock:  c,
 		tox:    newToxServer(),
-		log:    &faultLog{start: time.Now()},
+		log:    &faultLog{clock: c},
 		nodes:  map[string]*node{},
 		links:  map[sim.Link]*link{},
 		root:   root,
@@ -203,7 +222,9 @@ func (r *Runtime) build(ctx context.Context) error {
 		if r.world.Services[sim.Broker] == nil {
 			return fmt.Errorf("live: the world's broker is %s, but it has no %s node to run it on", sim.BrokerJetStream, sim.Broker)
 		}
-		r.js = jetstream.NewServer(jetStreamDir(r.opt.Dir), r.world.Config.Dedupe())
+		// The window is the world's, on the runtime's clock; the server's
+		// own timers run on the wall clock.
+		r.js = jetstream.NewServer(jetStreamDir(r.opt.Dir), r.clock.real(r.world.Config.Dedupe()))
 	default:
 		return fmt.Errorf("live: world: broker %q is not one of %v", r.world.Config.Broker, sim.Brokers)
 	}
@@ -257,7 +278,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if to.js != nil {
 			srv = to
 		}
-		k, err := newLink(r.tox, l, to.addr, srv, r.opt.Seed, r.log)
+		k, err := newLink(r.tox, l, to.addr, srv, r.opt.Seed, r.log, r.clock)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
@@ -305,7 +326,11 @@ func (r *Runtime) Node(name string) *sim.Node {
 
 // Epoch is the clock's reading when the runtime started: Applied's times
 // count from it.
-func (r *Runtime) Epoch() time.Time { return r.log.start }
+func (r *Runtime) Epoch() time.Time { return r.clock.start }
+
+// Slowness is how many times slower than the wall clock the runtime's
+// clock runs: Options.Slowness, or the factor measured at Start.
+func (r *Runtime) Slowness() float64 { return r.clock.slowness }
 
 // DBPath is the file of node's database, or "" for a node without one (the
 // client, an unknown name).
@@ -316,12 +341,14 @@ func (r *Runtime) DBPath(node string) string {
 	return filepath.Join(r.opt.Dir, node+".db")
 }
 
-// Now implements sim.Runtime: real time.
-func (r *Runtime) Now() time.Time { return time.Now() }
+// Now implements sim.Runtime: the runtime's clock, which runs Slowness
+// times slower than the wall clock.
+func (r *Runtime) Now() time.Time { return r.clock.now() }
 
-// Sleep implements sim.Runtime: it waits d of real time or until ctx is done.
+// Sleep implements sim.Runtime: it waits d on the runtime's clock (d times
+// Slowness of real time) or until ctx is done.
 func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := time.NewTimer(r.clock.real(d))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -331,9 +358,10 @@ func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// WithTimeout implements sim.Runtime: context.WithTimeout on real time.
+// WithTimeout implements sim.Runtime: context.WithTimeout of d on the
+// runtime's clock (d times Slowness of real time).
 func (r *Runtime) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeout(ctx, r.clock.real(d))
 }
 
 // Rand implements sim.Runtime: a number in [0,1) from node's own source,
@@ -478,9 +506,10 @@ func newToxServer() *toxiproxy.ApiServer {
 	return toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 }
 
-// faultLog records the faults as they happen.
+// faultLog records the faults as they happen, timed on the runtime's clock
+// from its start.
 type faultLog struct {
-	start time.Time
+	clock clock
 	mu    sync.Mutex
 	list  []sim.Applied
 }
@@ -488,7 +517,7 @@ type faultLog struct {
 func (l *faultLog) add(fault, target, detail, order string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order})
+	l.list = append(l.list, sim.Applied{At: l.clock.now().Sub(l.clock.start), Fault: fault, Target: target, Detail: detail, Order: order})
 }
 
 func (l *faultLog) all() []sim.Applied {
