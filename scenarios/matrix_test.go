@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 )
 
@@ -23,6 +24,39 @@ const expectationsFile = patterns.ExpectationsFile
 
 // baselines are the patterns every built-in scenario is meant to break.
 var baselines = []string{"naive-dual-write", "blind-retry"}
+
+// fullMatrix makes TestMatrix run every cell of the expectation matrix on
+// the live runtime (make test-live), not only matrixSample's.
+var fullMatrix = flag.Bool("full-matrix", false, "TestMatrix: run all the expectation matrix's cells on the live runtime, not only its sample")
+
+// matrixSample is the sample of the expectation matrix that make test
+// runs live, in-process (TestMatrix) and with every service an OS process
+// (TestProcessMatrix): pattern k under scenario k, each list in name order
+// wrapping around, for k up to the longer one. It holds every pattern,
+// both baselines included, every built-in scenario and so every fault
+// kind (TestMatrixTable checks), and every cell asserts its expectations:
+// a pattern the sample runs cannot break unseen. TestDetMatrix runs every
+// cell on the det runtime, make test-live every cell live.
+func matrixSample(cells []cell) []cell {
+	var pats, scs []string
+	at := map[[2]string]cell{}
+	for _, c := range cells {
+		if !slices.Contains(pats, c.pattern) {
+			pats = append(pats, c.pattern)
+		}
+		if !slices.Contains(scs, c.scenario) {
+			scs = append(scs, c.scenario)
+		}
+		at[[2]string{c.pattern, c.scenario}] = c
+	}
+	sort.Strings(pats)
+	sort.Strings(scs)
+	var out []cell
+	for k := range max(len(pats), len(scs)) {
+		out = append(out, at[[2]string{pats[k%len(pats)], scs[k%len(scs)]}])
+	}
+	return out
+}
 
 // matrixParallel is how many cells run at once: -parallel (GOMAXPROCS by
 // default), at most 3. A cell mostly waits on timeouts, but its world's
@@ -82,8 +116,40 @@ func readMatrix(t *testing.T) []cell {
 }
 
 // TestMatrixTable checks the table itself: it parses, covers every cell,
-// and expects every baseline to be broken by every built-in scenario.
+// and expects every baseline to be broken by every built-in scenario; and
+// the live sample: every pattern, every built-in scenario and every fault
+// kind.
 func TestMatrixTable(t *testing.T) {
+	specs := map[string]patterns.Spec{}
+	for _, s := range patterns.All() {
+		specs[s.Name] = s
+	}
+	sampled := map[string]bool{} // patterns, scenarios and fault kinds
+	for _, c := range matrixSample(readMatrix(t)) {
+		sc, err := Builtin(c.scenario)
+		require.NoError(t, err)
+		cfg, err := sc.ConfigFor(specs[c.pattern])
+		require.NoError(t, err)
+		profile, err := faults.Parse(cfg.Faults)
+		require.NoError(t, err)
+		sampled[c.pattern], sampled[c.scenario] = true, true
+		for _, f := range profile {
+			sampled[f.Kind] = true
+		}
+	}
+	var missing []string
+	for _, name := range slices.Concat(patterns.Names(), BuiltinNames()) {
+		if !sampled[name] {
+			missing = append(missing, name)
+		}
+	}
+	for _, k := range faults.Kinds() {
+		if !sampled[k.Name] {
+			missing = append(missing, k.Name)
+		}
+	}
+	require.Empty(t, missing, "the live sample (matrixSample) runs no cell with these patterns, scenarios or fault kinds: add a cell for them")
+
 	for _, c := range readMatrix(t) {
 		if !slices.Contains(baselines, c.pattern) {
 			continue
@@ -106,15 +172,19 @@ type outcome struct {
 	err    error
 }
 
-// TestMatrix runs every cell of the expectation matrix on the live runtime
-// and asserts its expectations; on failure it prints the whole measured
+// TestMatrix runs the cells of the expectation matrix on the live runtime
+// and asserts their expectations; on failure it prints the measured
 // matrix. A baseline that passes a scenario meant to break it fails here:
-// its cell expects some anomaly of a class it no longer shows.
+// its cell expects some anomaly of a class it no longer shows. It runs
+// matrixSample's cells, or all 80 with -full-matrix (make test-live).
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the matrix runs every pattern under every built-in scenario live; -short skips it")
+		t.Skip("the matrix runs live cells; -short skips it")
 	}
 	cells := readMatrix(t)
+	if !*fullMatrix {
+		cells = matrixSample(cells)
+	}
 	specs := map[string]patterns.Spec{}
 	for _, s := range patterns.All() {
 		specs[s.Name] = s
@@ -156,6 +226,7 @@ func runCellWith(t *testing.T, spec patterns.Spec, c cell, set func(*Config)) ou
 	if !assert.NoError(t, err, "%s under %s: the run did not complete", c.pattern, c.scenario) {
 		return outcome{err: err}
 	}
+	t.Logf("slowness %.2f", res.Slowness)
 	o := outcome{report: res.Report, misses: c.expect.Check(res.Report)}
 	if len(o.misses) > 0 {
 		why := ""

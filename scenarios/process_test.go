@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -13,69 +11,22 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/live"
 )
 
-// processSample is a sample of the expectation matrix that holds every
-// pattern and every built-in scenario at least once: pattern k and
-// scenario k, each list wrapping around, for k up to the longer one.
-func processSample(cells []cell) []cell {
-	var pats, scs []string
-	at := map[[2]string]cell{}
-	for _, c := range cells {
-		if !slices.Contains(pats, c.pattern) {
-			pats = append(pats, c.pattern)
-		}
-		if !slices.Contains(scs, c.scenario) {
-			scs = append(scs, c.scenario)
-		}
-		at[[2]string{c.pattern, c.scenario}] = c
-	}
-	sort.Strings(pats)
-	sort.Strings(scs)
-	var out []cell
-	for k := range max(len(pats), len(scs)) {
-		out = append(out, at[[2]string{pats[k%len(pats)], scs[k%len(scs)]}])
-	}
-	return out
-}
-
 // TestProcessMatrix runs a sample of the expectation matrix on the live
 // runtime with isolation process — every service an OS process, killed
 // with SIGKILL when it crashes — and holds each cell to its line of the
-// matrix. The sample covers every pattern, every built-in scenario and
-// every fault kind; the records say the isolation.
+// matrix. The sample (matrixSample, TestMatrix's) covers every pattern,
+// every built-in scenario and every fault kind; the records say the
+// isolation.
 func TestProcessMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the sample runs a live cell per pattern; -short skips it")
 	}
-	cells := readMatrix(t)
-	sample := processSample(cells)
-	kinds := map[string]bool{}
-	pats, scs := map[string]bool{}, map[string]bool{}
-	for _, c := range sample {
-		pats[c.pattern], scs[c.scenario] = true, true
-		spec, err := patterns.Lookup(c.pattern)
-		require.NoError(t, err)
-		sc, err := Builtin(c.scenario)
-		require.NoError(t, err)
-		cfg, err := sc.ConfigFor(spec)
-		require.NoError(t, err)
-		p, err := faults.Parse(cfg.Faults)
-		require.NoError(t, err)
-		for _, f := range p {
-			kinds[f.Kind] = true
-		}
-	}
-	require.Len(t, pats, len(patterns.Names()), "every pattern")
-	require.Len(t, scs, len(BuiltinNames()), "every built-in scenario")
-	for _, k := range faults.Kinds() {
-		require.True(t, kinds[k.Name], "fault kind %s is in no cell of the sample: add a cell for it", k.Name)
-	}
-
+	sample := matrixSample(readMatrix(t)) // TestMatrixTable checks what it covers
 	results := make([]outcome, len(sample))
 	sem := make(chan struct{}, matrixParallel())
 	var wg sync.WaitGroup

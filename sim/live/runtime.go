@@ -90,6 +90,34 @@
 // crash shuts the server down at once and restarts it on its files. Sync
 // and Stop write the stream to DBPath(sim.Broker) for the checker. See
 // server.go.
+//
+// # The clock
+//
+// A world's durations — call timeouts, downtimes, latencies, poll
+// intervals, the quiet period after healing — are written for a machine
+// that serves a request in about a millisecond or two. On a machine slower
+// or busier than that, a 300 ms timeout that requests outlast would be a
+// fault nobody chose, and verdicts would depend on the machine. So the
+// runtime's clock runs slower than the wall clock by a slowness factor
+// (Options.Slowness), measured at Start by timing requests through a proxy
+// to a SQLite write, many at once (at least 1: a fast machine runs in real
+// time). Now advances that many times slower, and every duration asked of
+// the runtime (Sleep, WithTimeout, a crash's downtime, injected latency)
+// lasts that many times longer on the wall clock: the run is the run a
+// faster machine would make, only slower. A JetStream broker's own timers
+// run on the wall clock; its duplicate window is the world's, scaled.
+//
+// # Open files
+//
+// A request in flight holds four file descriptors (the caller's socket,
+// the proxy's two, the service's) and its handler a SQLite connection.
+// Start raises the soft limit on open files to the hard one and refuses,
+// with a *FileLimitError, a run whose Options.Clients the limit cannot
+// carry (FilesNeeded): out of descriptors, a proxy stops accepting for good
+// and the run would wait out every request's timeout instead of failing.
+// Runtimes running at once in one process (a sweep's parallel cells) share
+// the limit: a Start that fits it but not beside the others waits for
+// them to stop.
 package live
 
 import (
@@ -136,6 +164,12 @@ type Options struct {
 	// lasts that many times longer on the wall clock. 0, the default,
 	// measures the machine when the runtime starts (see Runtime.Slowness).
 	Slowness float64
+	// Clients is how many clients will call the world at once. Start
+	// raises the process's soft limit on open files to its hard limit and
+	// fails with a *FileLimitError if that cannot carry them (FilesNeeded);
+	// if other runtimes of the process hold too much of it, Start waits
+	// for them to stop (or ctx to be done).
+	Clients int
 }
 
 // Runtime runs a sim.World on real sockets. It implements sim.Runtime and
@@ -156,6 +190,8 @@ type Runtime struct {
 
 	randMu sync.Mutex
 	rands  map[string]*rand.Rand // each node's Rand source
+
+	files func() // releases the open files reserved at Start
 
 	mu      sync.Mutex // guards stopped and bg.Add
 	stopped bool
@@ -182,12 +218,18 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if err := checkSlowness(opt.Slowness); err != nil {
 		return nil, err
 	}
+	release, err := reserveFiles(ctx, opt.Clients)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		release()
 		return nil, fmt.Errorf("live: create the database directory: %w", err)
 	}
 	if opt.Slowness == 0 {
 		s, err := measureSlowness(ctx, opt.Dir)
 		if err != nil {
+			release()
 			return nil, err
 		}
 		opt.Slowness = s
@@ -206,6 +248,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		cancel: cancel,
 		rands:  map[string]*rand.Rand{},
 		quit:   make(chan struct{}),
+		files:  release,
 	}
 	if err := r.build(ctx); err != nil {
 		return nil, errors.Join(err, r.Stop())
@@ -497,6 +540,7 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, fmt.Errorf("live: write the broker's stream for the checker: %w", err))
 		}
 	}
+	r.files()
 	return errors.Join(errs...)
 }
 

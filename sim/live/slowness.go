@@ -16,17 +16,6 @@ import (
 	"github.com/txchaos/txchaos/sim"
 )
 
-// A world's durations (call timeouts, downtimes, latencies, quiet periods,
-// the patterns' poll intervals) are written for a machine on which a
-// request takes a few milliseconds. On a slower or busier machine the same
-// durations would mean something else: a 300 ms timeout that a request
-// outlasts on every try is no longer a fault the scenario chose. So the
-// live runtime's clock runs slower than the wall clock by a slowness
-// factor, measured when the runtime starts: every duration asked of the
-// runtime lasts that many times longer in real time, and the clock
-// advances that many times slower. On a machine fast enough the factor is
-// 1 and the runtime runs in real time.
-
 // referenceProbe is the time per probe request (measureSlowness) for
 // which a world's durations hold as written: on a machine that serves
 // probe requests this fast, the built-in scenarios' 300 ms call timeout and
