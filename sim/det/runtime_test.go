@@ -42,7 +42,9 @@ func TestLinkFaults(t *testing.T) {
 
 			// No deadline here: the world's CallTimeout bounds the call.
 			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
-			began, wall := r.Now(), time.Now()
+			// That nobody waits for the deadline on the wall clock is
+			// TestVirtualClock's to show, by a margin no machine can eat.
+			began := r.Now()
 			_, err := orders.Payments().Create(context.Background(), req)
 			elapsed := r.Now().Sub(began)
 			if tc.wantErr {
@@ -54,7 +56,6 @@ func TestLinkFaults(t *testing.T) {
 			}
 			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
 			require.LessOrEqual(t, elapsed, tc.maxElapsed+readings)
-			require.Less(t, time.Since(wall), callTimeout, "virtual time: nobody waits for the deadline")
 			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
@@ -291,7 +292,9 @@ func TestVirtualClock(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, r.Now().Sub(began), time.Hour+time.Minute)
 	require.Less(t, r.Now().Sub(began), time.Hour+time.Minute+readings, "an hour and a minute, and the nanoseconds of the readings")
-	require.Less(t, time.Since(wall), time.Second)
+	// An hour and a minute passed on the clock: a minute of wall time,
+	// however busy the machine, shows nobody waited for them.
+	require.Less(t, time.Since(wall), time.Minute)
 }
 
 // TestDeadlock: a request with no deadline into a partition waits forever,
