@@ -92,7 +92,7 @@ func TestProcessCrashPoint(t *testing.T) {
 	_, _, err = send(r, http.MethodPost, "/point/crashes")
 	require.Error(t, err, "the caller's connection is cut")
 	require.Equal(t, []string{"orders after-commit"}, appliedOf(r, "crash-point"))
-	require.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return gone(pid) }, procGuard, 10*time.Millisecond)
 	require.Equal(t, map[string]bool{"passes": true, "crashes": true}, fileRows(t, r.DBPath(sim.Orders), "passes", "crashes"),
 		"the row committed before the crash point is kept")
 	require.NotEqual(t, pid, pidOf(t, r), "restarted after the downtime, in a new process")
@@ -178,7 +178,7 @@ func TestProcessExits(t *testing.T) {
 	r := startProcs(t, "rows")
 	pid := pidOf(t, r)
 	send(r, http.MethodPost, "/die")
-	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, procGuard, 10*time.Millisecond)
 	require.Contains(t, appliedOf(r, "exited")[0], "the node's own bug")
 	require.True(t, gone(pid))
 	require.NoError(t, r.Heal(context.Background()))
@@ -239,4 +239,31 @@ func TestProcessFaultsRefused(t *testing.T) {
 		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
 		require.ErrorContains(t, processFaults(g), name+": not supported with isolation process", "NodeFaults.%s", field.Name)
 	}
+}
+
+// TestProcessClock: a node process keeps the runtime's clock, slowed down
+// as the runtime's is: its Now reads what the runtime's reads, and its
+// sleeps last Slowness times longer on the wall clock.
+func TestProcessClock(t *testing.T) {
+	const slowness = 4
+	r := startProcsSlowed(t, "rows", slowness)
+	pidOf(t, r)                        // it serves
+	time.Sleep(200 * time.Millisecond) // a wall clock would run 150 ms ahead of the runtime's by now
+	before := r.Now()
+	_, body, err := send(r, http.MethodGet, "/now")
+	require.NoError(t, err)
+	after := r.Now()
+	ns, err := strconv.ParseInt(body, 10, 64)
+	require.NoError(t, err)
+	now := time.Unix(0, ns)
+	// The node reads the wall clock, the runtime its monotonic one: a few
+	// milliseconds apart at most.
+	require.False(t, now.Before(before.Add(-10*time.Millisecond)) || now.After(after.Add(10*time.Millisecond)),
+		"the node's clock reads %v, the runtime's %v to %v", now, before, after)
+
+	wall := time.Now()
+	code, _, err := send(r, http.MethodPost, "/sleep/50")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	require.GreaterOrEqual(t, time.Since(wall), slowness*50*time.Millisecond, "a node's sleep lasts Slowness times longer on the wall clock")
 }

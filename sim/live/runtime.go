@@ -104,8 +104,10 @@
 // time). Now advances that many times slower, and every duration asked of
 // the runtime (Sleep, WithTimeout, a crash's downtime, injected latency)
 // lasts that many times longer on the wall clock: the run is the run a
-// faster machine would make, only slower. A JetStream broker's own timers
-// run on the wall clock; its duplicate window is the world's, scaled.
+// faster machine would make, only slower. Node processes (isolation
+// process) keep the same clock, told its epoch and slowness when they
+// start. A JetStream broker's own timers run on the wall clock; its
+// duplicate window is the world's, scaled.
 //
 // # Open files
 //
