@@ -152,13 +152,16 @@
 // converges however long the quiet period: the same create or cancel (by
 // key, or by order and operation when it has none) refused at a service
 // more than MaxRejections (10) times — outcomes rejected, key-conflict,
-// refused-after-cancel, not-found, or already-cancelled at a
-// non-idempotent service (an idempotent one answers a repeated cancel
-// with success) in its log. Seed 003 says retrying those is pointless:
-// "Non transient errors: [ cannot be recovered ]". The log cannot tell a
-// refusal the caller never heard (its answer lost, so it retried as it
-// should): that takes eleven lost answers in a row, p^11 at a lost-response
-// rate p. It tests seed 000's "service will never lose track of the
+// not-found, or already-cancelled at a non-idempotent service (an
+// idempotent one answers a repeated cancel with success) in its log. A
+// create refused after its cancel (refused-after-cancel) is not counted:
+// it is an action that arrived after its compensation, a late or
+// duplicated copy the network delivered, refused as it must be. Seed 003
+// says retrying those is pointless: "Non transient errors: [ cannot be
+// recovered ]". The log cannot tell a refusal the caller never heard (its
+// answer lost or late, so it retried as it should) nor a copy the network
+// made: that takes eleven such answers in a row, p^11 at a rate p of lost
+// or late answers. It tests seed 000's "service will never lose track of the
 // item ... One can easily recover from the any given state." and seed
 // 002's draining jobs: recovery finishes what was started. Example:
 // "order k-2: pending after healing".

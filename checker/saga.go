@@ -40,10 +40,15 @@ const (
 // refusal reports whether a log row is a non-transient refusal: an answer
 // that the same request, sent again, gets again. An already-cancelled
 // answer is one at a non-idempotent service (409); an idempotent service
-// (its rows carry the key) answers a repeated cancel with success.
+// (its rows carry the key) answers a repeated cancel with success. A create
+// refused after its cancel (a tombstone) is no caller's retry: it is an
+// action that arrived after its compensation — a late or duplicated copy
+// the network delivered, or a driver that had not yet heard — refused as
+// it must be; a caller that kept retrying it would leave its work
+// unfinished, which the pending queries count.
 func refusal(l LogRow) bool {
 	switch l.Outcome {
-	case outRejected, outKeyConflict, outRefusedAfterCancel, outNotFound:
+	case outRejected, outKeyConflict, outNotFound:
 		return true
 	case outAlreadyCancelled:
 		return l.Key == ""

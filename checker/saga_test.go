@@ -206,6 +206,16 @@ func TestCheckSagaOrdering(t *testing.T) {
 			},
 		},
 		{
+			name: "not stuck: late copies of a create refused by its compensation's tombstone",
+			mutate: func(w *testWorld) {
+				failedOrder(w)
+				w.logged(sim.Payments, "cancel", "charge:k4", 0, "k4", "tombstone")
+				for range checker.MaxRejections + 3 {
+					w.logged(sim.Payments, "create", "charge:k4", 0, "k4", "refused-after-cancel")
+				}
+			},
+		},
+		{
 			name: "not stuck: refused MaxRejections times",
 			mutate: func(w *testWorld) {
 				failedOrder(w)

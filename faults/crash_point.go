@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -28,5 +29,15 @@ func init() {
 				n.Downtime = CrashDowntime
 			})
 		},
+		Draw: func(r *rand.Rand, w Space) (Fault, bool) {
+			if len(w.CrashPoints) == 0 {
+				return Fault{}, false
+			}
+			return Fault{Point: w.CrashPoints[r.IntN(len(w.CrashPoints))], Rate: drawRate(r, 0.02, 0.1)}, true
+		},
+		Doc: "The coordinator (orders) crashes at a named point of the pattern's code — after the local commit, " +
+			"between two steps, while compensating — and restarts 200ms later. Only what the pattern committed " +
+			"before the point survives: partial-commit, lost-event and stuck show a pattern that kept its plan in " +
+			"memory.",
 	})
 }

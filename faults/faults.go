@@ -6,13 +6,22 @@
 //	lost-response=0.1,crash=orders:0.02,partition=orders-payments:1s
 //
 // Each fault kind is one file in this package that registers itself: its
-// name, a one-line summary, its argument syntax and a parser. Every rate is
-// a per-request probability, decided by the runtime's seeded source for each
-// request, never per connection.
+// name, a one-line summary, its argument syntax, a parser, what it does to
+// the world and how Swarm draws it. Every rate is a per-request (per
+// commit, per crash point reached) probability, decided by the runtime for
+// each request, never per connection. The older kinds draw from per-link
+// and per-node seeded streams; late, duplicate, reorder, crash-commit and
+// kill decide each site — the k-th request on a link, the k-th commit of a
+// node, the k-th moment of a timed crash — by (seed, fault, site) alone
+// (sim.Chance), and record the site in sim.Applied.
+//
+// Swarm draws a random profile per seed from every registered kind, for
+// swarm exploration.
 package faults
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +45,19 @@ type Kind struct {
 	// Windowed faults come and go in windows of f.Duration over the run
 	// (a partition); the others hold from the start of the run to healing.
 	Windowed bool
+	// Timed faults act at moments of the run the nemesis draws, about
+	// every f.Duration (a node killed whatever it is doing); Effect is nil.
+	Timed bool
+	// RateAndDuration: the argument is a rate with an optional duration
+	// after it (RATE[:DELAY]), and a profile shows both.
+	RateAndDuration bool
+	// Draw draws a random fault of the kind within a world, for swarm
+	// exploration (see Swarm); ok is false when the world offers it no
+	// target (no crash point).
+	Draw func(r *rand.Rand, w Space) (f Fault, ok bool)
+	// Doc explains the fault for `txchaos explain`: what it models, what
+	// it does to a run, and the anomalies it exposes.
+	Doc string
 }
 
 var kinds = map[string]Kind{}
@@ -93,9 +115,15 @@ func (f Fault) String() string {
 	case f.Node != "":
 		target = f.Node + ":"
 	}
-	if f.Duration != 0 {
+	switch {
+	case kinds[f.Kind].RateAndDuration:
+		value = strconv.FormatFloat(f.Rate, 'g', -1, 64)
+		if f.Duration != 0 {
+			value += ":" + f.Duration.String()
+		}
+	case f.Duration != 0:
 		value = f.Duration.String()
-	} else {
+	default:
 		value = strconv.FormatFloat(f.Rate, 'g', -1, 64)
 	}
 	return f.Kind + "=" + target + value
@@ -111,6 +139,12 @@ func (p Profile) String() string {
 		parts = append(parts, f.String())
 	}
 	return strings.Join(parts, ",")
+}
+
+// Lookup is the registered kind named name.
+func Lookup(name string) (Kind, bool) {
+	k, ok := kinds[name]
+	return k, ok
 }
 
 // Parse reads a profile: comma-separated NAME=ARG entries. An empty string
@@ -149,7 +183,7 @@ func (p Profile) Validate(links []sim.Link, nodes []string, crashPoints []string
 		if f.Link != nil && !hasLink(links, *f.Link) {
 			return fmt.Errorf("fault %s: link %s is not in this world (links: %s)", f, f.Link, linkNames(links))
 		}
-		if f.Node != "" && !contains(nodes, f.Node) {
+		if f.Node != "" && f.Node != AnyNode && !contains(nodes, f.Node) {
 			return fmt.Errorf("fault %s: node %q is not in this world (nodes: %s)", f, f.Node, strings.Join(nodes, ", "))
 		}
 		if f.Point != "" && !contains(crashPoints, f.Point) {
@@ -267,4 +301,31 @@ func nodeRate(arg string) (Fault, error) {
 	}
 	r, err := parseRate(value)
 	return Fault{Node: target, Rate: r}, err
+}
+
+// linkRateDelay parses [LINK:]RATE[:DURATION].
+func linkRateDelay(arg string) (Fault, error) {
+	var f Fault
+	parts := strings.Split(arg, ":")
+	n := len(parts)
+	if n > 3 {
+		return f, fmt.Errorf("%q is not [LINK:]RATE[:DURATION], e.g. orders-payments:0.3:1s", arg)
+	}
+	if _, err := time.ParseDuration(parts[n-1]); n == 3 || (n == 2 && err == nil) {
+		d, err := parseDuration(parts[n-1])
+		if err != nil {
+			return f, err
+		}
+		f.Duration, parts = d, parts[:n-1]
+	}
+	if len(parts) == 2 {
+		l, err := parseLink(parts[0])
+		if err != nil {
+			return f, err
+		}
+		f.Link, parts = l, parts[1:]
+	}
+	r, err := parseRate(parts[0])
+	f.Rate = r
+	return f, err
 }

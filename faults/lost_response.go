@@ -11,5 +11,9 @@ func init() {
 		Effect: func(f Fault, e *Effect) {
 			e.Link(f, func(l *sim.LinkFaults) { l.LostResponse = f.Rate })
 		},
+		Draw: linkRateDraw(0.01, 0.15),
+		Doc: "The service handles the request in full and its answer is lost: the caller waits until its deadline " +
+			"and cannot tell this from a dropped request. A retry without a key makes a second resource " +
+			"(duplicate-effect), a step given up without its key is never undone (leaked-resource).",
 	})
 }

@@ -21,12 +21,14 @@ type Clock interface {
 type Step struct {
 	// At is the time since the nemesis started.
 	At time.Duration `json:"at"`
-	// Action is "start", "stop" or "heal".
+	// Action is "start", "stop", "heal" or "crash" (a timed crash).
 	Action string `json:"action"`
 	// Fault is the profile entry started or stopped ("" for heal).
 	Fault string `json:"fault,omitempty"`
 	// Link is the link a windowed fault picked, if it picked one.
 	Link string `json:"link,omitempty"`
+	// Node is the node a timed fault crashed (Action "crash").
+	Node string `json:"node,omitempty"`
 }
 
 // Nemesis applies a profile to a world over a run: steady faults from the
@@ -39,6 +41,7 @@ type Nemesis struct {
 	ctl     sim.Controller
 	clock   Clock
 	rng     *rand.Rand
+	seed    int64
 
 	mu      sync.Mutex
 	started bool
@@ -52,6 +55,7 @@ func NewNemesis(p Profile, links []sim.Link, nodes []string, ctl sim.Controller,
 	return &Nemesis{
 		profile: p, links: links, nodes: nodes, ctl: ctl, clock: clock,
 		rng:    rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973)),
+		seed:   seed,
 		active: map[int]*sim.Link{},
 	}
 }
@@ -71,7 +75,7 @@ func (n *Nemesis) startLocked() error {
 	n.started = true
 	n.start = n.clock.Now()
 	for _, f := range n.profile {
-		if !kinds[f.Kind].Windowed {
+		if k := kinds[f.Kind]; !k.Windowed && !k.Timed {
 			n.steps = append(n.steps, Step{At: 0, Action: "start", Fault: f.String()})
 		}
 	}
@@ -88,10 +92,14 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	// Each windowed fault alternates calm and faulty windows of f.Duration.
 	// The first window opens after a calm of up to half a window, placed by
 	// the seed, so that short runs meet it too.
+	// Each timed fault acts at moments drawn per (seed, fault, k) alone.
 	var ws []*window
 	for i, f := range n.profile {
-		if kinds[f.Kind].Windowed {
+		switch k := kinds[f.Kind]; {
+		case k.Windowed:
 			ws = append(ws, &window{i: i, f: f, next: time.Duration(n.rng.Float64() * float64(f.Duration) / 2)})
+		case k.Timed:
+			ws = append(ws, &window{i: i, f: f, timed: true, next: killGap(n.seed, f, 1)})
 		}
 	}
 	n.mu.Unlock()
@@ -113,6 +121,18 @@ func (n *Nemesis) Run(ctx context.Context) error {
 			return n.closeAll(ws)
 		}
 		if w == nil {
+			continue
+		}
+		if w.timed {
+			w.count++
+			node := killTarget(n.seed, w.f, w.count, n.nodes)
+			n.mu.Lock()
+			n.steps = append(n.steps, Step{At: n.since(), Action: "crash", Fault: w.f.String(), Node: node})
+			n.mu.Unlock()
+			w.next += killGap(n.seed, w.f, w.count+1)
+			if err := n.ctl.Crash(node, CrashDowntime); err != nil {
+				return fmt.Errorf("nemesis: %s: crash %s: %w", w.f, node, err)
+			}
 			continue
 		}
 		n.mu.Lock()
@@ -138,12 +158,14 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	}
 }
 
-// window is the schedule of one windowed fault of the profile.
+// window is the schedule of one windowed or timed fault of the profile.
 type window struct {
-	i    int   // index in the profile
-	f    Fault // the fault
-	next time.Duration
-	open bool
+	i     int   // index in the profile
+	f     Fault // the fault
+	next  time.Duration
+	open  bool
+	timed bool // a timed fault: it acts at next, then draws its next moment
+	count int  // moments a timed fault has acted at so far
 }
 
 // closeAll closes the windows open when the run ends.
@@ -173,6 +195,9 @@ func (n *Nemesis) applyLocked() error {
 	e := newEffect(n.links)
 	for i, f := range n.profile {
 		k := kinds[f.Kind]
+		if k.Effect == nil {
+			continue
+		}
 		if k.Windowed {
 			l, on := n.active[i]
 			if !on {

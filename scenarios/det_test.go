@@ -134,3 +134,27 @@ func TestDetMatrix(t *testing.T) {
 		})
 	}
 }
+
+// TestDetReplaysSiteFaults runs patterns under the faults decided per site
+// (late, duplicate, reorder, crash-commit) and timed crashes twice each,
+// and requires byte-identical records in which every one of them landed.
+func TestDetReplaysSiteFaults(t *testing.T) {
+	for _, pattern := range []string{"outbox", "saga", "fallback-queue"} {
+		t.Run(pattern, func(t *testing.T) {
+			cfg := detTiny(pattern, "late=0.3:500ms,duplicate=0.3,reorder=0.3,kill=*:300ms,crash-commit=orders:0.1,crash-commit=rewards:0.3")
+			cfg.Workload.Txns, cfg.Workload.Concurrency = 12, 2
+			cfg.Quiet = 5 * time.Second
+			res := requireReplays(t, cfg)
+			landed := map[string]bool{}
+			for _, a := range res.Applied {
+				landed[a.Fault] = true
+				if a.Fault == "late" || a.Fault == "duplicate" || a.Fault == "reorder" || a.Fault == "crash-commit" {
+					require.NotEmpty(t, a.Site, "%s is recorded with its site", a.Fault)
+				}
+			}
+			for _, f := range []string{"late", "duplicate", "reorder", "crash", "crash-commit"} {
+				require.True(t, landed[f], "%s never landed: %v", f, res.Faults().FaultCounts())
+			}
+		})
+	}
+}

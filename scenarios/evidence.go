@@ -70,6 +70,9 @@ func appliedKind(fault string) string {
 // entry of a's kind whose target matches.
 func entryOf(p faults.Profile, a sim.Applied) int {
 	kind := appliedKind(a.Fault)
+	if kind == "crash" && a.Detail == "" { // a crash the nemesis ordered: a timed one
+		kind = "kill"
+	}
 	for i := len(p) - 1; i >= 0; i-- {
 		f := p[i]
 		if f.Kind != kind {
@@ -85,7 +88,7 @@ func entryOf(p faults.Profile, a sim.Applied) int {
 				return i
 			}
 		case f.Node != "":
-			if a.Target == f.Node {
+			if a.Target == f.Node || f.Node == faults.AnyNode {
 				return i
 			}
 		default:

@@ -213,7 +213,8 @@ func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[s
 			stuck = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck)
 		}
 		calm++
-		if stuck {
+		if stuck || rt.Held() > 0 { // a request still in the network changes the world when it lands
+			calm = 0
 			calm = 0
 		}
 		if calm >= restChecks {

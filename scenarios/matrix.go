@@ -12,17 +12,24 @@ import (
 )
 
 // NamedFaults are the fault profiles every pattern is measured under in
-// patterns/README.md: each network fault, service crashes, and (added per
-// pattern) a coordinator crash at each of its crash points.
+// patterns/README.md: each network fault, service crashes, crashes of any
+// node at any moment and at its commits, and (added per pattern) a
+// coordinator crash at each of its crash points.
 var NamedFaults = []string{
 	"",
 	"drop-request=0.2",
 	"lost-response=0.2",
 	"latency=20ms",
 	"partition=300ms",
+	"late=0.2",
+	"duplicate=0.2",
+	"reorder=0.2",
 	"crash=payments:0.05",
 	"crash=broker:0.05",
 	"error=payments:0.2",
+	"kill=*:300ms",
+	"crash-commit=orders:0.02",
+	"crash-commit=rewards:0.1",
 }
 
 // FaultsFor is NamedFaults plus one crashpoint profile per crash point of

@@ -16,6 +16,7 @@ import (
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
 )
 
 // expectationsFile is the expectation matrix: every registered pattern
@@ -26,17 +27,16 @@ const expectationsFile = patterns.ExpectationsFile
 var baselines = []string{"naive-dual-write", "blind-retry"}
 
 // fullMatrix makes TestMatrix run every cell of the expectation matrix on
-// the live runtime (make test-live), not only matrixSample's.
+// the live runtime (make test-live), not only the live sample's.
 var fullMatrix = flag.Bool("full-matrix", false, "TestMatrix: run all the expectation matrix's cells on the live runtime, not only its sample")
 
-// matrixSample is the sample of the expectation matrix that make test
-// runs live, in-process (TestMatrix) and with every service an OS process
-// (TestProcessMatrix): pattern k under scenario k, each list in name order
+// matrixSample is the cells of the expectation matrix in the live sample
+// (liveSample): pattern k under scenario k, each list in name order
 // wrapping around, for k up to the longer one. It holds every pattern,
-// both baselines included, every built-in scenario and so every fault
-// kind (TestMatrixTable checks), and every cell asserts its expectations:
-// a pattern the sample runs cannot break unseen. TestDetMatrix runs every
-// cell on the det runtime, make test-live every cell live.
+// both baselines included, and every built-in scenario, and every cell
+// asserts its expectations: a pattern the sample runs cannot break
+// unseen. TestDetMatrix runs every cell on the det runtime, make
+// test-live every cell live.
 func matrixSample(cells []cell) []cell {
 	var pats, scs []string
 	at := map[[2]string]cell{}
@@ -56,6 +56,120 @@ func matrixSample(cells []cell) []cell {
 		out = append(out, at[[2]string{pats[k%len(pats)], scs[k%len(scs)]}])
 	}
 	return out
+}
+
+// sampleFaultCells are cells for the fault kinds no built-in scenario
+// uses: a pattern under a profile of one kind, on the world and workload
+// of a built-in scenario (base), held to what the pattern shows under that
+// fault in patterns/README.md's measured table. Each must also show the
+// fault applied (landed); with isolation process, to a request a node
+// process sent, through the runner's egress and link. Which requests are
+// hit is decided by the seed (sim.LinkFaults.SiteFault): with seed 1 the
+// 10th, 11th, 13th, 15th, 16th and 20th checkouts are duplicated, and of
+// orders' requests to payments the 6th is duplicated and the 1st, 3rd and
+// 7th reordered.
+var sampleFaultCells = []struct {
+	pattern, base, faults, expect, landed, why string
+}{
+	{
+		pattern: "naive-dual-write", base: "lost-responses", faults: "duplicate=0.2", expect: "duplicate-effect=some *=any", landed: "duplicate",
+		why: "a duplicated checkout runs again and charges under new keys",
+	},
+	{
+		pattern: "outbox", base: "lost-responses", faults: "reorder=0.2", expect: "-", landed: "reorder",
+		why: "reordering alone breaks no pattern: the requests of one order are never in flight together",
+	},
+}
+
+// sampleRun is a cell of the live sample: a cell of the matrix, or one of
+// sampleFaultCells with its own faults.
+type sampleRun struct {
+	c      cell
+	faults string // replaces the base scenario's, if not ""
+	landed string // the fault that must have landed, if not ""
+}
+
+// name is the run's subtest name.
+func (r sampleRun) name() string {
+	if r.faults != "" {
+		return r.faults + "/" + r.c.pattern
+	}
+	return r.c.scenario + "/" + r.c.pattern
+}
+
+// liveSample is what make test runs live, in-process (TestMatrix) and
+// with every service an OS process (TestProcessMatrix): matrixSample's
+// cells of cells, then sampleFaultCells. It holds every pattern, every
+// built-in scenario and every fault kind (TestMatrixTable checks).
+func liveSample(t *testing.T, cells []cell) []sampleRun {
+	t.Helper()
+	var runs []sampleRun
+	for _, c := range matrixSample(cells) {
+		runs = append(runs, sampleRun{c: c})
+	}
+	return append(runs, faultRuns(t)...)
+}
+
+// faultRuns are sampleFaultCells as runs.
+func faultRuns(t *testing.T) []sampleRun {
+	t.Helper()
+	var runs []sampleRun
+	for _, fc := range sampleFaultCells {
+		want, err := resolveExpect(fc.expect, nil)
+		require.NoError(t, err)
+		runs = append(runs, sampleRun{c: cell{pattern: fc.pattern, scenario: fc.base, expect: want, comment: fc.why}, faults: fc.faults, landed: fc.landed})
+	}
+	return runs
+}
+
+// runSample runs the sample's runs, at most matrixParallel at once, each
+// with its configuration changed by set, and checks that each run's fault
+// landed: on a request whose link satisfies from, if from is not nil.
+func runSample(t *testing.T, runs []sampleRun, set func(*Config), from func(target string) bool) []outcome {
+	results := make([]outcome, len(runs))
+	sem := make(chan struct{}, matrixParallel())
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// t.Run may be called from many goroutines; the semaphore,
+			// not -parallel, bounds how many cells run at once.
+			t.Run(r.name(), func(t *testing.T) {
+				spec, err := patterns.Lookup(r.c.pattern)
+				require.NoError(t, err)
+				results[i] = runCellWith(t, spec, r.c, func(cfg *Config) {
+					set(cfg)
+					if r.faults != "" {
+						cfg.Scenario, cfg.Faults = "", r.faults
+					}
+				})
+				if r.landed == "" || results[i].err != nil {
+					return
+				}
+				var on []string
+				for _, a := range results[i].applied {
+					if a.Fault == r.landed && (from == nil || from(a.Target)) {
+						on = append(on, a.Target)
+					}
+				}
+				require.NotEmpty(t, on, "%s never landed where it must", r.landed)
+			})
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// sampleCells are the runs' cells, for formatMatrix.
+func sampleCells(runs []sampleRun) []cell {
+	var cells []cell
+	for _, r := range runs {
+		cells = append(cells, r.c)
+	}
+	return cells
 }
 
 // matrixParallel is how many cells run at once: -parallel (GOMAXPROCS by
@@ -120,19 +234,22 @@ func readMatrix(t *testing.T) []cell {
 // the live sample: every pattern, every built-in scenario and every fault
 // kind.
 func TestMatrixTable(t *testing.T) {
-	specs := map[string]patterns.Spec{}
-	for _, s := range patterns.All() {
-		specs[s.Name] = s
-	}
 	sampled := map[string]bool{} // patterns, scenarios and fault kinds
-	for _, c := range matrixSample(readMatrix(t)) {
-		sc, err := Builtin(c.scenario)
+	for _, r := range liveSample(t, readMatrix(t)) {
+		spec, err := patterns.Lookup(r.c.pattern)
 		require.NoError(t, err)
-		cfg, err := sc.ConfigFor(specs[c.pattern])
+		sc, err := Builtin(r.c.scenario)
 		require.NoError(t, err)
+		cfg, err := sc.ConfigFor(spec)
+		require.NoError(t, err)
+		if r.faults != "" {
+			cfg.Faults = r.faults
+		} else {
+			sampled[r.c.scenario] = true
+		}
 		profile, err := faults.Parse(cfg.Faults)
 		require.NoError(t, err)
-		sampled[c.pattern], sampled[c.scenario] = true, true
+		sampled[r.c.pattern] = true
 		for _, f := range profile {
 			sampled[f.Kind] = true
 		}
@@ -148,7 +265,7 @@ func TestMatrixTable(t *testing.T) {
 			missing = append(missing, k.Name)
 		}
 	}
-	require.Empty(t, missing, "the live sample (matrixSample) runs no cell with these patterns, scenarios or fault kinds: add a cell for them")
+	require.Empty(t, missing, "the live sample (liveSample) runs no cell with these patterns, scenarios or fault kinds: add a cell for them (a fault kind to sampleFaultCells)")
 
 	for _, c := range readMatrix(t) {
 		if !slices.Contains(baselines, c.pattern) {
@@ -167,47 +284,35 @@ func TestMatrixTable(t *testing.T) {
 
 // outcome is a measured cell.
 type outcome struct {
-	report checker.Report
-	misses []Miss
-	err    error
+	report  checker.Report
+	misses  []Miss
+	applied []sim.Applied // the faults the runtime applied
+	err     error
 }
 
 // TestMatrix runs the cells of the expectation matrix on the live runtime
 // and asserts their expectations; on failure it prints the measured
 // matrix. A baseline that passes a scenario meant to break it fails here:
 // its cell expects some anomaly of a class it no longer shows. It runs
-// matrixSample's cells, or all 80 with -full-matrix (make test-live).
+// the live sample (liveSample), or every cell and sampleFaultCells with
+// -full-matrix (make test-live).
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the matrix runs live cells; -short skips it")
 	}
 	cells := readMatrix(t)
-	if !*fullMatrix {
-		cells = matrixSample(cells)
+	runs := liveSample(t, cells)
+	if *fullMatrix {
+		runs = nil
+		for _, c := range cells {
+			runs = append(runs, sampleRun{c: c})
+		}
+		runs = append(runs, faultRuns(t)...)
 	}
-	specs := map[string]patterns.Spec{}
-	for _, s := range patterns.All() {
-		specs[s.Name] = s
-	}
-	results := make([]outcome, len(cells))
-	sem := make(chan struct{}, matrixParallel())
-	var wg sync.WaitGroup
-	for i, c := range cells {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// t.Run may be called from many goroutines; the semaphore,
-			// not -parallel, bounds how many cells run at once.
-			t.Run(c.scenario+"/"+c.pattern, func(t *testing.T) {
-				results[i] = runCell(t, specs[c.pattern], c)
-			})
-		}()
-	}
-	wg.Wait()
+	results := runSample(t, runs, func(*Config) {}, nil)
 	if t.Failed() {
-		t.Logf("the measured matrix (%s):\n%s", expectationsFile, formatMatrix(cells, results))
+		t.Logf("the measured matrix (%s; the last %d cells with their own faults: sampleFaultCells):\n%s",
+			expectationsFile, len(sampleFaultCells), formatMatrix(sampleCells(runs), results))
 	}
 }
 
@@ -227,7 +332,7 @@ func runCellWith(t *testing.T, spec patterns.Spec, c cell, set func(*Config)) ou
 		return outcome{err: err}
 	}
 	t.Logf("slowness %.2f", res.Slowness)
-	o := outcome{report: res.Report, misses: c.expect.Check(res.Report)}
+	o := outcome{report: res.Report, misses: c.expect.Check(res.Report), applied: res.Applied}
 	if len(o.misses) > 0 {
 		why := ""
 		if c.comment != "" {

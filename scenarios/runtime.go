@@ -21,6 +21,9 @@ type Runtime interface {
 	// the times of Applied.
 	Epoch() time.Time
 	DBPath(node string) string
+	// Held is how many requests the network holds for a later delivery:
+	// the world is not at rest until they have arrived.
+	Held() int
 	// Sync brings the files at DBPath up to date with what the nodes
 	// committed and reports whether any changed since the last Sync. The
 	// det runtime keeps its databases in memory; the live runtime's files

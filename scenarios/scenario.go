@@ -262,8 +262,9 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 //	world:
 //	  payments: {maturity: idempotent, reject_rate: 0.05}
 //	  inventory: {maturity: idempotent, reject_rate: 0}
-//	  shipping: {maturity: idempotent, reject_rate: 0}
+//	  shipping: {maturity: idempotent, reject_rate: 0, forget_empty_cancel: false}  # true: a broken saga participant
 //	  rewards_dedupe: true
+//	  rewards_split_inbox: false   # a broken consumer: inbox and credit in two commits
 //	  call_timeout: 250ms   # a node's timeout for one request to another
 //	  initial_stock: 1000000
 //	  broker: log           # or jetstream (live runtime only)
@@ -441,6 +442,7 @@ func (p *parser) world(n *yaml.Node, at string, c *sim.Config) error {
 					return nil
 				}},
 				{"reject_rate", func(n *yaml.Node, f string) error { return p.rate(n, f, &rc.RejectRate) }},
+				{"forget_empty_cancel", func(n *yaml.Node, f string) error { return p.bool(n, f, &rc.ForgetEmptyCancel) }},
 			})
 		}
 	}
@@ -449,6 +451,7 @@ func (p *parser) world(n *yaml.Node, at string, c *sim.Config) error {
 		{"inventory", resource(&c.Inventory)},
 		{"shipping", resource(&c.Shipping)},
 		{"rewards_dedupe", func(n *yaml.Node, f string) error { return p.bool(n, f, &c.RewardsDedupe) }},
+		{"rewards_split_inbox", func(n *yaml.Node, f string) error { return p.bool(n, f, &c.RewardsSplitInbox) }},
 		{"call_timeout", func(n *yaml.Node, f string) error { return p.duration(n, f, &c.CallTimeout) }},
 		{"initial_stock", func(n *yaml.Node, f string) error { return p.int64(n, f, &c.InitialStock) }},
 		{"broker", func(n *yaml.Node, f string) error { return p.str(n, f, &c.Broker) }},

@@ -138,7 +138,7 @@ func TestParseErrors(t *testing.T) {
 		{"faults: lost-response=orders-payments:0.2", "faults: crash=payments:Inf", `lost.yaml:21: faults: fault "crash=payments:Inf": rate "Inf" is not a number between 0 and 1`},
 		{"crash_points: after-local-commit:0.1", "crash_points: after-local-commit:nan", `lost.yaml:22: crash_points: "after-local-commit:nan": rate "nan" is not a number between 0 and 1`},
 		{"crash_points: after-local-commit:0.1", `crash_points: "*:NaN"`, `lost.yaml:22: crash_points: "*:NaN": rate "NaN" is not a number between 0 and 1`},
-		{"{maturity: readable, reject_rate: 0.25}", "{maturity: readable, reject: 0.25}", "lost.yaml:15: world.payments.reject: unknown field (world.payments takes: maturity, reject_rate)"},
+		{"{maturity: readable, reject_rate: 0.25}", "{maturity: readable, reject: 0.25}", "lost.yaml:15: world.payments.reject: unknown field (world.payments takes: maturity, reject_rate, forget_empty_cancel)"},
 		{"{maturity: readable, reject_rate: 0.25}", "[readable]", "lost.yaml:15: world.payments: a list is not a mapping of maturity, reject_rate"},
 		{"rewards_dedupe: false", "rewards_dedupe: sometimes", `lost.yaml:18: world.rewards_dedupe: "sometimes" is not true or false`},
 		{"  call_timeout: 250ms", "  call_timeout: -1s", "lost.yaml:19: world.call_timeout: -1s is negative"},

@@ -49,12 +49,19 @@ type ShrinkStep struct {
 // QuickCheck's shrinkers do; what it returns is a local minimum, and a
 // failing run of it, not the smallest run that fails.
 func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
-	if cfg.Runtime != results.RuntimeDet {
-		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its schedule is the seed's; a live run's was the machine's): run it with --runtime det first", cfg.Runtime)
-	}
 	spec, err := patterns.Lookup(cfg.Pattern)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("shrink: %w", err)
+	}
+	return ShrinkSpec(ctx, spec, cfg, c, opt)
+}
+
+// ShrinkSpec is Shrink for a pattern given by its Spec: a user's own,
+// which need not be registered. cfg.Pattern is set to spec.Name.
+func ShrinkSpec(ctx context.Context, spec patterns.Spec, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
+	cfg.Pattern = spec.Name
+	if cfg.Runtime != results.RuntimeDet {
+		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its schedule is the seed's; a live run's was the machine's): run it with --runtime det first", cfg.Runtime)
 	}
 	if !isClass(c) {
 		return cfg, nil, fmt.Errorf("shrink: %q is not an anomaly class (classes: %s)", c, classNames())
@@ -262,7 +269,8 @@ func linkKind(kind string) bool {
 }
 
 // rates lowers each entry's rate or duration: to a quarter, a half, three
-// quarters of it.
+// quarters of it. A timed fault's interval grows instead (fewer moments),
+// and a fault with a rate and a delay lowers its rate.
 func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 	shrunk := false
 	p, _ := faults.Parse(cfg.Faults)
@@ -272,12 +280,19 @@ func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 				return cfg, shrunk, nil
 			}
 			q := append(faults.Profile(nil), p...)
-			if q[i].Duration > 0 {
+			kind, _ := faults.Lookup(q[i].Kind)
+			switch {
+			case kind.Timed: // a longer interval: fewer moments
+				q[i].Duration = scaleDuration(q[i].Duration, 1/k)
+				if q[i].Duration == p[i].Duration {
+					continue
+				}
+			case q[i].Duration > 0 && !kind.RateAndDuration:
 				q[i].Duration = scaleDuration(q[i].Duration, k)
 				if q[i].Duration <= 0 || q[i].Duration == p[i].Duration {
 					continue
 				}
-			} else {
+			default:
 				q[i].Rate = roundRate(q[i].Rate * k)
 				if q[i].Rate <= 0 || q[i].Rate == p[i].Rate {
 					continue
@@ -305,7 +320,7 @@ func (s *shrinker) rates(cfg Config) (Config, bool, error) {
 func (s *shrinker) boost(cfg Config) (Config, bool, error) {
 	p, _ := faults.Parse(cfg.Faults)
 	for i := range p {
-		if p[i].Duration > 0 || p[i].Rate <= 0 {
+		if kind, _ := faults.Lookup(p[i].Kind); (p[i].Duration > 0 && !kind.RateAndDuration) || p[i].Rate <= 0 {
 			continue
 		}
 		room := 1.0 // a link drops or loses at most every request
@@ -482,9 +497,16 @@ func WriteScenario(w io.Writer, name, description string, cfg Config) error {
 		name string
 		rc   sim.ResourceConfig
 	}{{"payments", wc.Payments}, {"inventory", wc.Inventory}, {"shipping", wc.Shipping}} {
-		fmt.Fprintf(&b, "  %s: {maturity: %s, reject_rate: %s}\n", r.name, r.rc.Maturity, strconv.FormatFloat(r.rc.RejectRate, 'g', -1, 64))
+		forget := ""
+		if r.rc.ForgetEmptyCancel {
+			forget = ", forget_empty_cancel: true"
+		}
+		fmt.Fprintf(&b, "  %s: {maturity: %s, reject_rate: %s%s}\n", r.name, r.rc.Maturity, strconv.FormatFloat(r.rc.RejectRate, 'g', -1, 64), forget)
 	}
 	fmt.Fprintf(&b, "  rewards_dedupe: %t\n", wc.RewardsDedupe)
+	if wc.RewardsSplitInbox {
+		b.WriteString("  rewards_split_inbox: true\n")
+	}
 	fmt.Fprintf(&b, "  call_timeout: %s\n", wc.CallTimeout)
 	fmt.Fprintf(&b, "  initial_stock: %d\n", wc.InitialStock)
 	fmt.Fprintf(&b, "faults: %s\n", strconv.Quote(strings.Join(rest, ",")))

@@ -230,7 +230,7 @@ func parseKind(s string) ([]kindPart, error) {
 		if target == "" && k.Name != "crashpoint" && strings.HasPrefix(k.Syntax, "NODE:") {
 			return nil, fmt.Errorf("%q: %s needs a node, e.g. %s:payments", s, name, name)
 		}
-		out = append(out, kindPart{kind: k, target: target, duration: strings.HasSuffix(k.Syntax, "DURATION")})
+		out = append(out, kindPart{kind: k, target: target, duration: k.Timed || strings.HasSuffix(k.Syntax, "DURATION")})
 	}
 	return out, nil
 }

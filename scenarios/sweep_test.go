@@ -63,7 +63,7 @@ func TestSweepCells(t *testing.T) {
 		},
 		{name: "no patterns", sweep: Sweep{Faults: []string{"lost-response"}, Rates: []string{"0"}, Seeds: 1}, wantErr: "patterns: none given"},
 		{name: "unknown pattern", sweep: Sweep{Patterns: []string{"2pc"}, Faults: []string{"lost-response"}, Rates: []string{"0"}, Seeds: 1}, wantErr: `patterns: pattern "2pc" is not registered`},
-		{name: "unknown kind", sweep: Sweep{Patterns: []string{"outbox"}, Faults: []string{"meteor"}, Rates: []string{"0"}, Seeds: 1}, wantErr: `faults: "meteor": unknown fault kind "meteor" (kinds: crash, crashpoint,`},
+		{name: "unknown kind", sweep: Sweep{Patterns: []string{"outbox"}, Faults: []string{"meteor"}, Rates: []string{"0"}, Seeds: 1}, wantErr: `faults: "meteor": unknown fault kind "meteor" (kinds: crash, crash-commit, crashpoint,`},
 		{name: "crash without a node", sweep: Sweep{Patterns: []string{"outbox"}, Faults: []string{"crash"}, Rates: []string{"0.1"}, Seeds: 1}, wantErr: `faults: "crash": crash needs a node, e.g. crash:payments`},
 		{name: "a rate above 1", sweep: Sweep{Patterns: []string{"outbox"}, Faults: []string{"lost-response"}, Rates: []string{"2"}, Seeds: 1}, wantErr: `rate "2" is not a probability between 0 and 1, which lost-response takes`},
 		{name: "a duration for a probability", sweep: Sweep{Patterns: []string{"outbox"}, Faults: []string{"lost-response"}, Rates: []string{"50ms"}, Seeds: 1}, wantErr: `rate "50ms" is not a probability`},

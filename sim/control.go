@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +22,56 @@ type LinkFaults struct {
 	// Latency delays every request by Latency ± Jitter.
 	Latency time.Duration `json:"latency,omitempty"`
 	Jitter  time.Duration `json:"jitter,omitempty"`
+	// Late is the share of requests the network holds and delivers
+	// LateDelay after they were sent, whether or not the caller still
+	// waits: a caller that gave up meanwhile saw a timeout, the service
+	// handles the request in full and its answer goes nowhere. With no
+	// LateDelay a late request arrives LateMargin after the caller's
+	// deadline: the caller has given up.
+	Late      float64       `json:"late,omitempty"`
+	LateDelay time.Duration `json:"late_delay,omitempty"`
+	// Duplicate is the share of requests the network delivers twice, as a
+	// retransmit would: the caller gets the first copy's answer, the second
+	// copy arrives DuplicateDelay after the first was sent (at once when
+	// zero) and its answer goes nowhere.
+	Duplicate      float64       `json:"duplicate,omitempty"`
+	DuplicateDelay time.Duration `json:"duplicate_delay,omitempty"`
+	// Reorder is the share of requests the network holds back until the
+	// next request sent over the link has been answered, so that it
+	// overtakes them; a held request goes on after ReorderHold
+	// (DefaultReorderHold when zero) if no other request comes. The caller
+	// waits for it as for latency.
+	Reorder     float64       `json:"reorder,omitempty"`
+	ReorderHold time.Duration `json:"reorder_hold,omitempty"`
+}
+
+// LateMargin is how long after its caller's deadline a late request
+// (LinkFaults.Late without a LateDelay) arrives, and how long after it was
+// sent when the caller set no deadline.
+const LateMargin = 100 * time.Millisecond
+
+// DefaultReorderHold bounds how long a reordered request waits for another
+// to overtake it.
+const DefaultReorderHold = 100 * time.Millisecond
+
+// LateAt is when a late request sent at sent, by a caller whose deadline
+// is deadline (ok false: none), arrives under f.
+func (f LinkFaults) LateAt(sent, deadline time.Time, ok bool) time.Time {
+	switch {
+	case f.LateDelay > 0:
+		return sent.Add(f.LateDelay)
+	case ok && deadline.After(sent):
+		return deadline.Add(LateMargin)
+	}
+	return sent.Add(LateMargin)
+}
+
+// Hold is how long a reordered request waits at most to be overtaken.
+func (f LinkFaults) Hold() time.Duration {
+	if f.ReorderHold > 0 {
+		return f.ReorderHold
+	}
+	return DefaultReorderHold
 }
 
 // Zero reports whether f does nothing.
@@ -39,11 +90,17 @@ type NodeFaults struct {
 	// ErrorRate is the per-request probability of a transient 503 answered
 	// before the service acts.
 	ErrorRate float64 `json:"error_rate,omitempty"`
+	// CommitCrash is the probability that the node crashes at one of its
+	// commits once its service has started: just before it (the
+	// transaction is rolled back) or just after it (the work is kept, the
+	// code that committed never goes on), each half the time. Every write
+	// transaction counts, an autocommitted statement included.
+	CommitCrash float64 `json:"commit_crash,omitempty"`
 }
 
 // Zero reports whether f does nothing.
 func (f NodeFaults) Zero() bool {
-	return f.CrashRate == 0 && len(f.CrashPoints) == 0 && f.ErrorRate == 0
+	return f.CrashRate == 0 && len(f.CrashPoints) == 0 && f.ErrorRate == 0 && f.CommitCrash == 0
 }
 
 // Validate names the first rate or duration out of range.
@@ -59,9 +116,24 @@ func (f LinkFaults) Validate() error {
 		return fmt.Errorf("latency %v is negative", f.Latency)
 	case f.Jitter < 0:
 		return fmt.Errorf("jitter %v is negative", f.Jitter)
+	case !isRate(f.Late):
+		return fmt.Errorf("late %v is not between 0 and 1", f.Late)
+	case !isRate(f.Duplicate):
+		return fmt.Errorf("duplicate %v is not between 0 and 1", f.Duplicate)
+	case !isRate(f.Reorder):
+		return fmt.Errorf("reorder %v is not between 0 and 1", f.Reorder)
+	case f.LateDelay < 0:
+		return fmt.Errorf("late_delay %v is negative", f.LateDelay)
+	case f.DuplicateDelay < 0:
+		return fmt.Errorf("duplicate_delay %v is negative", f.DuplicateDelay)
+	case f.ReorderHold < 0:
+		return fmt.Errorf("reorder_hold %v is negative", f.ReorderHold)
 	}
 	return nil
 }
+
+// isRate reports whether r is a probability (NaN is not).
+func isRate(r float64) bool { return r >= 0 && r <= 1 }
 
 // Validate names the first rate or duration out of range.
 func (f NodeFaults) Validate() error {
@@ -72,6 +144,8 @@ func (f NodeFaults) Validate() error {
 		return fmt.Errorf("error_rate %v is not between 0 and 1", f.ErrorRate)
 	case f.Downtime < 0:
 		return fmt.Errorf("downtime %v is negative", f.Downtime)
+	case !isRate(f.CommitCrash):
+		return fmt.Errorf("commit_crash %v is not between 0 and 1", f.CommitCrash)
 	}
 	for p, v := range f.CrashPoints {
 		if !(v >= 0 && v <= 1) {
@@ -111,7 +185,18 @@ type Applied struct {
 	// empty for a request that names none (a broker poll), a crash point
 	// and a crash the nemesis ordered.
 	Order string `json:"order,omitempty"`
+	// Site names the place the fault landed, for the faults decided per
+	// site by (seed, fault, site) rather than by a shared random stream:
+	// "request 7 on orders->payments" (late, duplicate, reorder), "commit
+	// 12 of rewards" (crash-commit).
+	Site string `json:"site,omitempty"`
 }
+
+// RequestSite names the k-th request (from 1) sent over link l.
+func RequestSite(l Link, k uint64) string { return fmt.Sprintf("request %d on %s", k, l) }
+
+// CommitSite names the k-th commit (from 1) of node.
+func CommitSite(node string, k uint64) string { return fmt.Sprintf("commit %d of %s", k, node) }
 
 // Controller is what a nemesis can do to a running world. A runtime
 // implements it.
@@ -129,4 +214,48 @@ type Controller interface {
 	Heal(ctx context.Context) error
 	// Applied returns every fault that has happened so far, in order.
 	Applied() []Applied
+}
+
+// Site faults a link can do to one request besides dropping, losing and
+// delaying it: see LinkFaults.Late, Duplicate and Reorder.
+const (
+	SiteClean     = ""
+	SiteLate      = "late"
+	SiteDuplicate = "duplicate"
+	SiteReorder   = "reorder"
+)
+
+// SiteFault decides what f's late, duplicate and reorder rates do to the
+// k-th request sent over l (from 1) in a run seeded by seed: SiteLate,
+// SiteDuplicate, SiteReorder or SiteClean. Each is decided by
+// Chance(seed, fault, l, k), so that a request's fate depends on its site
+// alone, whatever else the run drew; a late request is neither duplicated
+// nor reordered, a duplicated one is not reordered. Both runtimes decide
+// with it.
+func (f LinkFaults) SiteFault(seed int64, l Link, k uint64) string {
+	site := strconv.FormatUint(k, 10)
+	for _, x := range []struct {
+		name string
+		rate float64
+	}{{SiteLate, f.Late}, {SiteDuplicate, f.Duplicate}, {SiteReorder, f.Reorder}} {
+		if x.rate > 0 && Chance(seed, x.name, l.String(), site) < x.rate {
+			return x.name
+		}
+	}
+	return SiteClean
+}
+
+// CommitFault decides what f's CommitCrash does to the k-th commit of
+// node (from 1) in a run seeded by seed: whether the node crashes there,
+// and if so whether before the commit or after it, each decided by
+// Chance(seed, "crash-commit", node, k).
+func (f NodeFaults) CommitFault(seed int64, node string, k uint64) (crash, before bool) {
+	if f.CommitCrash <= 0 {
+		return false, false
+	}
+	site := strconv.FormatUint(k, 10)
+	if Chance(seed, "crash-commit", node, site) >= f.CommitCrash {
+		return false, false
+	}
+	return true, Chance(seed, "crash-commit-side", node, site) < 0.5
 }

@@ -13,16 +13,26 @@ import (
 // journal, a busy timeout, and write transactions that take the write lock
 // when they begin (BEGIN IMMEDIATE), the serializable way to run SQLite.
 func OpenDB(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return ping(path, db)
+}
+
+// dsn is the data source name of OpenDB.
+func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// ping checks that db opens, closing it if not.
+func ping(path string, db *sql.DB) (*sql.DB, error) {
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)

@@ -234,6 +234,12 @@ func (h *resourceHandler) cancel(w http.ResponseWriter, r *http.Request) {
 		}
 		existing, err := scanResource(row)
 		switch {
+		case errors.Is(err, sql.ErrNoRows) && idem && h.s.cfg.ForgetEmptyCancel:
+			// The broken participant: nothing to cancel, nothing remembered.
+			if err := h.logOp(tx, "cancel", req.Key, 0, req.Order, "not-found"); err != nil {
+				return err
+			}
+			return &errAnswer{http.StatusNotFound, "not_found", "no " + h.s.name + " resource with key " + req.Key}
 		case errors.Is(err, sql.ErrNoRows) && idem:
 			// An empty compensation: remember it, so that the action, if it
 			// arrives later, is refused instead of hanging.

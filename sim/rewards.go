@@ -34,9 +34,13 @@ const ConsumerPoll = 20 * time.Millisecond
 // RewardsService consumes order events from the broker and credits each
 // confirmed order's amount as points to its customer. It acknowledges an
 // event only after its credit is committed, so a crash redelivers it. With
-// Dedupe, an inbox of event IDs makes a redelivered event a no-op.
+// Dedupe, an inbox of event IDs makes a redelivered event a no-op: the
+// inbox row and the credit commit in one transaction. With SplitInbox too
+// they commit in two, inbox first — a classic bug: a crash between the two
+// commits leaves the event marked applied and never credited.
 type RewardsService struct {
-	Dedupe bool
+	Dedupe     bool
+	SplitInbox bool
 }
 
 // Start implements Service.
@@ -76,6 +80,12 @@ func (s RewardsService) consume(ctx context.Context, n *Node) (bool, error) {
 		if e.Type != OrderConfirmedEvent {
 			continue
 		}
+		if s.Dedupe && s.SplitInbox {
+			if err := s.applySplit(ctx, n, e); err != nil {
+				return true, err
+			}
+			continue
+		}
 		err := InTx(ctx, n.DB(), func(tx *sql.Tx) error {
 			if s.Dedupe {
 				res, err := tx.Exec(`INSERT OR IGNORE INTO inbox(event_id) VALUES (?)`, e.EventID)
@@ -86,9 +96,7 @@ func (s RewardsService) consume(ctx context.Context, n *Node) (bool, error) {
 					return nil // applied before
 				}
 			}
-			_, err := tx.Exec(`INSERT INTO credits(event_id, offset, order_ref, customer, points, at) VALUES (?, ?, ?, ?, ?, ?)`,
-				e.EventID, e.Offset, e.Order, e.Customer, e.Amount, n.Now().UnixNano())
-			return err
+			return credit(tx, n, e)
 		})
 		if err != nil {
 			return true, err
@@ -99,4 +107,30 @@ func (s RewardsService) consume(ctx context.Context, n *Node) (bool, error) {
 		return true, err
 	}
 	return true, nil
+}
+
+// credit writes e's credit.
+func credit(tx *sql.Tx, n *Node, e Event) error {
+	_, err := tx.Exec(`INSERT INTO credits(event_id, offset, order_ref, customer, points, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.EventID, e.Offset, e.Order, e.Customer, e.Amount, n.Now().UnixNano())
+	return err
+}
+
+// applySplit applies e as the broken consumer does: the inbox row in one
+// transaction, then the credit in another.
+func (s RewardsService) applySplit(ctx context.Context, n *Node, e Event) error {
+	fresh := false
+	err := InTx(ctx, n.DB(), func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT OR IGNORE INTO inbox(event_id) VALUES (?)`, e.EventID)
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		fresh = k > 0
+		return nil
+	})
+	if err != nil || !fresh {
+		return err // applied before, as far as the inbox knows
+	}
+	return InTx(ctx, n.DB(), func(tx *sql.Tx) error { return credit(tx, n, e) })
 }

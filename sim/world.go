@@ -68,6 +68,12 @@ type ResourceConfig struct {
 	// reasons (card declined, out of stock, address refused). The decision
 	// is a function of the seed and the order, so retries get the same one.
 	RejectRate float64 `json:"reject_rate" yaml:"reject_rate"`
+	// ForgetEmptyCancel makes an idempotent service a broken saga
+	// participant: a cancel of a key it has never seen is answered 404
+	// not-found and forgotten, where a correct one leaves a tombstone that
+	// refuses the action if it arrives later. A late action then takes
+	// effect after its compensation (empty-compensation, hanging-action).
+	ForgetEmptyCancel bool `json:"forget_empty_cancel,omitempty" yaml:"forget_empty_cancel"`
 }
 
 // Config is the world's configuration: how each service behaves.
@@ -81,6 +87,11 @@ type Config struct {
 	// RewardsDedupe makes the rewards consumer keep an inbox of event IDs
 	// and apply each event once; without it every delivery is applied.
 	RewardsDedupe bool `json:"rewards_dedupe"`
+	// RewardsSplitInbox makes the de-duplicating consumer a broken one: it
+	// commits an event's inbox row and its credit in two transactions,
+	// inbox first, so that a crash between them marks the event applied
+	// without its credit (lost-event).
+	RewardsSplitInbox bool `json:"rewards_split_inbox,omitempty"`
 	// CallTimeout is how long a node waits for one request to another
 	// service (DefaultCallTimeout when zero).
 	CallTimeout time.Duration `json:"call_timeout"`
@@ -199,7 +210,7 @@ func NewWorld(cfg Config, orders Service) World {
 			Inventory: NewResourceService(Inventory, cfg.Inventory, cfg.Seed, cfg.InitialStock),
 			Shipping:  NewResourceService(Shipping, cfg.Shipping, cfg.Seed, 0),
 			Broker:    BrokerService{},
-			Rewards:   RewardsService{Dedupe: cfg.RewardsDedupe},
+			Rewards:   RewardsService{Dedupe: cfg.RewardsDedupe, SplitInbox: cfg.RewardsSplitInbox},
 		},
 		Links: append([]Link(nil), StandardLinks...),
 	}
@@ -215,7 +226,13 @@ func (w World) Nodes() []string {
 	return names
 }
 
-// chance is a stable pseudo-random number in [0,1) for (seed, parts...).
+// Chance is a stable pseudo-random number in [0,1) for (seed, parts...):
+// the same arguments give the same number, whatever else was drawn. Fault
+// decisions keyed by (seed, fault, site) take it, so that adding or
+// removing one fault does not move what the others hit.
+func Chance(seed int64, parts ...string) float64 { return chance(seed, parts...) }
+
+// chance is Chance.
 func chance(seed int64, parts ...string) float64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d", seed)

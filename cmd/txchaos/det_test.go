@@ -127,6 +127,19 @@ func TestExplore(t *testing.T) {
 	code, _, stderr = run(t, append(strings.Fields(rc[1]), "--out", "")...)
 	require.Equal(t, 1, code, "the printed run command finds the anomaly again: %s", stderr)
 
+	// Without --faults each seed draws its profile (swarm): the broken
+	// consumer is found, the profile drawn is printed and in the record,
+	// and the record replays.
+	code, out, stderr = run(t, "explore", "--pattern", "outbox", "--split-inbox", "--seeds", "200", "--stop", "--out", dir)
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, out, "faults drawn per seed (swarm)")
+	require.Regexp(t, `lost-event\s+\d+\s+1/\d+`, out)
+	require.Regexp(t, `faults:    \S*crash-commit=rewards:`, out)
+	m = regexp.MustCompile(`replay it: txchaos replay (\S+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	code, out2, stderr = run(t, "replay", m[1])
+	require.Zero(t, code, "a swarm seed's record replays: %s%s", out2, stderr)
+
 	code, _, stderr = run(t, "explore", "--runtime", "live")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "explore runs on the det runtime")

@@ -10,16 +10,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/scenarios"
 )
 
 func newExplain() *cobra.Command {
 	return &cobra.Command{
-		Use:   "explain [ANOMALY]",
-		Short: "Explain an anomaly class: what it means, the seed claim it tests, an example, who shows it and how to see it",
-		Example: `  txchaos explain               # list every anomaly class
-  txchaos explain hanging-action`,
+		Use:   "explain [ANOMALY|FAULT]",
+		Short: "Explain an anomaly class (what it means, the seed claim it tests, who shows it) or a fault (its syntax and what it does)",
+		Example: `  txchaos explain               # list every anomaly class and every fault
+  txchaos explain hanging-action
+  txchaos explain late`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
@@ -27,9 +29,13 @@ func newExplain() *cobra.Command {
 				writeClasses(w)
 				return nil
 			}
+			if k, ok := faults.Lookup(args[0]); ok {
+				writeFault(w, k)
+				return nil
+			}
 			d, ok := checker.Explain(checker.Class(args[0]))
 			if !ok || !known(d.Class) {
-				return usageError("anomaly %q is not one of %s", args[0], strings.Join(classNames(), ", "))
+				return usageError("%q is neither an anomaly (%s) nor a fault (%s)", args[0], strings.Join(classNames(), ", "), strings.Join(faultNames(), ", "))
 			}
 			who, err := whoShows(d.Class)
 			if err != nil {
@@ -67,8 +73,32 @@ func writeClasses(w io.Writer) {
 		d, _ := checker.Explain(c)
 		fmt.Fprintf(tw, "%s\t%s\n", c, d.Summary)
 	}
+	fmt.Fprintln(tw, "\nFAULT\tWHAT IT DOES")
+	for _, k := range faults.Kinds() {
+		fmt.Fprintf(tw, "%s=%s\t%s\n", k.Name, k.Syntax, k.Summary)
+	}
 	tw.Flush()
-	fmt.Fprintln(w, "\ntxchaos explain ANOMALY says more about one.")
+	fmt.Fprintln(w, "\ntxchaos explain ANOMALY or txchaos explain FAULT says more about one.")
+}
+
+func faultNames() []string {
+	var names []string
+	for _, k := range faults.Kinds() {
+		names = append(names, k.Name)
+	}
+	return names
+}
+
+// writeFault prints one fault kind's explanation.
+func writeFault(w io.Writer, k faults.Kind) {
+	fmt.Fprintf(w, "%s (a fault)\n%s\n\n", k.Name, wrap(k.Summary, "  ", 76))
+	fmt.Fprintf(w, "Syntax\n  --faults %s=%s\n\n", k.Name, k.Syntax)
+	if k.Doc != "" {
+		fmt.Fprintf(w, "What it does\n%s\n\n", wrap(k.Doc, "  ", 76))
+	}
+	fmt.Fprintf(w, "Targets\n%s\n", wrap("LINK is FROM-TO (txchaos list shows the links), NODE a node of the world, and "+
+		"without a LINK a link fault is on every link. Rates are per request (per commit for crash-commit); "+
+		"DELAY, HOLD and INTERVAL are durations such as 300ms or 2s.", "  ", 76))
 }
 
 // writeDoc prints one class's explanation, wrapped for a terminal, with

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 )
 
@@ -38,7 +39,28 @@ func TestExplain(t *testing.T) {
 	t.Run("an unknown class lists the known ones", func(t *testing.T) {
 		code, _, stderr := run(t, "explain", "tornado")
 		require.Equal(t, exitUsage, code)
-		require.Contains(t, stderr, `anomaly "tornado" is not one of leaked-resource, partial-commit, duplicate-effect, hanging-action, empty-compensation, `)
+		require.Contains(t, stderr, `"tornado" is neither an anomaly (leaked-resource, partial-commit, duplicate-effect, hanging-action, empty-compensation, `)
+		require.Contains(t, stderr, `nor a fault (crash, crash-commit, crashpoint, drop-request, duplicate, error, kill, late, `)
+	})
+	t.Run("no argument lists every fault with its syntax", func(t *testing.T) {
+		code, out, stderr := run(t, "explain")
+		require.Zero(t, code, stderr)
+		for _, k := range faults.Kinds() {
+			require.Contains(t, out, "\n"+k.Name+"="+k.Syntax+" ")
+		}
+	})
+	t.Run("one fault", func(t *testing.T) {
+		for _, k := range faults.Kinds() {
+			code, out, stderr := run(t, "explain", k.Name)
+			require.Zero(t, code, stderr)
+			require.True(t, strings.HasPrefix(out, k.Name+" (a fault)\n"), out)
+			require.Contains(t, out, "\nSyntax\n  --faults "+k.Name+"="+k.Syntax+"\n")
+			require.NotEmpty(t, k.Doc, "fault %s has no Doc", k.Name)
+			require.Contains(t, oneLine(out), "What it does "+oneLine(k.Doc))
+		}
+		_, out, _ := run(t, "explain", "late")
+		require.Contains(t, out, "late=[LINK:]RATE[:DELAY]")
+		require.Contains(t, oneLine(out), "On the live runtime a detached sender")
 	})
 	t.Run("two classes", func(t *testing.T) {
 		code, _, stderr := run(t, "explain", "stuck", "lost-event")

@@ -12,37 +12,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
-
-// exploreDefaults are explore's run flags' defaults: the det runtime and a
-// run small enough to try many seeds.
-func exploreDefaults() scenarios.Config {
-	d := scenarios.Default()
-	d.Runtime = results.RuntimeDet
-	d.Workload.Txns = 50
-	d.Quiet = 5 * time.Second
-	return d
-}
-
-// exploreFaults is the profile explore uses without --faults: every
-// network fault, crashes of payments and the broker, and a crash at each of
-// the pattern's crash points.
-func exploreFaults(spec patterns.Spec) string {
-	p := []string{"lost-response=0.1", "drop-request=0.05", "partition=300ms", "crash=payments:0.05", "crash=broker:0.05"}
-	for _, point := range spec.CrashPoints {
-		p = append(p, "crashpoint="+point+":0.05")
-	}
-	return strings.Join(p, ",")
-}
 
 func newExplore() *cobra.Command {
 	var (
 		f        runFlags
 		seeds    int
 		parallel int
+		stop     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "explore",
@@ -52,12 +31,17 @@ and reports, for each anomaly class found, the first seed that shows it and
 how many do (TigerBeetle's VOPR). Each first failing run's record is written
 under --out, with the commands that replay and shrink it.
 
-Without --faults it uses every network fault, payments and broker crashes and
-a crash at each of the pattern's crash points: ` + exploreFaults(patterns.Spec{CrashPoints: []string{"POINT"}}) + `.
+Without --faults it is swarm exploration (Groce et al., ISSTA 2012): each seed
+draws its own profile from every registered fault (txchaos list) — about half
+of the kinds, each with targets and a rate of its own — so that seeds reach
+states a profile with every fault at once would not. The profile drawn is in
+the seed's record and on its run command: the seed replays as any other.
+With --faults every seed runs that profile.
 
 Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 3 bad flags, 4 harness failure.`,
 		Example: `  txchaos explore --pattern outbox --seeds 500
+  txchaos explore --pattern saga --seeds 200 --forget-empty-cancel --stop
   txchaos explore --pattern saga --seeds 200 --faults lost-response=0.2,crash=payments:0.05 --txns 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,13 +53,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 					return err
 				}
 			}
-			if !cmd.Flags().Changed("faults") {
-				spec, err := patterns.Lookup(f.cfg.Pattern)
-				if err != nil {
-					return usageError("--pattern: %v", err)
-				}
-				f.cfg.Faults = exploreFaults(spec)
-			}
+			swarm := !cmd.Flags().Changed("faults")
 			cfg, err := f.config()
 			if err != nil {
 				return err
@@ -93,11 +71,15 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 				}
 			}
 			errw, w := cmd.ErrOrStderr(), cmd.OutOrStdout()
+			profile := orNone(cfg.Faults)
+			if swarm {
+				profile = "drawn per seed (swarm)"
+			}
 			fmt.Fprintf(w, "exploring %s: seeds %d..%d, %d orders from %d clients, faults %s\n",
-				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, orNone(cfg.Faults))
+				cfg.Pattern, cfg.Seed, cfg.Seed+int64(seeds)-1, cfg.Workload.Txns, cfg.Workload.Concurrency, profile)
 			began := time.Now()
 			done := 0
-			exp, err := scenarios.Explore(cmd.Context(), cfg, scenarios.ExploreOptions{Seeds: seeds, Parallel: parallel, Progress: func(r scenarios.ExploreRun) {
+			exp, err := scenarios.Explore(cmd.Context(), cfg, scenarios.ExploreOptions{Seeds: seeds, Parallel: parallel, Swarm: swarm, StopAtFirst: stop, Progress: func(r scenarios.ExploreRun) {
 				done++
 				if done%10 == 0 || done == seeds {
 					fmt.Fprintf(errw, "\r%d/%d seeds", done, seeds)
@@ -133,6 +115,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			tw.Flush()
 			fmt.Fprintln(w)
 			written := map[int64]string{}
+			profiled := map[int64]bool{}
 			for _, ff := range exp.Failures {
 				path, seen := written[ff.Seed]
 				if dir != "" && !seen {
@@ -150,6 +133,10 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 					written[ff.Seed] = path
 				}
 				fmt.Fprintf(w, "%s (seed %d):\n", ff.Class, ff.Seed)
+				if swarm && !profiled[ff.Seed] { // the profile the seed drew, once per seed
+					fmt.Fprintf(w, "  faults:    %s\n", ff.Result.Config.Faults)
+					profiled[ff.Seed] = true
+				}
 				if c := runCommand(ff.Result.Config); c != "" {
 					fmt.Fprintf(w, "  run it:    %s\n", c)
 				}
@@ -161,8 +148,9 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 			return &exitError{code: 1}
 		},
 	}
-	f.bindTo(cmd.Flags(), exploreDefaults())
+	f.bindTo(cmd.Flags(), scenarios.ExploreDefault())
 	cmd.Flags().IntVar(&seeds, "seeds", 100, "how many seeds to run, from --seed on")
+	cmd.Flags().BoolVar(&stop, "stop", false, "stop at the first failing seed (every seed below it is run)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "runs at once, 1 to 64 (default: one per CPU)")
 	return cmd
 }
@@ -195,6 +183,12 @@ func runCommand(cfg scenarios.Config) string {
 	add("shipping", string(cfg.World.Shipping.Maturity), string(d.World.Shipping.Maturity))
 	add("reject-rate", strconv.FormatFloat(cfg.World.Payments.RejectRate, 'g', -1, 64), strconv.FormatFloat(d.World.Payments.RejectRate, 'g', -1, 64))
 	add("dedupe", strconv.FormatBool(cfg.World.RewardsDedupe), strconv.FormatBool(d.World.RewardsDedupe))
+	add("split-inbox", strconv.FormatBool(cfg.World.RewardsSplitInbox), "false")
+	forget := cfg.World.Payments.ForgetEmptyCancel
+	if forget != cfg.World.Inventory.ForgetEmptyCancel || forget != cfg.World.Shipping.ForgetEmptyCancel {
+		return ""
+	}
+	add("forget-empty-cancel", strconv.FormatBool(forget), "false")
 	if cfg.Faults != "" {
 		args = append(args, "--faults="+cfg.Faults)
 	}

@@ -43,7 +43,7 @@ func writeList(w io.Writer) {
 	for _, s := range scenarios.Builtins() {
 		fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.Summary())
 	}
-	fmt.Fprintln(tw, "\nFAULTS (--faults NAME=ARG,...; every rate is per request)\t")
+	fmt.Fprintln(tw, "\nFAULTS (--faults NAME=ARG,...; txchaos explain FAULT)\t")
 	for _, k := range faults.Kinds() {
 		fmt.Fprintf(tw, "  %s=%s\t%s\n", k.Name, k.Syntax, k.Summary)
 	}

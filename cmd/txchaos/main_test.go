@@ -108,7 +108,9 @@ func TestRunIsolationProcess(t *testing.T) {
 func TestList(t *testing.T) {
 	code, out, _ := run(t, "list")
 	require.Zero(t, code)
-	for _, want := range []string{"naive-dual-write", "outbox", "lost-response=[LINK:]RATE", "crashpoint=POINT:RATE", "orders-payments", "readable"} {
+	for _, want := range []string{"naive-dual-write", "outbox", "lost-response=[LINK:]RATE", "crashpoint=POINT:RATE", "orders-payments", "readable",
+		"late=[LINK:]RATE[:DELAY]", "duplicate=[LINK:]RATE[:DELAY]", "reorder=[LINK:]RATE[:HOLD]", "crash-commit=NODE:RATE", "kill=NODE:INTERVAL",
+		"consumer-crash", "late-delivery-during-compensation"} {
 		require.Contains(t, out, want)
 	}
 }

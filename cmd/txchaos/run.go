@@ -25,6 +25,7 @@ type runFlags struct {
 	shipping  string
 	output    string
 	out       string
+	forget    bool
 }
 
 func (f *runFlags) bind(fs *pflag.FlagSet) { f.bindTo(fs, scenarios.Default()) }
@@ -52,6 +53,8 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.BoolVar(&f.cfg.World.RewardsDedupe, "dedupe", d.World.RewardsDedupe, "the rewards consumer de-duplicates events by id (an inbox)")
 	fs.StringVar(&f.cfg.World.Broker, "broker", d.World.BrokerName(), "the event broker: log (SQLite behind HTTP) or jetstream (NATS JetStream, embedded; live runtime only)")
 	fs.Var(windowFlag{&f.cfg.World.DedupeWindow}, "dedupe-window", "jetstream's duplicate window for event ids (Nats-Msg-Id); 0 turns it off (default: JetStream's, 2m)")
+	fs.BoolVar(&f.cfg.World.RewardsSplitInbox, "split-inbox", d.World.RewardsSplitInbox, "a broken consumer: it commits an event's inbox row and its credit in two transactions (with --dedupe)")
+	fs.BoolVar(&f.forget, "forget-empty-cancel", false, "broken saga participants: payments, inventory and shipping answer a cancel of a key they never saw with not-found and forget it (no tombstone)")
 	fs.StringVar(&f.output, "output", "table", "what to print: table (the scorecard) or json (the record)")
 	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
 }
@@ -69,6 +72,11 @@ func (f *runFlags) config() (scenarios.Config, error) {
 			return cfg, usageError("--%s: %v", m.flag, err)
 		}
 		*m.dst = mat
+	}
+	if f.forget {
+		cfg.World.Payments.ForgetEmptyCancel = true
+		cfg.World.Inventory.ForgetEmptyCancel = true
+		cfg.World.Shipping.ForgetEmptyCancel = true
 	}
 	if f.output != "table" && f.output != "json" {
 		return cfg, usageError("--output: %q is not one of table, json", f.output)

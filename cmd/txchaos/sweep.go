@@ -194,6 +194,9 @@ func sweepFlagValues(s scenarios.Sweep) map[string]string {
 		"dedupe":          strconv.FormatBool(b.World.RewardsDedupe),
 		"broker":          b.World.BrokerName(),
 		"dedupe-window":   windowFlag{&b.World.DedupeWindow}.String(),
+		"split-inbox":     strconv.FormatBool(b.World.RewardsSplitInbox),
+		"forget-empty-cancel": strconv.FormatBool(b.World.Payments.ForgetEmptyCancel &&
+			b.World.Inventory.ForgetEmptyCancel && b.World.Shipping.ForgetEmptyCancel),
 	}
 }
 

@@ -87,3 +87,28 @@ func (r *recorder) Errorf(format string, args ...any) {
 func (r *recorder) FailNow() {
 	r.TB.Fatalf("stopped: %s", strings.Join(r.errors, "\n"))
 }
+
+// TestExploreAndShrinkUnregistered explores and shrinks a pattern that is
+// not registered, by its Spec: swarm exploration on det finds the planted
+// bug, and shrinking keeps it while making the run smaller.
+func TestExploreAndShrinkUnregistered(t *testing.T) {
+	spec := mypattern.Broken(10)
+	base := scenarios.ExploreDefault()
+	base.Workload.Txns = 30
+	exp, err := scenarios.ExploreSpec(t.Context(), spec, base, scenarios.ExploreOptions{Seeds: 3, Swarm: true, StopAtFirst: true})
+	require.NoError(t, err)
+	var lost *scenarios.FirstFailure
+	for i, f := range exp.Failures {
+		if f.Class == checker.LostEvent {
+			lost = &exp.Failures[i]
+		}
+	}
+	require.NotNil(t, lost, "explore finds the lost events: %+v", exp.Failures)
+	require.Equal(t, spec.Name, lost.Result.Config.Pattern)
+	require.NotEmpty(t, lost.Result.Config.Faults, "the seed's drawn profile is in its configuration")
+
+	small, res, err := scenarios.ShrinkSpec(t.Context(), spec, lost.Result.Config, checker.LostEvent, scenarios.ShrinkOptions{MaxRuns: 25})
+	require.NoError(t, err)
+	require.Positive(t, res.Report.Anomalies[checker.LostEvent].Count)
+	require.Less(t, small.Workload.Txns, lost.Result.Config.Workload.Txns, "fewer orders still lose an event")
+}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"modernc.org/sqlite"
+
+	"github.com/txchaos/txchaos/sim"
 )
 
 // store is a node's database for the deterministic runtime. It lives in
@@ -93,9 +95,10 @@ func (st *store) load(ctx context.Context) error {
 }
 
 // open is a new handle on the database, for one incarnation of the node.
-// openTx counts the transactions open on it.
-func (st *store) open(openTx *atomic.Int64) (*sql.DB, error) {
-	db := sql.OpenDB(connector{st: st, openTx: openTx})
+// openTx counts the transactions open on it; inc decides its commits (see
+// incarnation.beforeCommit).
+func (st *store) open(openTx *atomic.Int64, inc *incarnation) (*sql.DB, error) {
+	db := sql.OpenDB(connector{st: st, openTx: openTx, inc: inc})
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", st.path, err)
@@ -149,6 +152,7 @@ func (st *store) close() error {
 type connector struct {
 	st     *store
 	openTx *atomic.Int64 // the count of open transactions
+	inc    *incarnation  // the incarnation whose handle it is; nil for the store's own
 }
 
 var sqliteDriver = &sqlite.Driver{}
@@ -158,7 +162,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 }
 
 func (c connector) Driver() driver.Driver {
-	return cachingDriver{d: sqliteDriver, openTx: c.openTx, commits: &c.st.commits}
+	return cachingDriver{d: sqliteDriver, openTx: c.openTx, commits: &c.st.commits, inc: c.inc}
 }
 
 // cachingDriver wraps the SQLite driver: each connection keeps its
@@ -173,11 +177,13 @@ func (c connector) Driver() driver.Driver {
 // statement runs) and costs a goroutine per statement.
 //
 // And it counts the transactions committed on its connections, so that
-// the store knows when its file is out of date.
+// the store knows when its file is out of date, and lets the incarnation
+// whose handle it is crash at its commits: see incarnation.beforeCommit.
 type cachingDriver struct {
 	d       *sqlite.Driver
 	openTx  *atomic.Int64
 	commits *atomic.Uint64
+	inc     *incarnation
 }
 
 // sqliteConn is what the SQLite driver's connections implement.
@@ -206,12 +212,17 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("det: the SQLite driver's connection %T has no commit hook", c)
 	}
-	commits := d.commits
+	commits, inc := d.commits, d.inc
 	hooked.RegisterCommitHook(func() int32 {
+		if inc != nil {
+			if rollback := inc.beforeCommit(); rollback != 0 {
+				return rollback
+			}
+		}
 		commits.Add(1)
 		return 0 // let it commit
 	})
-	return &cachingConn{c: sc, stmts: map[string]*cachedStmt{}, openTx: d.openTx}, nil
+	return &cachingConn{c: sc, stmts: map[string]*cachedStmt{}, openTx: d.openTx, inc: inc}, nil
 }
 
 // maxStmts bounds a connection's cache; statements past it are not kept.
@@ -221,7 +232,11 @@ type cachingConn struct {
 	c      sqliteConn
 	stmts  map[string]*cachedStmt
 	openTx *atomic.Int64
+	inc    *incarnation // nil for the store's own connection
 }
+
+// errCrashedDB is what a crashed incarnation's database answers.
+var errCrashedDB = fmt.Errorf("database: %w", sim.ErrCrashed)
 
 type cachedStmt struct {
 	st   driver.Stmt
@@ -309,7 +324,19 @@ func (t *countedTx) Rollback() error {
 	return err
 }
 
-func (c *cachingConn) ExecContext(_ context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.inc == nil {
+		return c.exec(query, args)
+	}
+	if c.inc.refuses() && query != "ROLLBACK" {
+		return nil, errCrashedDB
+	}
+	res, err := c.exec(query, args)
+	c.inc.afterStatement()
+	return res, err
+}
+
+func (c *cachingConn) exec(query string, args []driver.NamedValue) (driver.Result, error) {
 	s, err := c.stmt(query)
 	if err != nil {
 		return nil, err
@@ -321,6 +348,9 @@ func (c *cachingConn) ExecContext(_ context.Context, query string, args []driver
 }
 
 func (c *cachingConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.inc != nil && c.inc.refuses() {
+		return nil, errCrashedDB
+	}
 	s, err := c.stmt(query)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,15 @@
 // handed to the caller as an *http.Response. A request to a node that is
 // down fails at once ("connection refused").
 //
+// A late request (sim.LinkFaults.Late) is held by the network and handed to
+// the target's incarnation current at its delivery time by a timer; its
+// handler's context does not end when the caller hangs up, and an answer
+// nobody waits for goes nowhere. A duplicated request is delivered as
+// usual and a second copy, whose answer goes nowhere, at once or by a
+// timer. A reordered request waits, as latency does, until a request sent
+// after it over the link has been answered or its hold has passed. Held
+// counts the requests the network holds for later.
+//
 // # Crashes
 //
 // A crash (Crash, a node's CrashRate before or after handling a request, a
@@ -68,6 +77,14 @@
 // they have all ended, the database handle is closed. A restart (after the
 // downtime, by Restart, or by Heal) reopens the same database and runs the
 // service's Start again: uncommitted work is lost, committed work kept.
+//
+// Commit crashes (sim.NodeFaults.CommitCrash) are decided in the SQLite
+// commit hook of the incarnation's database handle, at each commit once
+// the service has started: "before" rolls the commit back and crashes the
+// node there, "after" crashes it once the committing statement returns.
+// The process that committed runs on until its next call to the runtime,
+// where it is aborted; meanwhile the crashed incarnation's database
+// refuses every statement but a rollback.
 //
 // # Databases
 //
@@ -85,7 +102,10 @@
 // Every decision is drawn from sources seeded by Options.Seed and a stream
 // name: the scheduler's picks ("sched"), each link's faults ("link/A->B",
 // as live) and delays ("net/A->B"), each node's fault rolls ("faults/N")
-// and Rand ("rand/N"). Nothing iterates a map where order matters, and
+// and Rand ("rand/N"). Late, duplicated and reordered requests and commit
+// crashes draw from no stream: each is decided by (seed, fault, site) —
+// the k-th request on a link, the k-th commit of a node — with sim.Chance,
+// so that adding or removing one fault does not move what the others hit. Nothing iterates a map where order matters, and
 // nothing reads the real clock. Between calls to Main the world stands
 // still.
 package det

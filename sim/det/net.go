@@ -25,6 +25,8 @@ type link struct {
 	faults                        sim.LinkFaults
 	rng                           *rand.Rand // fault rolls, as the live runtime's
 	net                           *rand.Rand // network delays
+	sent                          uint64     // requests sent so far: the last one's site number
+	answered                      uint64     // the highest site number answered so far
 }
 
 // lane is what the link does with one request, as the live runtime's
@@ -81,9 +83,10 @@ func (k *link) hop() time.Duration {
 
 // call is one request in flight to a node's handler.
 type call struct {
-	caller *proc
+	caller *proc // nil for a copy nobody waits for (a duplicate)
 	inc    *incarnation
-	idx    int // index in inc.calls; -1 once removed
+	idx    int    // index in inc.calls; -1 once removed
+	seq    uint64 // the request's number on its link
 	lost   bool
 	gone   bool // the caller stopped waiting
 	done   bool // the answer (or the cut) has reached the caller
@@ -91,6 +94,9 @@ type call struct {
 	err    error
 	cancel context.CancelFunc // the handler's request context
 }
+
+// waiting reports whether c's caller is parked waiting for c.
+func (c *call) waiting() bool { return c.caller != nil && c.caller.call == c }
 
 // cut fails c as a closed connection would: its caller hears at once.
 // The handler's context ends at the scheduler's next step (see halt).
@@ -100,7 +106,7 @@ func (c *call) cut(s *sched, err error) {
 		return
 	}
 	c.done, c.err = true, err
-	if c.caller.call == c {
+	if c.waiting() {
 		s.ready(c.caller, wokeOther)
 	}
 }
@@ -142,19 +148,89 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil { // never sent: nothing to decide
 		return nil, fmt.Errorf("link %s: %w", k.name, err)
 	}
+	sent := s.now
 	ln, delay := k.decide(req)
+	k.sent++
+	seq, extra := k.sent, sim.SiteClean
+	if ln == clean {
+		extra = k.faults.SiteFault(k.r.opt.Seed, k.l, seq)
+		if extra != sim.SiteClean {
+			k.r.recordAt(extra, k.name, req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader), sim.RequestSite(k.l, seq))
+		}
+	}
+	if extra == sim.SiteLate {
+		deadline, ok := ctx.Deadline()
+		return k.late(p, ctx, req, body, seq, k.faults.LateAt(sent, deadline, ok))
+	}
 	if err := s.sleep(p, ctx, delay+k.hop(), k.waitNet); err != nil {
 		return nil, err // never delivered
 	}
 	if ln == drop {
 		return nil, k.blackHole(p, ctx)
 	}
+	if extra == sim.SiteReorder {
+		if err := k.hold(p, ctx, seq); err != nil {
+			return nil, err // never delivered
+		}
+	}
+	c := &call{caller: p, seq: seq, lost: ln == lost, rec: newRecorder()}
+	if err := k.deliver(c, req, body); err != nil {
+		return nil, err
+	}
+	if extra == sim.SiteDuplicate {
+		dup := &call{seq: seq, gone: true, rec: newRecorder()}
+		if d := k.faults.DuplicateDelay - s.now.Sub(sent); d > 0 {
+			k.later(s.now.Add(d), dup, req, body)
+		} else {
+			k.deliver(dup, req, body)
+		}
+	}
+	defer func() {
+		if !c.done { // the caller hangs up (gave up, or crashed): the handler's context ends
+			c.gone = true
+			c.cancel()
+		}
+	}()
+	if c.lost {
+		return nil, k.blackHole(p, ctx)
+	}
+	return k.await(p, ctx, c, req)
+}
+
+// await waits for c's answer or the end of ctx.
+func (k *link) await(p *proc, ctx context.Context, c *call, req *http.Request) (*http.Response, error) {
+	if !c.done {
+		p.call, p.done, p.what = c, ctx.Done(), k.waitAnswer
+		k.r.s.park(p)
+	}
+	if !c.done {
+		return nil, ctx.Err()
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.rec.response(req), nil
+}
+
+// deliver hands c's request to the target's current incarnation: its
+// handler runs as a process of it, on a request whose context ends when
+// the handler returns, the node crashes or (for a call its caller waits
+// for, see roundTrip) the caller hangs up. It fails when the target is
+// down.
+func (k *link) deliver(c *call, req *http.Request, body []byte) error {
+	s := k.r.s
 	to := k.r.nodes[k.l.To]
 	inc := to.cur
 	if inc == nil || inc.down || inc.h == nil {
-		return nil, fmt.Errorf("connection refused: %s is down", k.l.To)
+		err := fmt.Errorf("connection refused: %s is down", k.l.To)
+		if !c.done && !c.gone {
+			c.done, c.err = true, err
+			if c.waiting() {
+				s.ready(c.caller, wokeOther)
+			}
+		}
+		return err
 	}
-
 	hctx, hcancel := context.WithCancel(inc.ctx)
 	u := *req.URL
 	sreq := &http.Request{
@@ -173,30 +249,58 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 		sreq.Body, sreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
 	sreq = sreq.WithContext(hctx)
-	c := &call{caller: p, inc: inc, idx: len(inc.calls), lost: ln == lost, rec: newRecorder(), cancel: hcancel}
+	c.inc, c.idx, c.cancel = inc, len(inc.calls), hcancel
 	inc.calls = append(inc.calls, c)
 	h := s.spawn(inc, "", func() { k.serve(c, sreq) })
 	h.nameOf = func() string { return fmt.Sprintf("%s#%d/%s %s", to.name, inc.num, sreq.Method, sreq.URL.Path) }
+	return nil
+}
+
+// later delivers c at the virtual time at; meanwhile the network holds it
+// (Runtime.Held counts it).
+func (k *link) later(at time.Time, c *call, req *http.Request, body []byte) {
+	k.r.held++
+	k.r.s.addTimer(at, nil, func() {
+		k.r.held--
+		k.deliver(c, req, body)
+	})
+}
+
+// late holds a request in the network and delivers it at the virtual time
+// at, whether or not its caller still waits then: the handler's context
+// does not end when the caller hangs up, and an answer nobody waits for
+// goes nowhere. The caller waits for an answer as for any request.
+func (k *link) late(p *proc, ctx context.Context, req *http.Request, body []byte, seq uint64, at time.Time) (*http.Response, error) {
+	c := &call{caller: p, seq: seq, rec: newRecorder(), cancel: func() {}}
+	k.later(at, c, req, body)
 	defer func() {
-		if !c.done { // the caller hangs up (gave up, or crashed): the handler's context ends
+		if !c.done { // the caller hangs up (gave up, or crashed): the answer goes nowhere
 			c.gone = true
-			hcancel()
 		}
 	}()
-	if c.lost {
-		return nil, k.blackHole(p, ctx)
+	return k.await(p, ctx, c, req)
+}
+
+// hold keeps the seq-th request back until a request sent after it over
+// the link has been answered, or the link's reorder hold has passed, or
+// ctx is done (then it is never delivered).
+func (k *link) hold(p *proc, ctx context.Context, seq uint64) error {
+	s := k.r.s
+	if p.aborted {
+		panic(http.ErrAbortHandler)
 	}
-	if !c.done {
-		p.call, p.done, p.what = c, ctx.Done(), k.waitAnswer
-		s.park(p)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	if !c.done {
-		return nil, ctx.Err()
+	p.timer = s.addTimer(s.now.Add(k.faults.Hold()), p, nil)
+	p.cond = func() bool { return k.answered > seq }
+	p.done = ctx.Done()
+	p.what = k.waitNet
+	s.park(p)
+	if p.why == wokeDone {
+		return ctx.Err()
 	}
-	if c.err != nil {
-		return nil, c.err
-	}
-	return c.rec.response(req), nil
+	return nil
 }
 
 // blackHole waits until ctx is done, as a caller whose request or answer
@@ -244,6 +348,7 @@ func (k *link) serve(c *call, req *http.Request) {
 		inc.h.ServeHTTP(c.rec, req)
 	}
 	c.cancel() // the handler has returned: its request context ends
+	k.answered = max(k.answered, c.seq)
 	if c.lost || c.gone || c.done {
 		return
 	}
@@ -251,7 +356,7 @@ func (k *link) serve(c *call, req *http.Request) {
 	deliver := func() {
 		if !c.gone && !c.done {
 			c.done = true
-			if c.caller.call == c {
+			if c.waiting() {
 				s.ready(c.caller, wokeOther)
 			}
 		}

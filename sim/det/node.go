@@ -22,7 +22,9 @@ type node struct {
 	faults  sim.NodeFaults
 	rng     *rand.Rand // the node's fault rolls
 	restart *timer     // the pending delayed restart, or nil
+	commits uint64     // commits of its started incarnations so far: the last one's site number
 	s       *sched
+	rt      *Runtime
 }
 
 // incarnation is one run of a node, from a start to a crash or Stop.
@@ -39,10 +41,13 @@ type incarnation struct {
 	calls  []*call      // requests in flight to it
 	torn   bool         // its processes have ended and its database is closed
 	err    error        // closing the database
+	// crashAfter is the site of a commit in progress after which the
+	// incarnation crashes (a commit crash decided "after"), or "".
+	crashAfter string
 }
 
 func (r *Runtime) newNode(name string, svc sim.Service, st *store) *node {
-	return &node{name: name, svc: svc, store: st, rng: newRand(r.opt.Seed, "faults/"+name), s: r.s}
+	return &node{name: name, svc: svc, store: st, rng: newRand(r.opt.Seed, "faults/"+name), s: r.s, rt: r}
 }
 
 // errCrashedStarting reports that the node crashed while its service was
@@ -78,7 +83,7 @@ func (r *Runtime) start(n *node) error {
 		n.cur = inc
 		return nil
 	}
-	db, err := n.store.open(&r.s.openTx)
+	db, err := n.store.open(&r.s.openTx, inc)
 	if err != nil {
 		inc.cancel()
 		return fmt.Errorf("start %s: %w", n.name, err)
@@ -151,10 +156,15 @@ func (r *Runtime) halt(inc *incarnation) {
 // the order of the request it hit, if any. A restart follows after
 // downtime, or never if downtime is zero (until Restart or Heal).
 func (r *Runtime) crash(inc *incarnation, fault, detail, order string, downtime time.Duration) {
+	r.crashAt(inc, fault, detail, order, "", downtime)
+}
+
+// crashAt is crash at a named site.
+func (r *Runtime) crashAt(inc *incarnation, fault, detail, order, site string, downtime time.Duration) {
 	if inc.down {
 		return
 	}
-	r.record(fault, inc.n.name, detail, order) // before anyone can see the crash
+	r.recordAt(fault, inc.n.name, detail, order, site) // before anyone can see the crash
 	r.halt(inc)
 	if downtime > 0 {
 		r.scheduleRestart(inc.n, downtime)
@@ -271,3 +281,51 @@ func (n *node) roll() fate {
 func (r *Runtime) record(fault, target, detail, order string) {
 	r.log = append(r.log, sim.Applied{At: r.elapsed(), Fault: fault, Target: target, Detail: detail, Order: order})
 }
+
+// recordAt adds an applied fault decided at a named site.
+func (r *Runtime) recordAt(fault, target, detail, order, site string) {
+	r.log = append(r.log, sim.Applied{At: r.elapsed(), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
+}
+
+// beforeCommit is called by SQLite at each commit on inc's database,
+// before it takes effect; a non-zero result turns the commit into a
+// rollback. A crashed incarnation commits nothing. Once the service has
+// started, each commit is a site of the node's commit crashes: a crash
+// decided "before" happens here, and the commit is rolled back; one
+// decided "after" happens once the statement that commits has returned
+// (afterStatement).
+func (inc *incarnation) beforeCommit() int32 {
+	if inc.down {
+		return 1
+	}
+	if inc.h == nil {
+		return 0
+	}
+	n := inc.n
+	n.commits++
+	crash, before := n.faults.CommitFault(n.rt.opt.Seed, n.name, n.commits)
+	if !crash {
+		return 0
+	}
+	site := sim.CommitSite(n.name, n.commits)
+	if before {
+		n.rt.crashAt(inc, "crash-commit", "before the commit", "", site, n.downtime())
+		return 1
+	}
+	inc.crashAfter = site
+	return 0
+}
+
+// afterStatement crashes inc if the statement that just returned
+// committed at a site decided "after".
+func (inc *incarnation) afterStatement() {
+	if site := inc.crashAfter; site != "" {
+		inc.crashAfter = ""
+		inc.n.rt.crashAt(inc, "crash-commit", "after the commit", "", site, inc.n.downtime())
+	}
+}
+
+// refuses reports whether inc's database refuses statements: it crashed.
+// Its code may run on until its next call to the runtime, but nothing it
+// does reaches the database.
+func (inc *incarnation) refuses() bool { return inc.down }

@@ -57,6 +57,7 @@ type Runtime struct {
 	links map[sim.Link]*link
 	rands map[string]*rand.Rand
 	log   []sim.Applied
+	held  int // requests the network holds for a later delivery
 
 	root   context.Context // parent of every incarnation's context
 	cancel context.CancelFunc
@@ -253,6 +254,11 @@ func (r *Runtime) Node(name string) *sim.Node {
 	}
 	return n.cur.sn
 }
+
+// Held is how many requests the network holds for a later delivery (late
+// requests, second copies of duplicated ones): until they arrive, the
+// world is not at rest.
+func (r *Runtime) Held() int { return r.held }
 
 // Epoch is the virtual clock's reading when the runtime started (the
 // package's Epoch): Applied's times count from it.

@@ -22,10 +22,15 @@ const DefaultDowntime = 200 * time.Millisecond
 // on a runtime goroutine, so that a handler or process of the node may
 // crash it.
 func (n *node) crash(inc *incarnation, fault, detail, order string, downtime time.Duration, wait bool) {
+	n.crashAt(inc, fault, detail, order, "", downtime, wait)
+}
+
+// crashAt is crash at a named site.
+func (n *node) crashAt(inc *incarnation, fault, detail, order, site string, downtime time.Duration, wait bool) {
 	if !n.markDown(inc) {
 		return
 	}
-	n.rt.log.add(fault, n.name, detail, order) // before anyone can see the crash
+	n.rt.log.addAt(fault, n.name, detail, order, site) // before anyone can see the crash
 	inc.stop()
 	if downtime > 0 {
 		n.scheduleRestart(downtime)
@@ -241,3 +246,55 @@ func (r *Runtime) Restart(ctx context.Context, node string) error {
 	n.mu.Unlock()
 	return n.start(ctx)
 }
+
+// gate is one database connection's sim.Gate for an incarnation: a
+// crashed incarnation's database refuses statements, and once its service
+// has started each commit is a site of the node's commit crashes.
+type gate struct {
+	n     *node
+	inc   *incarnation
+	after string // the site of a commit after which to crash, or ""
+}
+
+// BeforeCommit implements sim.Gate: a crash decided "before" the k-th
+// commit of the node happens here, and the commit is rolled back.
+func (g *gate) BeforeCommit() bool {
+	if g.inc.dead.Load() {
+		return true
+	}
+	if !g.inc.serving.Load() {
+		return false
+	}
+	n := g.n
+	n.mu.Lock()
+	n.commits++
+	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
+	n.mu.Unlock()
+	crash, before := f.CommitFault(n.rt.opt.Seed, n.name, k)
+	if !crash {
+		return false
+	}
+	site := sim.CommitSite(n.name, k)
+	if before {
+		n.crashAt(g.inc, "crash-commit", "before the commit", "", site, downtime, false)
+		return true
+	}
+	g.after = site
+	return false
+}
+
+// AfterStatement implements sim.Gate: a crash decided "after" a commit
+// happens once the statement that committed has returned.
+func (g *gate) AfterStatement() {
+	if site := g.after; site != "" {
+		g.after = ""
+		n := g.n
+		n.mu.Lock()
+		downtime := n.downtimeLocked()
+		n.mu.Unlock()
+		n.crashAt(g.inc, "crash-commit", "after the commit", "", site, downtime, false)
+	}
+}
+
+// Refuses implements sim.Gate.
+func (g *gate) Refuses() bool { return g.inc.dead.Load() }

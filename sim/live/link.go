@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -55,16 +56,26 @@ type link struct {
 	hops    [numLanes]*http.Transport
 	egress  string // where its node process sends its requests (process.go); "" if none
 
-	mu     sync.Mutex
-	faults sim.LinkFaults
-	rng    *rand.Rand
+	mu       sync.Mutex
+	faults   sim.LinkFaults
+	rng      *rand.Rand
+	seed     int64
+	sent     uint64        // HTTP requests sent so far: the last one's site number
+	answered uint64        // the highest site number answered so far
+	overtake chan struct{} // closed and replaced when answered grows
+
+	// detach runs a detached sender on a runtime goroutine that Stop ends
+	// (its context is cancelled when Stop begins); nil runs it on a plain
+	// goroutine.
+	detach func(fn func(ctx context.Context)) bool
+	held   *atomic.Int64 // the runtime's count of detached senders under way; nil in tests
 }
 
 // newLink starts the lanes of l, each a proxy to upstream. to is the
 // node l leads to if it runs a server (nil for an HTTP service): its link
 // gets server lanes (serverToxics) and carries connections, not requests.
 func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, seed int64, log *faultLog, c clock) (*link, error) {
-	k := &link{l: l, log: log, to: to, clock: c, rng: newRand(seed, "link/"+l.String())}
+	k := &link{l: l, log: log, to: to, clock: c, rng: newRand(seed, "link/"+l.String()), seed: seed, overtake: make(chan struct{})}
 	lanes, toxics := []lane{clean, drop, lost}, laneToxics
 	if to != nil {
 		lanes, toxics = append(lanes, lostCrash), serverToxics
@@ -160,6 +171,26 @@ func (k *link) decide(detail, order string) (lane, time.Duration) {
 	return ln, delay
 }
 
+// siteFault decides the site fault of the next HTTP request over the link
+// (sim.LinkFaults.SiteFault) when its lane is clean, and records it: its
+// site number, the fault (sim.SiteClean for none) and the link's faults.
+// A link to a server node carries connections, which these faults do not
+// touch.
+func (k *link) siteFault(ln lane, detail, order string) (uint64, string, sim.LinkFaults) {
+	k.mu.Lock()
+	f := k.faults
+	k.sent++
+	seq, extra := k.sent, sim.SiteClean
+	if ln == clean {
+		extra = f.SiteFault(k.seed, k.l, seq)
+	}
+	k.mu.Unlock()
+	if extra != sim.SiteClean {
+		k.log.addAt(extra, k.l.String(), detail, order, sim.RequestSite(k.l, seq))
+	}
+	return seq, extra, f
+}
+
 // RoundTrip sends req over the lane its roll picks, after its delay (on
 // the runtime's clock), on a new connection. It never retries.
 func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -175,7 +206,16 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("link %s: %w", k.l, err)
 	}
-	ln, delay := k.decide(req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader))
+	// The late and duplicated copies' times are on the runtime's clock,
+	// as the caller's deadline is once converted.
+	sent := k.clock.now()
+	detail, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
+	ln, delay := k.decide(detail, order)
+	seq, extra, f := k.siteFault(ln, detail, order)
+	if extra == sim.SiteLate {
+		deadline, ok := callerDeadline(req.Context())
+		return k.late(req, f.LateAt(sent, k.clock.at(deadline), ok))
+	}
 	if delay > 0 {
 		t := time.NewTimer(k.clock.real(delay))
 		select {
@@ -188,7 +228,22 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, req.Context().Err())
 		}
 	}
-	return k.hops[ln].RoundTrip(req)
+	if extra == sim.SiteReorder {
+		if err := k.hold(req.Context(), seq, f.Hold()); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, fmt.Errorf("link %s: held back to be overtaken: %w", k.l, err)
+		}
+	}
+	if extra == sim.SiteDuplicate {
+		return k.duplicate(req, seq, sent.Add(f.DuplicateDelay))
+	}
+	resp, err := k.hops[ln].RoundTrip(req)
+	if err == nil {
+		k.answer(seq)
+	}
+	return resp, err
 }
 
 // retarget points every lane to a new upstream address.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/txchaos/txchaos/sim"
@@ -34,6 +35,7 @@ type node struct {
 	rng     *rand.Rand    // the node's fault rolls
 	pending chan struct{} // closed to cancel the pending delayed restart; nil if none
 	gens    int           // incarnations started in OS processes
+	commits uint64        // commits of its started incarnations so far: the last one's site number
 }
 
 // incarnation is one run of a node, from a start to a crash or Stop.
@@ -45,13 +47,16 @@ type incarnation struct {
 	ln     net.Listener // nil for the client
 	srv    *http.Server // nil for the client
 
-	down bool           // crashed or stopped; guarded by node.mu
-	wg   sync.WaitGroup // handlers, processes and the serve loop
-	err  error          // closing the database; set before done is closed
-	done chan struct{}  // closed when the incarnation has wound down
-	halt func()         // stops a server node's server or kills a node process; nil for other nodes
-	gen  int            // its number among the node's process incarnations
-	proc *proc          // its OS process under IsolationProcess
+	down    bool            // crashed or stopped; guarded by node.mu
+	dead    atomic.Bool     // down, for its database's gate
+	serving atomic.Bool     // its service has started: its commits are crash sites
+	wg      sync.WaitGroup  // handlers, processes and the serve loop
+	err     error           // closing the database; set before done is closed
+	done    chan struct{}   // closed when the incarnation has wound down
+	halt    func()          // stops a server node's server or kills a node process; nil for other nodes
+	gen     int             // its number among the node's process incarnations
+	proc    *proc           // its OS process under IsolationProcess
+	after   map[string]bool // the sites of its process's commits to crash after (nodegate.go); guarded by node.mu
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
@@ -106,7 +111,7 @@ func (n *node) start(ctx context.Context) error {
 		inc.cancel()
 		return err
 	}
-	db, err := sim.OpenDB(n.path)
+	db, err := sim.OpenGated(n.path, func() sim.Gate { return &gate{n: n, inc: inc} })
 	if err != nil {
 		ln.Close()
 		inc.cancel()
@@ -145,6 +150,7 @@ func (n *node) start(ctx context.Context) error {
 		return fmt.Errorf("start %s: %w", n.name, errCrashedStarting)
 	}
 	inc.wg.Add(1)
+	inc.serving.Store(true)
 	n.mu.Unlock()
 	go func() {
 		defer inc.wg.Done()
@@ -257,6 +263,7 @@ func (n *node) markDown(inc *incarnation) bool {
 		return false
 	}
 	inc.down = true
+	inc.dead.Store(true)
 	return true
 }
 

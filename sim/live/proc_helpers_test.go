@@ -51,15 +51,28 @@ func testWorld(b []byte) (sim.World, error) {
 // startProcs starts the test world named world with each service in a
 // process of its own.
 func startProcs(t *testing.T, world string) *Runtime {
-	return startProcsSlowed(t, world, 0)
+	t.Helper()
+	return startProcsWith(t, world, 7, 0)
+}
+
+// startProcsSeed is startProcs with the given seed.
+func startProcsSeed(t *testing.T, world string, seed int64) *Runtime {
+	t.Helper()
+	return startProcsWith(t, world, seed, 0)
 }
 
 // startProcsSlowed is startProcs with Options.Slowness.
 func startProcsSlowed(t *testing.T, world string, slowness float64) *Runtime {
 	t.Helper()
+	return startProcsWith(t, world, 7, slowness)
+}
+
+// startProcsWith is startProcs with the given seed and Options.Slowness.
+func startProcsWith(t *testing.T, world string, seed int64, slowness float64) *Runtime {
+	t.Helper()
 	w, err := testWorld([]byte(world))
 	require.NoError(t, err)
-	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: 7, Isolation: IsolationProcess, World: []byte(world), Slowness: slowness})
+	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: seed, Isolation: IsolationProcess, World: []byte(world), Slowness: slowness})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.Stop()) })
 	return r
@@ -208,6 +221,17 @@ func appliedOf(r *Runtime, fault string) []string {
 	for _, a := range r.Applied() {
 		if a.Fault == fault {
 			out = append(out, a.Target+" "+a.Detail)
+		}
+	}
+	return out
+}
+
+// sitesOf lists the faults of r matching fault, as "target: detail @ site".
+func sitesOf(r *Runtime, fault string) []string {
+	var out []string
+	for _, a := range r.Applied() {
+		if a.Fault == fault {
+			out = append(out, a.Target+": "+a.Detail+" @ "+a.Site)
 		}
 	}
 	return out

@@ -3,6 +3,8 @@ package live
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,6 +104,57 @@ func TestProcessCrashPoint(t *testing.T) {
 	code, _, err = send(r, http.MethodPost, "/point/healed")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, code, "faults cleared while the process runs reach it")
+}
+
+// TestProcessCommitCrash: a node process crashes at its commits as the
+// runtime decides, by the commit's site: killed (SIGKILL) while it asks
+// before a commit, the transaction is lost; killed when it asks again
+// after one, the row is kept — both read from the file. Commits made
+// while the node's faults give them no chance are counted all the same:
+// the sites are numbered as in the runtime's process.
+func TestProcessCommitCrash(t *testing.T) {
+	f := sim.NodeFaults{CommitCrash: 0.5, Downtime: time.Hour}
+	seed := int64(1) // a seed whose commit 2 of orders crashes before it and commit 3 after it
+	for ; ; seed++ {
+		hit2, before2 := f.CommitFault(seed, sim.Orders, 2)
+		hit3, before3 := f.CommitFault(seed, sim.Orders, 3)
+		if hit2 && before2 && hit3 && !before3 {
+			break
+		}
+	}
+	r := startProcsSeed(t, "rows", seed)
+	killed := func(pid int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return gone(pid) }, procGuard, 10*time.Millisecond)
+		p := r.nodes[sim.Orders].cur.proc
+		<-p.exited
+		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by SIGKILL: %v", p.cmd.ProcessState)
+	}
+
+	pid := pidOf(t, r)
+	code, _, err := send(r, http.MethodPost, "/rows/one") // commit 1, with no chance: not asked about
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, code)
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, f))
+	_, _, err = send(r, http.MethodPost, "/rows/two")
+	require.Error(t, err, "the caller's connection is cut: %v", r.Applied())
+	killed(pid)
+	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders"}, sitesOf(r, "crash-commit"))
+	require.Equal(t, map[string]bool{"one": true, "two": false}, fileRows(t, r.DBPath(sim.Orders), "one", "two"),
+		"the commit the process was killed before is lost")
+
+	require.NoError(t, r.Restart(context.Background(), sim.Orders))
+	pid = pidOf(t, r)
+	_, _, err = send(r, http.MethodPost, "/rows/three")
+	require.Error(t, err, "killed after the commit, before it answers")
+	killed(pid)
+	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders", "orders: after the commit @ commit 3 of orders"},
+		sitesOf(r, "crash-commit"))
+	require.Equal(t, map[string]bool{"one": true, "two": false, "three": true}, fileRows(t, r.DBPath(sim.Orders), "one", "two", "three"),
+		"the commit the process was killed after is kept")
+	require.Empty(t, appliedOf(r, "exited"), "the process stopped where the runtime killed it")
 }
 
 // TestProcessFaults: the faults of a node process's own requests are
@@ -215,10 +268,10 @@ func TestProcessStartErrors(t *testing.T) {
 // refused by name. Every field of sim.NodeFaults is applied or refused:
 // a new one is refused until it is made to work across the boundary.
 func TestProcessFaultsRefused(t *testing.T) {
-	require.NoError(t, processFaults(sim.NodeFaults{CrashRate: 0.1, ErrorRate: 0.1, Downtime: time.Second, CrashPoints: map[string]float64{"p": 1}}))
+	require.NoError(t, processFaults(sim.NodeFaults{CrashRate: 0.1, ErrorRate: 0.1, Downtime: time.Second, CrashPoints: map[string]float64{"p": 1}, CommitCrash: 0.1}))
 	var f sim.NodeFaults
 	v := reflect.ValueOf(&f).Elem()
-	handled := map[string]bool{"CrashRate": true, "ErrorRate": true, "Downtime": true, "CrashPoints": true}
+	handled := map[string]bool{"CrashRate": true, "ErrorRate": true, "Downtime": true, "CrashPoints": true, "CommitCrash": true}
 	for i := range v.NumField() {
 		field := v.Type().Field(i)
 		if handled[field.Name] {
@@ -266,4 +319,57 @@ func TestProcessClock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code)
 	require.GreaterOrEqual(t, time.Since(wall), slowness*50*time.Millisecond, "a node's sleep lasts Slowness times longer on the wall clock")
+}
+
+// TestProcessLateOnClock: a late request from a node process keeps to the
+// runtime's clock, slowed down as it is. Without a delay it arrives
+// LateMargin after its caller's deadline: the deadline crosses the process
+// boundary on the wall clock and the runtime reads it on its own clock. A
+// late delay is a duration of the runtime's clock. The service's commit
+// time (created_at, its node's clock) says when the request arrived. Only
+// lower bounds are checked: a busy machine makes things later, never
+// earlier.
+func TestProcessLateOnClock(t *testing.T) {
+	const slowness = 4
+	link := sim.Link{From: sim.Orders, To: sim.Payments}
+	callTimeout := testWorlds["charge"]().Config.CallTimeout
+	// created waits for the charge under key and says when it was made.
+	created := func(t *testing.T, r *Runtime, key string) time.Time {
+		var ns int64
+		require.Eventually(t, func() bool {
+			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
+			require.NoError(t, err)
+			defer db.Close()
+			err = db.QueryRow(`SELECT created_at FROM resources WHERE key = ?`, key).Scan(&ns)
+			if !errors.Is(err, sql.ErrNoRows) {
+				require.NoError(t, err)
+			}
+			return err == nil
+		}, procGuard, 20*time.Millisecond, "the late request is applied")
+		return time.Unix(0, ns)
+	}
+	t.Run("after the caller's deadline", func(t *testing.T) {
+		r := startProcsSlowed(t, "charge", slowness)
+		pidOf(t, r)
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{Late: 1}))
+		sent := r.Now()
+		code, _, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, code, "orders gave up waiting for payments")
+		at := created(t, r, "k1")
+		require.False(t, at.Before(sent.Add(callTimeout+sim.LateMargin)),
+			"applied %v after the call began, before its deadline (%v) and the margin (%v) on the runtime's clock", at.Sub(sent), callTimeout, sim.LateMargin)
+	})
+	t.Run("after its delay", func(t *testing.T) {
+		const delay = 100 * time.Millisecond // within the call's timeout
+		r := startProcsSlowed(t, "charge", slowness)
+		pidOf(t, r)
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{Late: 1, LateDelay: delay}))
+		sent := r.Now()
+		code, _, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, code, "orders waited for the late answer")
+		at := created(t, r, "k1")
+		require.False(t, at.Before(sent.Add(delay)), "applied %v after the call began, before its delay (%v) on the runtime's clock", at.Sub(sent), delay)
+	})
 }

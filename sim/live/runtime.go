@@ -30,6 +30,27 @@
 // also what makes a run's faults reproducible from the seed and recorded
 // exactly.
 //
+// # Late, duplicated and reordered requests
+//
+// Toxiproxy's latency toxic holds a request's bytes, but when the caller
+// hangs up its connection closes and the bytes are lost: a request cannot
+// arrive after its sender gave up that way. So the link layer delivers
+// such requests itself. A late request (sim.LinkFaults.Late) is read into
+// memory and handed to a detached sender, a runtime goroutine that waits
+// until the request's delivery time, sends it over the clean lane on a
+// connection of its own, reads the whole answer and hands it to the caller
+// if the caller still waits; otherwise the answer goes nowhere. The
+// detached sender's connection does not close when the caller gives up,
+// so the service handles the request in full, as a request that was stuck
+// in the network would be. A duplicated request is sent as usual and a
+// second copy by a detached sender, at once or after DuplicateDelay; the
+// caller gets the first copy's answer. A reordered request waits (on its
+// caller's context, as latency does) until a request sent after it over
+// the link has been answered, or ReorderHold has passed. These three are
+// decided per request by sim.LinkFaults.SiteFault, from (seed, fault,
+// request number on the link) alone. Held counts the detached senders
+// under way; Stop cancels them.
+//
 // # Crashes
 //
 // A crash (Crash, a node's CrashRate, a crash point) marks the node down,
@@ -41,6 +62,16 @@
 // if the port is taken, the node moves and the proxies follow), opens the
 // same file and calls the service's Start again. Node code must honour its
 // context: a crash, a restart and Stop wait for it to return.
+//
+// A node's database is opened through a sim.Gate: once the service has
+// started, each of its commits (an autocommitted statement's included) is
+// a site of its commit crashes (sim.NodeFaults.CommitCrash), decided by
+// (seed, node, commit number). A crash "before" turns the commit into a
+// rollback inside SQLite's commit hook and crashes the node; a crash
+// "after" lets it commit and crashes the node as the statement returns.
+// Either way the code that committed may run on for a moment, but a
+// crashed incarnation's database refuses every statement but a rollback,
+// and its answer never leaves: its connections are closed.
 //
 // Besides sim.Applied's fault names, live records "restart-failed" (Detail:
 // the error) when a delayed restart fails for another reason than a crash
@@ -60,24 +91,37 @@
 //     runtime, which hands each request the guard lets through to the
 //     process on a connection of its own;
 //   - the node's own requests go to an egress of the runtime, one per link
-//     from the node, which sends each over the link (its lane, latency and
-//     Applied decided there) and cuts the node's connection when the link
-//     fails it, so the node sees the transport error it would have seen;
+//     from the node, which sends each over the link (its lane, latency,
+//     late, duplicate and reorder faults and Applied decided there, the
+//     detached senders of late requests and second copies run there) and
+//     cuts the node's connection when the link fails it, so the node sees
+//     the transport error it would have seen; each request carries its
+//     caller's deadline, so that a late one arrives after it;
 //   - at a crash point its faults give a chance, the node asks the runtime
 //     over a control channel, which rolls, and on a crash kills the
 //     process before it answers;
+//   - the node's database is opened through a sim.Gate too, and while its
+//     faults give its commits a chance the node asks the runtime at each
+//     commit, from inside SQLite's commit hook: the runtime numbers the
+//     commit and decides as for a node in its own process; to crash before
+//     the commit it kills the process while the question waits (the
+//     transaction never commits), to crash after it it lets the commit
+//     happen and kills the process when it asks again, before its code
+//     goes on (see nodegate.go);
 //   - the node's clock is the real clock, its Rand a source seeded by the
 //     seed, the node and its incarnation, its processes its own.
 //
-// A crash is SIGKILL: the process stops at once, its open transactions
-// never commit (SQLite ignores their pages in its write-ahead log), what it
-// committed stays in its file, and its connections close. The restart is a
-// new process on the same file. The runtime tells a running process the
-// node faults SetNodeFaults and Heal set. A process that exits by itself (a
-// panic in its code) is recorded as "exited" with what it wrote, and stays
-// down until Restart or Heal. A node process whose runtime goes away (its
-// standard input ends) stops. The JetStream broker is not supported: its
-// server and its clients' connections live in the runtime's process.
+// A crash of any kind (a crash rate, a crash point, a commit crash, Crash
+// and so the nemesis's timed kills) is SIGKILL: the process stops at once,
+// its open transactions never commit (SQLite ignores their pages in its
+// write-ahead log), what it committed stays in its file, and its
+// connections close. The restart is a new process on the same file. The
+// runtime tells a running process the node faults SetNodeFaults and Heal
+// set. A process that exits by itself (a panic in its code) is recorded as
+// "exited" with what it wrote, and stays down until Restart or Heal. A node
+// process whose runtime goes away (its standard input ends) stops. The
+// JetStream broker is not supported: its server and its clients'
+// connections live in the runtime's process.
 //
 // # A real broker
 //
@@ -134,6 +178,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -197,7 +242,10 @@ type Runtime struct {
 
 	mu      sync.Mutex // guards stopped and bg.Add
 	stopped bool
-	quit    chan struct{}  // closed by Stop: pending restarts give up
+	quit    chan struct{}   // closed by Stop: pending restarts give up
+	net     context.Context // the detached senders' context, cancelled when Stop begins
+	netStop context.CancelFunc
+	held    atomic.Int64   // detached senders under way
 	bg      sync.WaitGroup // runtime-owned goroutines: delayed restarts, teardowns
 }
 
@@ -252,6 +300,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		quit:   make(chan struct{}),
 		files:  release,
 	}
+	r.net, r.netStop = context.WithCancel(root)
 	if err := r.build(ctx); err != nil {
 		return nil, errors.Join(err, r.Stop())
 	}
@@ -327,6 +376,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
+		k.detach, k.held = r.detach, &r.held
 		r.links[l] = k
 		if from := r.nodes[l.From]; from.proc {
 			if k.egress, err = r.procs.egress(k); err != nil {
@@ -484,6 +534,17 @@ func (r *Runtime) spawn(fn func()) bool {
 	return true
 }
 
+// Held is how many requests the network holds for a later delivery (late
+// requests, second copies of duplicated ones), answer included: until
+// they are done, the world is not at rest.
+func (r *Runtime) Held() int { return int(r.held.Load()) }
+
+// detach runs fn, a detached sender of the network, on a runtime
+// goroutine; fn's context is cancelled when Stop begins.
+func (r *Runtime) detach(fn func(ctx context.Context)) bool {
+	return r.spawn(func() { fn(r.net) })
+}
+
 // Stop stops every node (their processes and handlers end, their databases
 // are closed), every proxy and every runtime goroutine. It reports the
 // errors of closing the databases. Stop is idempotent.
@@ -495,6 +556,7 @@ func (r *Runtime) Stop() error {
 	}
 	r.stopped = true
 	close(r.quit)
+	r.netStop()
 	r.mu.Unlock()
 
 	// Halt every node at once, then wait for them: a node's handlers may be
@@ -561,9 +623,14 @@ type faultLog struct {
 }
 
 func (l *faultLog) add(fault, target, detail, order string) {
+	l.addAt(fault, target, detail, order, "")
+}
+
+// addAt records a fault decided at a named site.
+func (l *faultLog) addAt(fault, target, detail, order, site string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: l.clock.now().Sub(l.clock.start), Fault: fault, Target: target, Detail: detail, Order: order})
+	l.list = append(l.list, sim.Applied{At: l.clock.now().Sub(l.clock.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
 }
 
 func (l *faultLog) all() []sim.Applied {

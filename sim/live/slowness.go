@@ -65,6 +65,21 @@ func (c clock) real(d time.Duration) time.Duration {
 	return time.Duration(r)
 }
 
+// at is the runtime's time at wall, a reading of the wall clock (a
+// context's deadline, one a node process sent): its inverse is wall.
+func (c clock) at(wall time.Time) time.Time {
+	if c.slowness <= 1 {
+		return wall
+	}
+	return c.start.Add(time.Duration(float64(wall.Sub(c.start)) / c.slowness))
+}
+
+// until is how long, on the wall clock, until the runtime's clock reads t
+// (at most 0 once it has).
+func (c clock) until(t time.Time) time.Duration {
+	return c.real(t.Sub(c.now()))
+}
+
 // checkSlowness checks Options.Slowness: 0 (measure it) or a factor
 // between 1 and MaxSlowness.
 func checkSlowness(s float64) error {

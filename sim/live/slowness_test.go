@@ -15,7 +15,8 @@ import (
 
 // TestSlowness runs a world whose clock runs four times slower than the
 // wall clock: every duration asked of the runtime — a sleep, a timeout, a
-// crash's downtime, injected latency — lasts four times longer in real
+// crash's downtime, injected latency, a late request's delay, a reordered
+// request's hold — lasts four times longer in real
 // time, and the runtime's clock advances by what was asked. Only lower
 // bounds are checked: a busy machine can make anything later, never
 // earlier.
@@ -62,6 +63,24 @@ func TestSlowness(t *testing.T) {
 		require.Equal(t, http.StatusCreated, status)
 	})
 	atLeast("injected latency", onClock, onWall)
+
+	// A late request's delay, and a reordered request's hold when nothing
+	// overtakes it, are durations of the runtime's clock too.
+	for _, f := range []struct {
+		what, row string
+		faults    sim.LinkFaults
+	}{
+		{"a late request's delay", "late", sim.LinkFaults{Late: 1, LateDelay: d}},
+		{"a reordered request's hold", "held", sim.LinkFaults{Reorder: 1, ReorderHold: d}},
+	} {
+		require.NoError(t, r.SetLinkFaults(w.Links[0], f.faults))
+		onClock, onWall = elapsed(func() {
+			status, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/"+f.row)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, status)
+		})
+		atLeast(f.what, onClock, onWall)
+	}
 	require.NoError(t, r.SetLinkFaults(w.Links[0], sim.LinkFaults{}))
 
 	// The world's call timeout: a dropped request waits it out.
