@@ -25,7 +25,7 @@ test:
 	$(GO) test -race -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos
 
-# Every cell of the live expectation matrix (80 live runs, several minutes
+# Every cell of the live expectation matrix (110 live runs, many minutes
 # on two idle cores).
 test-live:
 	$(GO) test -race -count=1 -timeout 90m -run '^TestMatrix$$' ./scenarios -full-matrix

@@ -146,11 +146,15 @@
 // (Options.Slowness), measured at Start by timing requests through a proxy
 // to a SQLite write, many at once (at least 1: a fast machine runs in real
 // time). Now advances that many times slower, and every duration asked of
-// the runtime (Sleep, WithTimeout, a crash's downtime, injected latency)
-// lasts that many times longer on the wall clock: the run is the run a
-// faster machine would make, only slower. Node processes (isolation
+// the runtime (Sleep, WithTimeout, a crash's downtime, injected latency, a
+// late request's delay, a second copy's, a reordered request's hold) lasts
+// that many times longer on the wall clock: the run is the run a faster
+// machine would make, only slower. A context's deadline is on the wall
+// clock; a late request's caller's deadline is read onto the runtime's
+// clock (clock.at) before LateMargin is added. Node processes (isolation
 // process) keep the same clock, told its epoch and slowness when they
-// start. A JetStream broker's own timers run on the wall clock; its
+// start, and send their requests' deadlines on the wall clock, which both
+// share. A JetStream broker's own timers run on the wall clock; its
 // duplicate window is the world's, scaled.
 //
 // # Open files
