@@ -32,8 +32,11 @@ func TestProcessMatrix(t *testing.T) {
 		func(target string) bool { return !strings.HasPrefix(target, sim.Client+"->") }) // a link from a node process
 	// The faults decided per site or timed, new with issue 12, each landed
 	// somewhere in the sample: they work across the process boundary.
+	// (Judged when the whole sample ran, not a part chosen with -run.)
 	landed := map[string]bool{}
+	whole := true
 	for _, o := range results {
+		whole = whole && (o.err != nil || o.report.Anomalies != nil)
 		for _, a := range o.applied {
 			landed[a.Fault] = true
 			if a.Fault == "crash" && a.Detail == "" { // Crash, as the nemesis's timed kill calls it
@@ -42,7 +45,7 @@ func TestProcessMatrix(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"late", "duplicate", "reorder", "crash-commit", "kill"} {
-		assert.True(t, landed[k], "no %s landed in the whole sample", k)
+		assert.True(t, !whole || landed[k], "no %s landed in the whole sample", k)
 	}
 	if t.Failed() {
 		t.Logf("the measured sample with isolation process (%s; the last %d cells with their own faults: sampleFaultCells):\n%s",
