@@ -163,7 +163,7 @@ func TestNemesis(t *testing.T) {
 	require.NoError(t, err)
 	rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
 	nodes := []string{"orders", "payments"}
-	nem := NewNemesis(p, sim.StandardLinks, nodes, rec, realClock{}, 7)
+	nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, realClock{}, 7)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	require.NoError(t, nem.Run(ctx))
@@ -239,7 +239,7 @@ func TestNemesisKills(t *testing.T) {
 	nodes := []string{"broker", "orders", "payments", "rewards"}
 	run := func(seed int64) []Step {
 		rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
-		nem := NewNemesis(p, sim.StandardLinks, nodes, rec, realClock{}, seed)
+		nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, realClock{}, seed)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		require.NoError(t, nem.Run(ctx))

@@ -103,7 +103,7 @@ func TestLateRequestApplied(t *testing.T) {
 				return nil
 			})
 			require.NoError(t, err)
-			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 on orders->payments"}, sites(rt, "late"))
+			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 of o-1 on orders->payments"}, sites(rt, "late"))
 		})
 	}
 }
@@ -154,7 +154,7 @@ func TestReorderedRequest(t *testing.T) {
 	l := sim.Link{From: sim.Orders, To: sim.Payments}
 	f := sim.LinkFaults{Reorder: 0.5, ReorderHold: time.Minute} // held until overtaken
 	seed := int64(1)                                            // a seed whose first request is reordered and second is not
-	for ; f.SiteFault(seed, l, 1) != sim.SiteReorder || f.SiteFault(seed, l, 2) != sim.SiteClean; seed++ {
+	for ; f.SiteFault(seed, sim.RequestSite(l, "o-1", 1)) != sim.SiteReorder || f.SiteFault(seed, sim.RequestSite(l, "o-2", 1)) != sim.SiteClean; seed++ {
 	}
 	for _, runtime := range Runtimes {
 		t.Run(runtime, func(t *testing.T) {

@@ -64,7 +64,17 @@ func TestReplay(t *testing.T) {
 	old := edit(t, rec, func(doc map[string]any) { doc["schema_version"] = 1 })
 	code, _, stderr = run(t, "replay", old)
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 1: this txchaos writes schema version 2 and replays only that")
+	require.Contains(t, stderr, "schema_version 1: this txchaos writes schema version 3 and replays only that")
+
+	// A det record written by txchaos before fault sites were numbered per
+	// order (schema version 2: testdata/det-record-v2.json, by the main
+	// binary of 24c43fd) is refused, naming its version; check still reads it.
+	code, _, stderr = run(t, "replay", filepath.Join("testdata", "det-record-v2.json"))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "schema_version 2: this txchaos writes schema version 3 and replays only that")
+	require.Contains(t, stderr, "per order")
+	code, _, stderr = run(t, "check", filepath.Join("testdata", "det-record-v2.json"))
+	require.Equal(t, 1, code, "an old record is still judged: %s", stderr)
 
 	code, _, stderr = run(t, "replay", filepath.Join(t.TempDir(), "none.json"))
 	require.Equal(t, exitUsage, code)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
@@ -26,6 +27,7 @@ type runFlags struct {
 	output    string
 	out       string
 	forget    bool
+	schedule  string
 }
 
 func (f *runFlags) bind(fs *pflag.FlagSet) { f.bindTo(fs, scenarios.Default()) }
@@ -55,6 +57,7 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.Var(windowFlag{&f.cfg.World.DedupeWindow}, "dedupe-window", "jetstream's duplicate window for event ids (Nats-Msg-Id); 0 turns it off (default: JetStream's, 2m)")
 	fs.BoolVar(&f.cfg.World.RewardsSplitInbox, "split-inbox", d.World.RewardsSplitInbox, "a broken consumer: it commits an event's inbox row and its credit in two transactions (with --dedupe)")
 	fs.BoolVar(&f.forget, "forget-empty-cancel", false, "broken saga participants: payments, inventory and shipping answer a cancel of a key they never saw with not-found and forget it (no tombstone)")
+	fs.StringVar(&f.schedule, "schedule", "", "a file of faults named one by one at their sites (det runtime, without --faults; see txchaos explain schedule): the run gets exactly these")
 	fs.StringVar(&f.output, "output", "table", "what to print: table (the scorecard) or json (the record)")
 	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
 }
@@ -80,6 +83,17 @@ func (f *runFlags) config() (scenarios.Config, error) {
 	}
 	if f.output != "table" && f.output != "json" {
 		return cfg, usageError("--output: %q is not one of table, json", f.output)
+	}
+	if f.schedule != "" {
+		text, err := os.ReadFile(f.schedule)
+		if err != nil {
+			return cfg, usageError("--schedule: %v", err)
+		}
+		sched, err := faults.ParseSchedule(string(text))
+		if err != nil {
+			return cfg, usageError("--schedule: %s: %v", f.schedule, err)
+		}
+		cfg.Schedule = sched.String()
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("--%s", flagError(err))
@@ -135,7 +149,8 @@ func newRun() *cobra.Command {
 		Example: `  txchaos run --pattern naive-dual-write --faults lost-response=0.1 --txns 200
   txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.1 --output json
   txchaos run --pattern outbox --scenario broker-outage
-  txchaos run --pattern saga --scenario my-scenario.yaml --txns 100`,
+  txchaos run --pattern saga --scenario my-scenario.yaml --txns 100
+  txchaos run --runtime det --pattern naive-dual-write --txns 1 --schedule leak.schedule`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var sc *scenarios.Scenario

@@ -40,6 +40,7 @@ type proc struct {
 	name    string        // its name, or "" when named by nameOf
 	nameOf  func() string // names it when asked (a request's handler)
 	inc     *incarnation  // the node incarnation it belongs to; nil for none
+	serving *call         // the request it handles, for a handler
 	incIdx  int           // its index in inc.procs
 	fn      func()
 	wake    chan struct{}
