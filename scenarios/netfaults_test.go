@@ -212,7 +212,7 @@ func TestConsumerCrashBetweenCommits(t *testing.T) {
 	crash := sim.NodeFaults{CommitCrash: 1, Downtime: 200 * time.Millisecond}
 	seed := int64(1) // a seed whose first commit at rewards crashes just after it
 	for ; ; seed++ {
-		if hit, before := crash.CommitFault(seed, sim.Rewards, 1); hit && !before {
+		if hit, before := crash.CommitFault(seed, sim.CommitSite(sim.Rewards, "", 1)); hit && !before {
 			break
 		}
 	}
