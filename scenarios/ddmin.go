@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/txchaos/txchaos/faults"
 )
@@ -162,6 +163,34 @@ func (s *shrinker) earlier(cfg Config) (Config, bool, error) {
 					return cfg, shrunk, err
 				}
 				i = -1 // the schedule changed: from its first fault again
+				break
+			}
+		}
+	}
+	// A moment's fault lands on whatever the run is doing then: earlier,
+	// it meets the first orders, and the faults that only slowed the run
+	// until the moment came can go.
+	for i := 0; i < len(c) && !s.spent(); i++ {
+		m := c[i].Moment
+		if m == nil || m.At == 0 {
+			continue
+		}
+		for _, at := range []time.Duration{0, (m.At / 4).Round(time.Millisecond), (m.At / 2).Round(time.Millisecond)} {
+			if at >= m.At {
+				continue
+			}
+			next := append(faults.Schedule(nil), c...)
+			moved := *m
+			moved.At = at
+			next[i].Moment = &moved
+			ok, err := move(next, fmt.Sprintf("%s → at %s", m, at))
+			if err != nil {
+				return cfg, shrunk, err
+			}
+			if ok {
+				if c, err = faults.ParseSchedule(cfg.Schedule); err != nil {
+					return cfg, shrunk, err
+				}
 				break
 			}
 		}

@@ -121,3 +121,35 @@ func TestDetExplore(t *testing.T) {
 	_, err = Explore(context.Background(), Default(), ExploreOptions{Seeds: 1})
 	require.ErrorContains(t, err, "explore runs seeds on the det runtime")
 }
+
+// TestShrinkMovesMoment: a partition at a moment lands on whatever the run
+// is doing then, so latency faults that only slowed the run until the
+// moment came were needed with it. Moved to the run's start, it breaks the
+// first order alone, and the latencies and later orders go: the naive dual
+// write's points out of balance (not-conserved), from 9 orders and 9 faults (as a shrink of the
+// everything-at-once scenario left them before moments moved) to 1 order
+// and the partition.
+func TestShrinkMovesMoment(t *testing.T) {
+	cfg := Default()
+	cfg.Pattern, cfg.Runtime, cfg.Seed = "naive-dual-write", "det", 1
+	cfg.Quiet, cfg.CallTimeout = 10*time.Second, time.Second
+	cfg.Workload = Workload{Txns: 9, Concurrency: 1, Attempts: 1, Customers: 1}
+	cfg.World.Payments.RejectRate, cfg.World.Inventory.RejectRate, cfg.World.Shipping.RejectRate = 0, 0, 0
+	cfg.World.CallTimeout = 300 * time.Millisecond
+	cfg.Schedule = `request 1 of o000001 on client->orders: latency 5.132497ms
+request 1 of o000001 on orders->shipping: latency 5.726632ms
+request 1 of o000002 on client->orders: latency 3.709605ms
+request 1 of o000002 on orders->payments: latency 7.079381ms
+request 2 of o000002 on client->orders: latency 3.512151ms
+request 1 of o000003 on client->orders: latency 4.907796ms
+request 2 of o000003 on client->orders: latency 4.807713ms
+request 1 of o000004 on client->orders: latency 7.013466ms
+at 95.566125ms: partition orders->broker for 300ms
+`
+	var steps []ShrinkStep
+	best, _, err := Shrink(context.Background(), cfg, checker.NotConserved, ShrinkOptions{Progress: func(s ShrinkStep) { steps = append(steps, s) }})
+	require.NoError(t, err)
+	t.Logf("%d runs: %d orders, schedule:\n%s", len(steps), best.Workload.Txns, best.Schedule)
+	require.Equal(t, "at 0s: partition orders->broker for 300ms\n", best.Schedule)
+	require.Equal(t, 1, best.Workload.Txns)
+}
