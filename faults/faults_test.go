@@ -178,7 +178,7 @@ func TestNemesis(t *testing.T) {
 	require.NoError(t, err)
 	rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
 	nodes := []string{"orders", "payments"}
-	nem := NewNemesis(p, sim.StandardLinks, nodes, rec, realClock{}, 7)
+	nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, realClock{}, 7)
 	// The run lasts until two partition windows have opened, however slow
 	// the machine (a minute guards against a hang).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -267,7 +267,7 @@ func TestNemesisKills(t *testing.T) {
 		// 300ms on a clock of its own: the moments, not the machine's
 		// speed, decide how many kills there are.
 		start := time.Unix(0, 0)
-		nem := NewNemesis(p, sim.StandardLinks, nodes, rec, &virtualClock{now: start, end: start.Add(300 * time.Millisecond)}, seed)
+		nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, &virtualClock{now: start, end: start.Add(300 * time.Millisecond)}, seed)
 		require.NoError(t, nem.Run(context.Background()))
 		require.Equal(t, 0.5, rec.links[sim.Link{From: "orders", To: "payments"}].Late)
 		var crashes []Step

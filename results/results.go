@@ -42,11 +42,17 @@ import (
 // the history marks the reads taken at rest (at_rest); the record carries
 // what the reads showed (reads), and non-linearizable judges the checkouts
 // alone, the reads having classes of their own.
-const SchemaVersion = 2
+//
+// Version 3: a det run decides every fault at a named site (requests
+// numbered per order and link), records the faults it got as its
+// schedule (schedule) and names the site of every fault applied; a
+// version-2 det run's late, duplicated and reordered requests and commit
+// crashes fell on requests numbered per link, so it does not replay.
+const SchemaVersion = 3
 
-// SupportedVersions are the schema versions Read accepts: a version-1
-// record is still read (and judged again by check), though not replayed.
-var SupportedVersions = []int{1, SchemaVersion}
+// SupportedVersions are the schema versions Read accepts: an older record
+// is still read (and judged again by check), though not replayed.
+var SupportedVersions = []int{1, 2, SchemaVersion}
 
 // Tool is the value of Record.Tool.
 const Tool = "txchaos"
@@ -80,7 +86,11 @@ type Record struct {
 	// Evidence is, per fault of the profile, how often it was applied and
 	// how often it landed while an order it affected was open. Records
 	// written before it existed have none.
-	Evidence *Evidence       `json:"evidence,omitempty"`
+	Evidence *Evidence `json:"evidence,omitempty"`
+	// Schedule is, for a det run, the faults it got, each at its site or
+	// moment, and the sites it passed: run as a schedule, it is the same
+	// run. A live run has none.
+	Schedule *Schedule       `json:"schedule,omitempty"`
 	Metrics  json.RawMessage `json:"metrics"`
 	// Anomalies counts every anomaly class the checker knows, zeros
 	// included, so that a missing class never reads as a zero.

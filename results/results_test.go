@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -267,18 +268,18 @@ func TestReadErrors(t *testing.T) {
 	}{
 		{
 			name:   "future schema version",
-			change: func(d map[string]any) { d["schema_version"] = 3; d["pattern"] = nil },
-			want:   []string{"schema_version 3 is not supported", "reads schema versions 1, 2"},
+			change: func(d map[string]any) { d["schema_version"] = SchemaVersion + 1; d["pattern"] = nil },
+			want:   []string{fmt.Sprintf("schema_version %d is not supported", SchemaVersion+1), "reads schema versions 1, 2, 3"},
 		},
 		{
 			name:   "schema version zero",
 			change: func(d map[string]any) { d["schema_version"] = 0 },
-			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2"},
+			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2, 3"},
 		},
 		{
 			name:   "no schema version",
 			change: func(d map[string]any) { delete(d, "schema_version") },
-			want:   []string{"no schema_version", "reads schema versions 1, 2"},
+			want:   []string{"no schema_version", "reads schema versions 1, 2, 3"},
 		},
 		{
 			name:   "schema version not a number",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
@@ -94,6 +95,9 @@ func (r *Result) Record() (*results.Record, error) {
 		Evidence:      r.Evidence,
 		Host:          results.NewHost(r.Started),
 	}
+	if r.Config.Runtime == results.RuntimeDet {
+		rec.Schedule = r.scheduleRecord()
+	}
 	var metrics any = r.Metrics()
 	if r.Config.Runtime == results.RuntimeDet {
 		// Virtual time is part of the run: its timings are metrics, the
@@ -126,6 +130,41 @@ func (r *Result) Record() (*results.Record, error) {
 		*f.dst = b
 	}
 	return rec, nil
+}
+
+// scheduleRecord is what the record says of the run's schedule and sites.
+func (r *Result) scheduleRecord() *results.Schedule {
+	rs := &results.Schedule{Faults: r.Schedule.Lines(true), Sites: map[string]int{}}
+	if rs.Faults == nil {
+		rs.Faults = []string{}
+	}
+	for _, p := range r.Passes {
+		if p.Idle {
+			rs.Idle++
+		}
+		if f := siteFamily(p); f != "" {
+			rs.Sites[f]++
+		}
+	}
+	return rs
+}
+
+// siteFamily is the family a pass's site is counted in, or "" for a pass
+// that is not counted (a request site's serve pass: the site is counted
+// once, at its net pass).
+func siteFamily(p sim.Pass) string {
+	w := strings.Fields(p.Site)
+	switch {
+	case p.Slot == sim.SlotNet && len(w) > 0:
+		return "requests on " + w[len(w)-1]
+	case p.Slot == sim.SlotServe && len(w) > 1 && w[0] == "copy":
+		return "copies on " + w[len(w)-1]
+	case p.Slot == sim.SlotVisit && len(w) >= 6: // visit M of POINT at NODE [for ORDER]
+		return "visits of " + w[3] + " at " + w[5]
+	case p.Slot == sim.SlotCommit && len(w) >= 4: // commit N of NODE [for ORDER]
+		return "commits of " + w[3]
+	}
+	return ""
 }
 
 // detMetrics is m with a det run's timings beside its fields.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/det"
 	"github.com/txchaos/txchaos/sim/live"
@@ -49,7 +50,11 @@ var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg
 		return liveRuntime{rt}, nil
 	},
 	"det": func(ctx context.Context, w sim.World, dir string, cfg Config, _ []byte) (Runtime, error) {
-		return det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed})
+		sched, err := faults.ParseSchedule(cfg.Schedule) // validated
+		if err != nil {
+			return nil, err
+		}
+		return det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions()})
 	},
 }
 

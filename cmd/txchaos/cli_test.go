@@ -159,7 +159,8 @@ func TestCompletion(t *testing.T) {
 	})
 	t.Run("classes", func(t *testing.T) {
 		got, _ := complete(t, "explain", "")
-		require.Len(t, got, len(checker.Classes)+len(faults.Kinds()), "explain takes a class or a fault")
+		require.Len(t, got, len(checker.Classes)+len(faults.Kinds())+1, "explain takes a class, a fault or schedule")
+		require.Contains(t, got, "schedule")
 		require.Equal(t, string(checker.Classes[0]), got[0])
 		require.Contains(t, got, "reorder")
 		got, _ = complete(t, "shrink", "r.json", "--class", "")

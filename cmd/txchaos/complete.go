@@ -66,6 +66,7 @@ func addCompletions(root *cobra.Command) {
 				for _, k := range faults.Kinds() {
 					classes = append(classes, cobra.CompletionWithDesc(k.Name, "fault: "+k.Summary))
 				}
+				classes = append(classes, cobra.CompletionWithDesc("schedule", "a det run's faults named one by one (run --schedule FILE)"))
 				return classes, dir
 			}
 		case "check", "replay", "shrink":

@@ -208,7 +208,10 @@ func TestDetReadmeQuickCommands(t *testing.T) {
 			records = append(records, recordOf(t, c))
 		}
 		var args []string
-		for _, a := range c.args {
+		for i, a := range c.args {
+			if i > 0 && c.args[i-1] == "--schedule" && !filepath.IsAbs(a) {
+				a = filepath.Join(cwdAtStart, "../..", a) // the pages' files are the repository's
+			}
 			if strings.ContainsAny(a, "*?[") {
 				n := 0
 				for _, r := range records {
@@ -271,6 +274,8 @@ func recordOf(t *testing.T, c docCommand) string {
 	var requireExercised bool
 	fs.StringVar(&scenario, "scenario", "", "")
 	fs.BoolVar(&requireExercised, "require-exercised", false, "")
+	var schedule string
+	fs.StringVar(&schedule, "schedule", "", "")
 	require.NoError(t, fs.Parse(c.args[1:]), "%s: %s", c.where, c.line)
 	seed := f.cfg.Seed
 	if strings.HasSuffix(scenario, ".yaml") && !filepath.IsAbs(scenario) {

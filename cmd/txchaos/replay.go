@@ -34,9 +34,9 @@ cannot be replayed), 4 harness failure.`,
 			}
 			if rec.SchemaVersion != results.SchemaVersion {
 				return usageError("%s: schema_version %d: this txchaos writes schema version %d and replays only that: "+
-					"a det run recorded at version %d ran on a clock whose readings could repeat an instant, so it cannot "+
-					"reproduce byte for byte; run its configuration again (txchaos run --runtime det --pattern %s --seed %d ...) "+
-					"and replay the new record", args[0], rec.SchemaVersion, results.SchemaVersion, rec.SchemaVersion, rec.Pattern, rec.Seed)
+					"a det run recorded at version %d %s, so it cannot reproduce byte for byte; run its configuration again "+
+					"(txchaos run --runtime det --pattern %s --seed %d ...) and replay the new record",
+					args[0], rec.SchemaVersion, results.SchemaVersion, rec.SchemaVersion, whyNotReplayed(rec.SchemaVersion), rec.Pattern, rec.Seed)
 			}
 			if out != "" {
 				if err := checkOutFile("out", out); err != nil {
@@ -75,6 +75,16 @@ cannot be replayed), 4 harness failure.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "also write the replayed record to this file")
 	return cmd
+}
+
+// whyNotReplayed says what changed since a det record of an older schema
+// version was written.
+func whyNotReplayed(version int) string {
+	if version == 1 {
+		return "ran on a clock whose readings could repeat an instant"
+	}
+	return "numbered the requests its late, duplicated and reordered requests and commit crashes fell on per link, " +
+		"where this txchaos numbers every fault site per order (and records the run's schedule)"
 }
 
 // readDetRecord reads a det run's record and its configuration.

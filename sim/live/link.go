@@ -60,9 +60,10 @@ type link struct {
 	faults   sim.LinkFaults
 	rng      *rand.Rand
 	seed     int64
-	sent     uint64        // HTTP requests sent so far: the last one's site number
-	answered uint64        // the highest site number answered so far
-	overtake chan struct{} // closed and replaced when answered grows
+	sent     uint64            // HTTP requests sent so far: the last one's number
+	answered uint64            // the highest number answered so far
+	perOrder map[string]uint64 // HTTP requests sent so far per order: site numbers (sim.RequestSite)
+	overtake chan struct{}     // closed and replaced when answered grows
 
 	// detach runs a detached sender on a runtime goroutine that Stop ends
 	// (its context is cancelled when Stop begins); nil runs it on a plain
@@ -173,20 +174,24 @@ func (k *link) decide(detail, order string) (lane, time.Duration) {
 
 // siteFault decides the site fault of the next HTTP request over the link
 // (sim.LinkFaults.SiteFault) when its lane is clean, and records it: its
-// site number, the fault (sim.SiteClean for none) and the link's faults.
+// number, the fault (sim.SiteClean for none) and the link's faults.
 // A link to a server node carries connections, which these faults do not
 // touch.
 func (k *link) siteFault(ln lane, detail, order string) (uint64, string, sim.LinkFaults) {
 	k.mu.Lock()
 	f := k.faults
 	k.sent++
-	seq, extra := k.sent, sim.SiteClean
+	if k.perOrder == nil {
+		k.perOrder = map[string]uint64{}
+	}
+	k.perOrder[order]++
+	seq, site, extra := k.sent, sim.RequestSite(k.l, order, k.perOrder[order]), sim.SiteClean
 	if ln == clean {
-		extra = f.SiteFault(k.seed, k.l, seq)
+		extra = f.SiteFault(k.seed, site)
 	}
 	k.mu.Unlock()
 	if extra != sim.SiteClean {
-		k.log.addAt(extra, k.l.String(), detail, order, sim.RequestSite(k.l, seq))
+		k.log.addAt(extra, k.l.String(), detail, order, site)
 	}
 	return seq, extra, f
 }

@@ -116,8 +116,8 @@ func TestProcessCommitCrash(t *testing.T) {
 	f := sim.NodeFaults{CommitCrash: 0.5, Downtime: time.Hour}
 	seed := int64(1) // a seed whose commit 2 of orders crashes before it and commit 3 after it
 	for ; ; seed++ {
-		hit2, before2 := f.CommitFault(seed, sim.Orders, 2)
-		hit3, before3 := f.CommitFault(seed, sim.Orders, 3)
+		hit2, before2 := f.CommitFault(seed, sim.CommitSite(sim.Orders, "", 2))
+		hit3, before3 := f.CommitFault(seed, sim.CommitSite(sim.Orders, "", 3))
 		if hit2 && before2 && hit3 && !before3 {
 			break
 		}
