@@ -38,6 +38,7 @@ type store struct {
 	commits atomic.Uint64 // transactions committed in it, by any connection
 	synced  uint64        // commits when sync last looked
 	image   []byte        // the database as sync last wrote it
+	reader  *sql.DB       // reads between steps (Runtime.Reader); nil until asked for
 }
 
 // newStore creates the in-memory database of the node whose file is path,
@@ -143,9 +144,30 @@ func (st *store) sync() (bool, error) {
 	return true, nil
 }
 
+// read is the store's handle for reading between steps of the world,
+// opened on first use: one connection, whose prepared statements stay
+// cached from one question to the next.
+func (st *store) read() (*sql.DB, error) {
+	if st.reader == nil {
+		db := sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		if err := db.PingContext(context.Background()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open database %s: %w", st.path, err)
+		}
+		st.reader = db
+	}
+	return st.reader, nil
+}
+
 // close frees the memory database.
 func (st *store) close() error {
-	return errors.Join(st.keep.Close(), st.keepDB.Close())
+	var err error
+	if st.reader != nil {
+		err = st.reader.Close()
+	}
+	return errors.Join(err, st.keep.Close(), st.keepDB.Close())
 }
 
 // connector opens connections to one database for database/sql.
@@ -324,9 +346,16 @@ func (t *countedTx) Rollback() error {
 	return err
 }
 
+// traceStatement, when a test sets it, is told the text of each statement
+// a node's service runs, and the node's name.
+var traceStatement func(node, query string)
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if c.inc == nil {
 		return c.exec(query, args)
+	}
+	if traceStatement != nil {
+		traceStatement(c.inc.n.name, query)
 	}
 	if c.inc.refuses() && query != "ROLLBACK" {
 		return nil, errCrashedDB
@@ -350,6 +379,9 @@ func (c *cachingConn) exec(query string, args []driver.NamedValue) (driver.Resul
 func (c *cachingConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if c.inc != nil && c.inc.refuses() {
 		return nil, errCrashedDB
+	}
+	if c.inc != nil && traceStatement != nil {
+		traceStatement(c.inc.n.name, query)
 	}
 	s, err := c.stmt(query)
 	if err != nil {
