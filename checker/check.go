@@ -203,6 +203,22 @@ func Check(h []Op, s *State, reads ReadModel) Report {
 	return r
 }
 
+// CheckStuck is the stuck check of Check alone: what in s is unfinished
+// (see Stuck), and whether it could be judged (s holds every database it
+// needs). A runner asks it of the state it read at rest, to confirm what
+// a Watch found.
+func CheckStuck(s *State) (f Finding, judged bool) {
+	for _, c := range checks {
+		if c.class == Stuck {
+			if s == nil || len(lacking(s, c)) > 0 {
+				return Finding{}, false
+			}
+			return c.run(newWorld(s)), true
+		}
+	}
+	panic("checker: no stuck check")
+}
+
 // lacking explains each part of the state check c needs that s lacks.
 func lacking(s *State, c check) []string {
 	var out []string

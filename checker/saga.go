@@ -46,6 +46,8 @@ const (
 // the network delivered, or a driver that had not yet heard — refused as
 // it must be; a caller that kept retrying it would leave its work
 // unfinished, which the pending queries count.
+//
+// refusalOutcomes are the outcomes it may say yes to.
 func refusal(l LogRow) bool {
 	switch l.Outcome {
 	case outRejected, outKeyConflict, outNotFound:
@@ -55,6 +57,8 @@ func refusal(l LogRow) bool {
 	}
 	return false
 }
+
+var refusalOutcomes = []string{outRejected, outKeyConflict, outNotFound, outAlreadyCancelled}
 
 // steps indexes one service's log by step. A step is one order's resource
 // at the service: every create and cancel for it names the order (or, for a
@@ -184,37 +188,72 @@ func cancelsApplied(w *world, svc string) map[int64]int64 {
 // cancel (same key, or same order when it has no key) retried as if the
 // error were transient.
 func checkRetriedRefusals(w *world, f *Finding) {
-	type request struct{ op, id, order string }
 	for _, svc := range downstream {
 		st := newSteps(w, svc)
-		count := map[request]int{}
-		outcomes := map[request]map[string]int{}
-		var seen []request
+		var r refusals
 		for _, l := range w.log(svc) {
-			if !refusal(l) {
-				continue
-			}
-			r := request{l.Op, "", st.of(l)}
-			if l.Key != "" {
-				r.id = " by key " + l.Key
-			}
-			if count[r] == 0 {
-				seen = append(seen, r)
-				outcomes[r] = map[string]int{}
-			}
-			count[r]++
-			outcomes[r][l.Outcome]++
+			r.add(l, st.of(l))
 		}
-		for _, r := range seen {
-			if count[r] <= MaxRejections {
-				continue
-			}
-			var by []string
-			for _, o := range slices.Sorted(maps.Keys(outcomes[r])) {
-				by = append(by, fmt.Sprintf("%s ×%d", o, outcomes[r][o]))
-			}
-			f.add("%s: %s%s for order %s refused %d times (%s): retried on a non-transient error",
-				svc, r.op, r.id, r.order, count[r], strings.Join(by, ", "))
+		r.report(svc, f)
+	}
+}
+
+// refusals counts the non-transient refusals of one service's requests,
+// log row by log row (checkRetriedRefusals, and a Watch's cursor over the
+// log).
+type refusals struct {
+	count    map[request]int
+	outcomes map[request]map[string]int
+	seen     []request // in order of first refusal
+}
+
+// request is a create or cancel at a service: its operation, its key
+// (" by key K", or "" when it has none) and its step.
+type request struct{ op, id, order string }
+
+// add counts l, a log row about step, if it is a refusal.
+func (r *refusals) add(l LogRow, step string) {
+	if !refusal(l) {
+		return
+	}
+	q := request{l.Op, "", step}
+	if l.Key != "" {
+		q.id = " by key " + l.Key
+	}
+	if r.count == nil {
+		r.count, r.outcomes = map[request]int{}, map[request]map[string]int{}
+	}
+	if r.count[q] == 0 {
+		r.seen = append(r.seen, q)
+		r.outcomes[q] = map[string]int{}
+	}
+	r.count[q]++
+	r.outcomes[q][l.Outcome]++
+}
+
+// retried reports whether a request was refused more than MaxRejections
+// times.
+func (r *refusals) retried() bool {
+	for _, q := range r.seen {
+		if r.count[q] > MaxRejections {
+			return true
 		}
+	}
+	return false
+}
+
+// report adds to f each request of svc refused more than MaxRejections
+// times.
+func (r *refusals) report(svc string, f *Finding) {
+	for _, q := range r.seen {
+		if r.count[q] <= MaxRejections {
+			continue
+		}
+		var by []string
+		for _, o := range slices.Sorted(maps.Keys(r.outcomes[q])) {
+			by = append(by, fmt.Sprintf("%s ×%d", o, r.outcomes[q][o]))
+		}
+		f.add("%s: %s%s for order %s refused %d times (%s): retried on a non-transient error",
+			svc, q.op, q.id, q.order, r.count[q], strings.Join(by, ", "))
 	}
 }

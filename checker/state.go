@@ -155,18 +155,32 @@ var nodes = []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping, sim.
 // mistake (an unknown node name, a Pending without a name or SQL, or two
 // with one name) or when ctx is done.
 func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*State, error) {
-	seen := map[string]bool{}
-	for _, p := range pending {
-		if p.Name == "" || strings.TrimSpace(p.SQL) == "" {
-			return nil, fmt.Errorf("checker: pending query %q: name and SQL are required", p.Name)
+	return readState(ctx, func(node string) bool { _, ok := dbs[node]; return ok }, func(node string, read func(*sql.Tx) error) error {
+		path, ok := dbs[node]
+		if !ok {
+			return errors.New("no database given")
 		}
-		if _, ok := dbs[p.node()]; !ok && !isNode(p.node()) {
-			return nil, fmt.Errorf("checker: pending query %q: node %q has no database", p.Name, p.node())
+		return readNode(ctx, path, read)
+	}, pending)
+}
+
+// ReadStateFrom is ReadState over databases already open, by node: each is
+// read in one read transaction. It is how a runner that keeps its
+// databases in memory reads them (the det runtime's Runtime.Reader).
+func ReadStateFrom(ctx context.Context, dbs map[string]*sql.DB, pending []Pending) (*State, error) {
+	return readState(ctx, func(node string) bool { _, ok := dbs[node]; return ok }, func(node string, read func(*sql.Tx) error) error {
+		db, ok := dbs[node]
+		if !ok || db == nil {
+			return errors.New("no database given")
 		}
-		if seen[p.Name] {
-			return nil, fmt.Errorf("checker: pending query %q given twice", p.Name)
-		}
-		seen[p.Name] = true
+		return inReadTx(ctx, db, read)
+	}, pending)
+}
+
+// readState reads a state, each node by read.
+func readState(ctx context.Context, has func(node string) bool, read func(node string, fn func(*sql.Tx) error) error, pending []Pending) (*State, error) {
+	if err := checkPending(pending, has); err != nil {
+		return nil, err
 	}
 	s := &State{
 		Orders:    []OrderRow{},
@@ -188,12 +202,7 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		path, ok := dbs[node]
-		if !ok {
-			missing(node, errors.New("no database given"))
-			continue
-		}
-		err := readNode(ctx, path, func(tx *sql.Tx) error {
+		err := read(node, func(tx *sql.Tx) error {
 			switch node {
 			case sim.Orders:
 				if err := readOrders(ctx, tx, s); err != nil {
@@ -220,7 +229,7 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		if !isNode(p.node()) && !extra[p.node()] {
 			extra[p.node()] = true
 			node := p.node()
-			err := readNode(ctx, dbs[node], func(tx *sql.Tx) error {
+			err := read(node, func(tx *sql.Tx) error {
 				return readPendings(ctx, tx, s, pending, node, missing)
 			})
 			if err != nil {
@@ -232,6 +241,25 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		}
 	}
 	return s, nil
+}
+
+// checkPending refuses a caller's mistake in pending: a query without a
+// name or SQL, one on a node that has no database, two with one name.
+func checkPending(pending []Pending, has func(node string) bool) error {
+	seen := map[string]bool{}
+	for _, p := range pending {
+		if p.Name == "" || strings.TrimSpace(p.SQL) == "" {
+			return fmt.Errorf("checker: pending query %q: name and SQL are required", p.Name)
+		}
+		if !has(p.node()) && !isNode(p.node()) {
+			return fmt.Errorf("checker: pending query %q: node %q has no database", p.Name, p.node())
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("checker: pending query %q given twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	return nil
 }
 
 // readPendings runs the pending queries that run on node.
@@ -273,15 +301,20 @@ func readNode(ctx context.Context, path string, read func(tx *sql.Tx) error) err
 		return err
 	}
 	defer db.Close()
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer tx.Rollback()
-	if err := read(tx); err != nil {
+	if err := inReadTx(ctx, db, read); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// inReadTx runs read in one read transaction on db.
+func inReadTx(ctx context.Context, db *sql.DB, read func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return read(tx)
 }
 
 // scanAll runs query and appends one row per result, scanned by scan.
