@@ -153,7 +153,6 @@ func (w *Watch) events(ctx context.Context, dbs map[string]*sql.DB) (string, err
 		offset, kind, order, sim.RewardsGroup, committed), nil
 }
 
-
 // refusals reads each service's log past its cursor and finds a request
 // refused more than MaxRejections times. A row's step is its order, or the
 // order of the resource with its key as it stands when the row is read
