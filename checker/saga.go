@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/txchaos/txchaos/sim"
@@ -60,26 +59,12 @@ func refusal(l LogRow) bool {
 
 var refusalOutcomes = []string{outRejected, outKeyConflict, outNotFound, outAlreadyCancelled}
 
-// steps indexes one service's log by step. A step is one order's resource
-// at the service: every create and cancel for it names the order (or, for a
-// cancel that names none, the key of a resource that does).
-type steps struct {
-	// order maps a resource key to the order of the resource holding it.
-	order map[string]string
-	// res maps a resource id to its row.
-	res map[int64]ResourceRow
-}
+// steps names the steps of one service's log rows. A step is one order's
+// resource at the service: every create and cancel for it names the order
+// (or, for a cancel that names none, the key of a resource that does).
+type steps struct{ v *service }
 
-func newSteps(w *world, svc string) steps {
-	s := steps{order: map[string]string{}, res: map[int64]ResourceRow{}}
-	for _, r := range w.s.Resources[svc] {
-		s.res[r.ID] = r
-		if r.Key != "" {
-			s.order[r.Key] = r.Order
-		}
-	}
-	return s
-}
+func newSteps(w *world, svc string) steps { return steps{w.svc[svc]} }
 
 // of names the step a log row is about: its order, or failing that the
 // order of the resource with its key, or failing that its key.
@@ -87,7 +72,7 @@ func (s steps) of(l LogRow) string {
 	if l.Order != "" {
 		return l.Order
 	}
-	if o, ok := s.order[l.Key]; ok && o != "" {
+	if o, ok := s.v.keyOrder(l.Key); ok && o != "" {
 		return o
 	}
 	return "key " + l.Key
@@ -96,15 +81,8 @@ func (s steps) of(l LogRow) string {
 // held reports whether the resource with id is still held at the end of
 // the run.
 func (s steps) held(id int64) bool {
-	r, ok := s.res[id]
+	r, ok := s.v.resource(id)
 	return ok && r.State == sim.ResourceActive
-}
-
-// log returns the service's log in arrival order.
-func (w *world) log(svc string) []LogRow {
-	out := append([]LogRow(nil), w.s.Log[svc]...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out
 }
 
 // checkHangingAction counts each create that took effect (outcome created)
@@ -117,7 +95,7 @@ func checkHangingAction(w *world) Finding {
 	for _, svc := range downstream {
 		st := newSteps(w, svc)
 		cancel := map[string]LogRow{} // step → its first cancel
-		for _, l := range w.log(svc) {
+		for _, l := range w.svc[svc].log {
 			step := st.of(l)
 			switch {
 			case l.Op == opCancel:
@@ -149,7 +127,7 @@ func checkEmptyCompensation(w *world) Finding {
 		st := newSteps(w, svc)
 		empty := map[string]LogRow{}  // steps with an unrecorded empty cancel
 		reported := map[string]bool{} // steps already counted
-		for _, l := range w.log(svc) {
+		for _, l := range w.svc[svc].log {
 			step := st.of(l)
 			switch {
 			case l.Op == opCancel && l.Outcome == outNotFound:
@@ -175,7 +153,7 @@ func checkEmptyCompensation(w *world) Finding {
 // once, so more than one is a duplicate effect.
 func cancelsApplied(w *world, svc string) map[int64]int64 {
 	n := map[int64]int64{}
-	for _, l := range w.s.Log[svc] {
+	for _, l := range w.svc[svc].log {
 		if l.Op == opCancel && l.Outcome == outCancelled {
 			n[l.ResourceID]++
 		}
@@ -191,8 +169,10 @@ func checkRetriedRefusals(w *world, f *Finding) {
 	for _, svc := range downstream {
 		st := newSteps(w, svc)
 		var r refusals
-		for _, l := range w.log(svc) {
-			r.add(l, st.of(l))
+		for _, l := range w.svc[svc].log {
+			if refusal(l) {
+				r.add(l, st.of(l))
+			}
 		}
 		r.report(svc, f)
 	}
