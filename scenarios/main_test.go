@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 			return nodeWorld(b, []patterns.Spec{buggySpec()})
 		}))
 	}
+	if os.Getenv(scaleEnv) != "" {
+		scaleRun()
+		return
+	}
 	if os.Getenv(helperEnv) != "" {
 		longRun()
 		return
