@@ -53,6 +53,11 @@ func newSweep() *cobra.Command {
 finished cell's record under OUT/cells/<cell>/record.json and a row of
 OUT/summary.csv. Turn OUT into charts with: txchaos report OUT.
 
+A live run lasts as long as its simulated time: 120 cells of 1,000 orders
+take about 5 hours live and minutes with --runtime det, the way to run a
+large sweep (each cell replays from its seed). The sweep prints an estimate
+of both before it starts, from one short det run of each pattern.
+
 A fault kind at rate R becomes a profile (see txchaos list):
   lost-response, drop-request     KIND=R: per-request probability on every link
   lost-response:orders-payments   on one link
