@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"unique"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -318,6 +319,15 @@ func inReadTx(ctx context.Context, db *sql.DB, read func(tx *sql.Tx) error) erro
 }
 
 // scanAll runs query and appends one row per result, scanned by scan.
+// intern replaces each string with its canonical copy (unique.Make): the
+// same order, customer, SKU or state read from every table is one string
+// in memory, not one a row — a third of a long run's state.
+func intern(ss ...*string) {
+	for _, s := range ss {
+		*s = unique.Make(*s).Value()
+	}
+}
+
 func scanAll(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
@@ -337,6 +347,7 @@ func readOrders(ctx context.Context, tx *sql.Tx, s *State) error {
 	err := scanAll(ctx, tx, `SELECT key, customer, sku, qty, amount, state, reason, updated_at FROM orders ORDER BY key`, func(r *sql.Rows) error {
 		var o OrderRow
 		err := r.Scan(&o.Key, &o.Customer, &o.SKU, &o.Qty, &o.Amount, &o.State, &o.Reason, &o.UpdatedAt)
+		intern(&o.Key, &o.Customer, &o.SKU, &o.State, &o.Reason)
 		orders = append(orders, o)
 		return err
 	})
@@ -369,6 +380,7 @@ func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error
 	err := scanAll(ctx, tx, `SELECT id, COALESCE(key, ''), order_ref, customer, sku, qty, amount, state, cancels, created_at, cancelled_at FROM resources ORDER BY id`, func(r *sql.Rows) error {
 		var x ResourceRow
 		err := r.Scan(&x.ID, &x.Key, &x.Order, &x.Customer, &x.SKU, &x.Qty, &x.Amount, &x.State, &x.Cancels, &x.CreatedAt, &x.CancelledAt)
+		intern(&x.Key, &x.Order, &x.Customer, &x.SKU, &x.State)
 		res = append(res, x)
 		return err
 	})
@@ -379,6 +391,7 @@ func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error
 	err = scanAll(ctx, tx, `SELECT seq, op, key, resource_id, order_ref, outcome, at FROM log ORDER BY seq`, func(r *sql.Rows) error {
 		var x LogRow
 		err := r.Scan(&x.Seq, &x.Op, &x.Key, &x.ResourceID, &x.Order, &x.Outcome, &x.At)
+		intern(&x.Op, &x.Key, &x.Order, &x.Outcome)
 		log = append(log, x)
 		return err
 	})
@@ -409,6 +422,7 @@ func readBroker(ctx context.Context, tx *sql.Tx, s *State) error {
 	err := scanAll(ctx, tx, `SELECT offset, topic, event_id, type, order_ref, customer, amount, published_at FROM events ORDER BY offset`, func(r *sql.Rows) error {
 		var e EventRow
 		err := r.Scan(&e.Offset, &e.Topic, &e.EventID, &e.Type, &e.Order, &e.Customer, &e.Amount, &e.PublishedAt)
+		intern(&e.Topic, &e.Type, &e.Order, &e.Customer)
 		events = append(events, e)
 		return err
 	})
@@ -434,6 +448,7 @@ func readRewards(ctx context.Context, tx *sql.Tx, s *State) error {
 	err := scanAll(ctx, tx, `SELECT id, event_id, offset, order_ref, customer, points, at FROM credits ORDER BY id`, func(r *sql.Rows) error {
 		var c CreditRow
 		err := r.Scan(&c.ID, &c.EventID, &c.Offset, &c.Order, &c.Customer, &c.Points, &c.At)
+		intern(&c.EventID, &c.Order, &c.Customer)
 		credits = append(credits, c)
 		return err
 	})

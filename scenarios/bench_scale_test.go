@@ -6,8 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,71 +15,19 @@ import (
 	"github.com/txchaos/txchaos/patterns"
 )
 
-// scaleEnv makes the test binary one det run of the orders it names,
-// recorded into a directory, instead of the tests (see scaleRun).
-const scaleEnv = "TXCHAOS_BENCH_SCALE"
-
-// scaleProfileEnv, when set, names the file where scaleRun writes its CPU
-// profile: TXCHAOS_BENCH_PROFILE=/tmp/cpu.out go test -bench DetScale.
-const scaleProfileEnv = "TXCHAOS_BENCH_PROFILE"
-
-// scaleConfig is the run BenchmarkDetScale measures: the outbox under
-// lost responses and payments crashes, on the det runtime, as the issue
-// measured it.
-func scaleConfig(orders int) Config {
-	cfg := Default()
-	cfg.Runtime, cfg.Pattern, cfg.Seed = "det", "outbox", 1
-	cfg.Faults = "lost-response=0.1,crash=payments:0.02"
-	cfg.Workload.Txns = orders
-	// The relay's backlog grows with the run under lost responses (each
-	// lost answer stalls it a call timeout): the world needs longer than
-	// the default 10s after healing to drain 100,000 orders' backlog.
-	// Quiet only bounds the wait: a run at rest sooner ends sooner.
-	cfg.Quiet = 5 * time.Minute
-	return cfg
+// scaleArgs is the run BenchmarkDetScale measures, as txchaos's command
+// line: the outbox under lost responses and payments crashes, on the det
+// runtime, as the issue measured it. The relay's backlog grows with the
+// run under lost responses (each lost answer stalls it a call timeout):
+// the world needs longer than the default 10s after healing to drain
+// 100,000 orders' backlog; --quiet only bounds the wait, and a run at
+// rest sooner ends sooner.
+func scaleArgs(orders int, dir string) []string {
+	return []string{"run", "--runtime", "det", "--pattern", "outbox", "--faults", "lost-response=0.1,crash=payments:0.02",
+		"--seed", "1", "--txns", strconv.Itoa(orders), "--quiet", "5m", "--out", dir}
 }
 
-// scaleRun is the child of BenchmarkDetScale: what `txchaos run --out`
-// does (the run, its history pages, its record), for the orders and into
-// the directory scaleEnv names ("ORDERS DIR"). It fails unless the run
-// came to rest clean.
-func scaleRun() {
-	var orders int
-	var dir string
-	if _, err := fmt.Sscan(os.Getenv(scaleEnv), &orders, &dir); err != nil {
-		fmt.Fprintf(os.Stderr, "%s=%q: want ORDERS DIR: %v\n", scaleEnv, os.Getenv(scaleEnv), err)
-		os.Exit(3)
-	}
-	if path := os.Getenv(scaleProfileEnv); path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	res, err := Execute(context.Background(), scaleConfig(orders), "")
-	if err == nil {
-		_, err = res.WriteHistories(dir)
-	}
-	if err == nil {
-		_, err = res.WriteRecord(context.Background(), filepath.Join(dir, "record.json"))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(4)
-	}
-	pprof.StopCPUProfile()
-	if !res.Converged || res.Report.Verdict != "clean" {
-		fmt.Fprintf(os.Stderr, "%d orders: converged %v, verdict %s: %s\n", orders, res.Converged, res.Report.Verdict, res.Report)
-		os.Exit(1)
-	}
-}
-
-// scaled is what one child run cost.
+// scaled is what one run cost.
 type scaled struct {
 	cpu    time.Duration // user + system
 	peak   int64         // peak resident set, bytes
@@ -87,21 +35,25 @@ type scaled struct {
 	files  int64         // everything the run wrote, bytes
 }
 
-// runScaled runs scaleRun for orders in a child process and measures it.
-func runScaled(b *testing.B, orders int) scaled {
+// runScaled runs txchaos (the binary at bin) for orders and measures the
+// process. The run must come to rest clean (exit 0).
+func runScaled(b *testing.B, bin string, orders int) scaled {
 	dir := b.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), scaleEnv+"="+strconv.Itoa(orders)+" "+dir)
+	cmd := exec.Command(bin, scaleArgs(orders, dir)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		b.Fatalf("%d orders: %v\n%s", orders, err, out)
+		b.Fatalf("txchaos %s: %v\n%s", strings.Join(scaleArgs(orders, dir), " "), err, out)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	s := scaled{
 		cpu:  time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)),
 		peak: ru.Maxrss << 10, // KiB on Linux
 	}
-	st, err := os.Stat(filepath.Join(dir, "record.json"))
+	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	if err != nil || len(records) != 1 {
+		b.Fatalf("records in %s: %v %v", dir, records, err)
+	}
+	st, err := os.Stat(records[0])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,8 +68,9 @@ func runScaled(b *testing.B, orders int) scaled {
 }
 
 // BenchmarkDetScale is a det run's cost against its length (issue 14):
-// the outbox at 1,000, 10,000 and 100,000 orders (scaleConfig), each a
-// child process recording its run as `txchaos run --out` does. It reports
+// `txchaos run` of the outbox at 1,000, 10,000 and 100,000 orders
+// (scaleArgs), each its own process, as a user runs it (with txchaos's
+// collector settings: see cmd/txchaos's gcPercent). It reports
 // CPU per order at each length and its ratio at the longest to the
 // shortest (linear cost keeps it near 1), and at the longest the peak
 // resident set and the size of record.json and of every file written.
@@ -127,11 +80,16 @@ func BenchmarkDetScale(b *testing.B) {
 	if testing.Short() {
 		lengths = lengths[:2]
 	}
+	bin := filepath.Join(b.TempDir(), "txchaos")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/txchaos/txchaos/cmd/txchaos").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	b.ResetTimer()
 	for range b.N {
 		var per []float64
 		var last scaled
 		for _, n := range lengths {
-			last = runScaled(b, n)
+			last = runScaled(b, bin, n)
 			per = append(per, float64(last.cpu.Microseconds())/float64(n))
 			b.ReportMetric(per[len(per)-1], fmt.Sprintf("cpu-µs/order@%d", n))
 		}

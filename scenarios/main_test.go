@@ -34,10 +34,6 @@ func TestMain(m *testing.M) {
 			return nodeWorld(b, []patterns.Spec{buggySpec()})
 		}))
 	}
-	if os.Getenv(scaleEnv) != "" {
-		scaleRun()
-		return
-	}
 	if os.Getenv(helperEnv) != "" {
 		longRun()
 		return

@@ -1,8 +1,8 @@
 package det
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -33,12 +33,12 @@ import (
 type store struct {
 	path    string
 	dsn     string
-	keep    *sql.Conn     // holds the memory database open
-	keepDB  *sql.DB       // keep's pool
-	commits atomic.Uint64 // transactions committed in it, by any connection
-	synced  uint64        // commits when sync last looked
-	image   []byte        // the database as sync last wrote it
-	reader  *sql.DB       // reads between steps (Runtime.Reader); nil until asked for
+	keep    *sql.Conn         // holds the memory database open
+	keepDB  *sql.DB           // keep's pool
+	commits atomic.Uint64     // transactions committed in it, by any connection
+	synced  uint64            // commits when sync last looked
+	written [sha256.Size]byte // the hash of the database as sync last wrote it
+	reader  *sql.DB           // reads between steps (Runtime.Reader); nil until asked for
 }
 
 // newStore creates the in-memory database of the node whose file is path,
@@ -129,7 +129,8 @@ func (st *store) sync() (bool, error) {
 		return false, fmt.Errorf("write database %s: %w", st.path, err)
 	}
 	st.synced = commits
-	if bytes.Equal(image, st.image) {
+	sum := sha256.Sum256(image)
+	if sum == st.written {
 		return false, nil
 	}
 	tmp := st.path + ".tmp"
@@ -140,7 +141,7 @@ func (st *store) sync() (bool, error) {
 		os.Remove(tmp)
 		return false, fmt.Errorf("write database %s: %w", st.path, err)
 	}
-	st.image = image
+	st.written = sum // not the image: a database's copy held for every node would double the memory a long run needs
 	return true, nil
 }
 
