@@ -328,6 +328,18 @@ func intern(ss ...*string) {
 	}
 }
 
+// count is the number of rows of table, to size the slice its rows are
+// read into (a long run's state holds hundreds of thousands; a slice grown
+// by doubling would hold its old and new array at each growth); 0 when it
+// cannot be counted, the read then says why.
+func count(ctx context.Context, tx *sql.Tx, table string) int {
+	var n int
+	if tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n) != nil {
+		return 0
+	}
+	return n
+}
+
 func scanAll(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
@@ -343,7 +355,7 @@ func scanAll(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows)
 }
 
 func readOrders(ctx context.Context, tx *sql.Tx, s *State) error {
-	orders := []OrderRow{}
+	orders := make([]OrderRow, 0, count(ctx, tx, "orders"))
 	err := scanAll(ctx, tx, `SELECT key, customer, sku, qty, amount, state, reason, updated_at FROM orders ORDER BY key`, func(r *sql.Rows) error {
 		var o OrderRow
 		err := r.Scan(&o.Key, &o.Customer, &o.SKU, &o.Qty, &o.Amount, &o.State, &o.Reason, &o.UpdatedAt)
@@ -376,7 +388,7 @@ func readPending(ctx context.Context, tx *sql.Tx, p Pending) ([]string, error) {
 }
 
 func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error {
-	res := []ResourceRow{}
+	res := make([]ResourceRow, 0, count(ctx, tx, "resources"))
 	err := scanAll(ctx, tx, `SELECT id, COALESCE(key, ''), order_ref, customer, sku, qty, amount, state, cancels, created_at, cancelled_at FROM resources ORDER BY id`, func(r *sql.Rows) error {
 		var x ResourceRow
 		err := r.Scan(&x.ID, &x.Key, &x.Order, &x.Customer, &x.SKU, &x.Qty, &x.Amount, &x.State, &x.Cancels, &x.CreatedAt, &x.CancelledAt)
@@ -387,7 +399,7 @@ func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error
 	if err != nil {
 		return err
 	}
-	log := []LogRow{}
+	log := make([]LogRow, 0, count(ctx, tx, "log"))
 	err = scanAll(ctx, tx, `SELECT seq, op, key, resource_id, order_ref, outcome, at FROM log ORDER BY seq`, func(r *sql.Rows) error {
 		var x LogRow
 		err := r.Scan(&x.Seq, &x.Op, &x.Key, &x.ResourceID, &x.Order, &x.Outcome, &x.At)
@@ -418,7 +430,7 @@ func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error
 }
 
 func readBroker(ctx context.Context, tx *sql.Tx, s *State) error {
-	events := []EventRow{}
+	events := make([]EventRow, 0, count(ctx, tx, "events"))
 	err := scanAll(ctx, tx, `SELECT offset, topic, event_id, type, order_ref, customer, amount, published_at FROM events ORDER BY offset`, func(r *sql.Rows) error {
 		var e EventRow
 		err := r.Scan(&e.Offset, &e.Topic, &e.EventID, &e.Type, &e.Order, &e.Customer, &e.Amount, &e.PublishedAt)
@@ -444,7 +456,7 @@ func readBroker(ctx context.Context, tx *sql.Tx, s *State) error {
 }
 
 func readRewards(ctx context.Context, tx *sql.Tx, s *State) error {
-	credits := []CreditRow{}
+	credits := make([]CreditRow, 0, count(ctx, tx, "credits"))
 	err := scanAll(ctx, tx, `SELECT id, event_id, offset, order_ref, customer, points, at FROM credits ORDER BY id`, func(r *sql.Rows) error {
 		var c CreditRow
 		err := r.Scan(&c.ID, &c.EventID, &c.Offset, &c.Order, &c.Customer, &c.Points, &c.At)
