@@ -32,10 +32,13 @@ type Step struct {
 }
 
 // Nemesis applies a profile to a world over a run: steady faults from the
-// start until Heal, windowed ones (partitions) in windows placed by the seed.
-// It records every step it takes.
+// start until Heal, windowed ones (partitions) in windows placed by the
+// seed, timed ones (kills) at moments drawn by the seed; and a schedule's
+// moments at their times. It records every step it takes, and every
+// window and kill as a Moment, so that a schedule can order them again.
 type Nemesis struct {
 	profile Profile
+	moments []Moment
 	links   []sim.Link
 	nodes   []string
 	ctl     sim.Controller
@@ -46,14 +49,16 @@ type Nemesis struct {
 	mu      sync.Mutex
 	started bool
 	start   time.Time
-	active  map[int]*sim.Link // windowed faults currently on, by profile index
+	active  map[int]*sim.Link // windowed faults currently on, by profile index (moments after the profile)
 	steps   []Step
+	acted   []Moment
 }
 
-// NewNemesis prepares p for a world with the given links and nodes.
-func NewNemesis(p Profile, links []sim.Link, nodes []string, ctl sim.Controller, clock Clock, seed int64) *Nemesis {
+// NewNemesis prepares p and moments (a schedule's, see Schedule.Moments)
+// for a world with the given links and nodes.
+func NewNemesis(p Profile, moments []Moment, links []sim.Link, nodes []string, ctl sim.Controller, clock Clock, seed int64) *Nemesis {
 	return &Nemesis{
-		profile: p, links: links, nodes: nodes, ctl: ctl, clock: clock,
+		profile: p, moments: moments, links: links, nodes: nodes, ctl: ctl, clock: clock,
 		rng:    rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973)),
 		seed:   seed,
 		active: map[int]*sim.Link{},
@@ -93,6 +98,8 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	// The first window opens after a calm of up to half a window, placed by
 	// the seed, so that short runs meet it too.
 	// Each timed fault acts at moments drawn per (seed, fault, k) alone.
+	// A moment of the schedule acts once, at its time: a partition opens
+	// a window of its own length, a kill crashes its node.
 	var ws []*window
 	for i, f := range n.profile {
 		switch k := kinds[f.Kind]; {
@@ -102,6 +109,16 @@ func (n *Nemesis) Run(ctx context.Context) error {
 			ws = append(ws, &window{i: i, f: f, timed: true, next: killGap(n.seed, f, 1)})
 		}
 	}
+	for j, m := range n.moments {
+		w := &window{i: len(n.profile) + j, next: m.At, once: true, f: Fault{Kind: m.Fault, Duration: m.For}, line: m.String()}
+		if m.Fault == MomentKill {
+			w.timed, w.f.Node = true, m.Node
+		} else {
+			l := m.Link
+			w.f.Link = &l
+		}
+		ws = append(ws, w)
+	}
 	n.mu.Unlock()
 	if err != nil {
 		return err
@@ -109,7 +126,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	for {
 		var w *window // the next to open or close; the first listed on a tie
 		for _, x := range ws {
-			if w == nil || x.next < w.next {
+			if !x.done && (w == nil || x.next < w.next) {
 				w = x
 			}
 		}
@@ -125,13 +142,21 @@ func (n *Nemesis) Run(ctx context.Context) error {
 		}
 		if w.timed {
 			w.count++
-			node := killTarget(n.seed, w.f, w.count, n.nodes)
+			node := w.f.Node
+			if !w.once {
+				node = killTarget(n.seed, w.f, w.count, n.nodes)
+			}
 			n.mu.Lock()
-			n.steps = append(n.steps, Step{At: n.since(), Action: "crash", Fault: w.f.String(), Node: node})
+			n.steps = append(n.steps, Step{At: n.since(), Action: "crash", Fault: w.name(), Node: node})
+			n.acted = append(n.acted, Moment{At: w.next, Fault: MomentKill, Node: node})
 			n.mu.Unlock()
-			w.next += killGap(n.seed, w.f, w.count+1)
+			if w.once {
+				w.done = true
+			} else {
+				w.next += killGap(n.seed, w.f, w.count+1)
+			}
 			if err := n.ctl.Crash(node, CrashDowntime); err != nil {
-				return fmt.Errorf("nemesis: %s: crash %s: %w", w.f, node, err)
+				return fmt.Errorf("nemesis: %s: crash %s: %w", w.name(), node, err)
 			}
 			continue
 		}
@@ -142,11 +167,13 @@ func (n *Nemesis) Run(ctx context.Context) error {
 				l = &n.links[n.rng.IntN(len(n.links))]
 			}
 			n.active[w.i] = l
-			n.steps = append(n.steps, Step{At: n.since(), Action: "start", Fault: w.f.String(), Link: l.String()})
+			n.steps = append(n.steps, Step{At: n.since(), Action: "start", Fault: w.name(), Link: l.String()})
+			n.acted = append(n.acted, Moment{At: w.next, Fault: MomentPartition, Link: *l, For: w.f.Duration})
 		} else {
 			l := n.active[w.i]
 			delete(n.active, w.i)
-			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.f.String(), Link: l.String()})
+			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.name(), Link: l.String()})
+			w.done = w.once
 		}
 		w.open = !w.open
 		w.next += w.f.Duration
@@ -158,14 +185,26 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	}
 }
 
-// window is the schedule of one windowed or timed fault of the profile.
+// window is the schedule of one windowed or timed fault of the profile,
+// or of one moment of a schedule.
 type window struct {
-	i     int   // index in the profile
+	i     int   // index in the profile; a moment's is after it
 	f     Fault // the fault
 	next  time.Duration
 	open  bool
-	timed bool // a timed fault: it acts at next, then draws its next moment
-	count int  // moments a timed fault has acted at so far
+	timed bool   // a timed fault: it acts at next, then draws its next moment
+	count int    // moments a timed fault has acted at so far
+	once  bool   // a moment of a schedule: it acts once
+	done  bool   // a moment that has acted
+	line  string // a moment's schedule line
+}
+
+// name is what the nemesis's steps call w's fault.
+func (w *window) name() string {
+	if w.once {
+		return w.line
+	}
+	return w.f.String()
 }
 
 // closeAll closes the windows open when the run ends.
@@ -177,7 +216,7 @@ func (n *Nemesis) closeAll(ws []*window) error {
 		if w.open {
 			l := n.active[w.i]
 			delete(n.active, w.i)
-			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.f.String(), Link: l.String()})
+			n.steps = append(n.steps, Step{At: n.since(), Action: "stop", Fault: w.name(), Link: l.String()})
 			closed = true
 		}
 	}
@@ -207,6 +246,11 @@ func (n *Nemesis) applyLocked() error {
 		}
 		k.Effect(f, e)
 	}
+	for j, m := range n.moments { // a schedule's partitions
+		if l, on := n.active[len(n.profile)+j]; on && m.Fault == MomentPartition {
+			kinds[MomentPartition].Effect(Fault{Kind: MomentPartition, Link: l}, e)
+		}
+	}
 	for _, l := range n.links {
 		if err := n.ctl.SetLinkFaults(l, e.Links[l]); err != nil {
 			return fmt.Errorf("nemesis: link %s: %w", l, err)
@@ -227,6 +271,15 @@ func (n *Nemesis) Heal(ctx context.Context) error {
 	n.steps = append(n.steps, Step{At: n.since(), Action: "heal"})
 	n.mu.Unlock()
 	return n.ctl.Heal(ctx)
+}
+
+// Moments returns every window the nemesis opened and every node it
+// killed, at the moments it planned them (since its start), in order: the
+// timed part of the run's schedule.
+func (n *Nemesis) Moments() []Moment {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]Moment(nil), n.acted...)
 }
 
 // Steps returns what the nemesis did, in order.

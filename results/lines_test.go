@@ -61,17 +61,17 @@ func TestReadLinesErrors(t *testing.T) {
 }
 
 // TestLayoutByVersion: the schema version says where a record keeps its
-// history and state: inline before version 3, in files from it.
+// history and state: inline before version 4, in files from it.
 func TestLayoutByVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change func(d map[string]any)
 		want   string // "" for a record Read accepts
 	}{
-		{"version 3 with files", func(map[string]any) {}, ""},
-		{"version 3 without files (nothing stored)", func(d map[string]any) { delete(d, "files") }, ""},
-		{"version 3 inline", func(d map[string]any) { d["history"] = []any{} }, "a record of schema version 3 keeps them in files"},
-		{"version 2 with files", func(d map[string]any) { d["schema_version"] = 2 }, "a record of schema version 2 keeps its history and state inline"},
+		{"version 4 with files", func(map[string]any) {}, ""},
+		{"version 4 without files (nothing stored)", func(d map[string]any) { delete(d, "files") }, ""},
+		{"version 4 inline", func(d map[string]any) { d["history"] = []any{} }, "a record of schema version 4 keeps them in files"},
+		{"version 3 with files", func(d map[string]any) { d["schema_version"] = 3 }, "a record of schema version 3 keeps its history and state inline"},
 		{"a file outside the record's directory", func(d map[string]any) {
 			d["files"] = map[string]any{"history": "../other/history.jsonl.gz"}
 		}, `files.history: "../other/history.jsonl.gz" is not a path inside the record's directory`},

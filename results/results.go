@@ -1,14 +1,14 @@
 // Package results is the on-disk record of one txchaos run: a versioned
 // JSON document, record.json, written atomically, read back with its
 // schema version checked — the summary a person opens — and, from schema
-// version 3, the run's bulk in files beside it (Files): the client history
+// version 4, the run's bulk in files beside it (Files): the client history
 // and the faults applied as gzip-compressed JSON Lines (WriteLines,
 // ReadLines), the final state as SQLite databases. A record is whole once
 // its record.json is written: it is written last.
 //
 // The parts produced by other packages (the run's configuration, the faults
 // applied, the metrics, the checker's findings, and in records before
-// version 3 the history and the final state) are carried as
+// version 4 the history and the final state) are carried as
 // json.RawMessage, so results imports none of them.
 //
 // Everything that depends on the machine or the wall clock lives under the
@@ -49,20 +49,27 @@ import (
 // what the reads showed (reads), and non-linearizable judges the checkouts
 // alone, the reads having classes of their own.
 //
-// Version 3: record.json is the summary; the history, the faults applied
+// Version 3: a det run decides every fault at a named site (requests
+// numbered per order and link), records the faults it got as its
+// schedule (schedule) and names the site of every fault applied; a
+// version-2 det run's late, duplicated and reordered requests and commit
+// crashes fell on requests numbered per link, so it does not replay.
+//
+// Version 4: record.json is the summary; the history, the faults applied
 // (faults_applied.events) and the final state are no longer in it but in
 // the files it names (files), so that a run of 100,000 orders has a
 // record a person opens and a program reads in a moment.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // filesSince is the first schema version whose record keeps its history,
 // faults applied and final state in files (Files).
-const filesSince = 3
+const filesSince = 4
 
-// SupportedVersions are the schema versions Read accepts: a version-1
-// record is still read (and judged again by check), though not replayed;
-// a version-2 record holds its history and state inline.
-var SupportedVersions = []int{1, 2, SchemaVersion}
+// SupportedVersions are the schema versions Read accepts: an older record
+// is still read (and judged again by check), though a det record before
+// version 3 is not replayed; before version 4 a record holds its history
+// and state inline.
+var SupportedVersions = []int{1, 2, 3, SchemaVersion}
 
 // Tool is the value of Record.Tool.
 const Tool = "txchaos"
@@ -96,7 +103,11 @@ type Record struct {
 	// Evidence is, per fault of the profile, how often it was applied and
 	// how often it landed while an order it affected was open. Records
 	// written before it existed have none.
-	Evidence *Evidence       `json:"evidence,omitempty"`
+	Evidence *Evidence `json:"evidence,omitempty"`
+	// Schedule is, for a det run, the faults it got, each at its site or
+	// moment, and the sites it passed: run as a schedule, it is the same
+	// run. A live run has none.
+	Schedule *Schedule       `json:"schedule,omitempty"`
 	Metrics  json.RawMessage `json:"metrics"`
 	// Anomalies counts every anomaly class the checker knows, zeros
 	// included, so that a missing class never reads as a zero.
@@ -110,11 +121,11 @@ type Record struct {
 	Verdict       string          `json:"verdict"` // "clean" | "anomalies" | "unknown"
 	VerdictReason string          `json:"verdict_reason,omitempty"`
 	// History and State are the client history and the final state of a
-	// record before version 3; from version 3 they are in Files.
+	// record before version 4; from version 4 they are in Files.
 	History json.RawMessage `json:"history,omitempty"`
 	State   json.RawMessage `json:"state,omitempty"`
 	// Files names the parts of the run stored beside the record (version
-	// 3), relative to its directory.
+	// 4), relative to its directory.
 	Files *Files `json:"files,omitempty"`
 	// Host is everything host-dependent, so that two runs compare without
 	// it.
@@ -164,8 +175,10 @@ type Host struct {
 	GOARCH      string    `json:"goarch"`
 	GoVersion   string    `json:"go_version"`
 	CPUs        int       `json:"cpus"`
-	// Extra holds wall-clock derived metrics the runner measured (latency
-	// percentiles and throughput of a live run, time to converge, ...).
+	// Extra holds the timings the runner measured on a live run (latency
+	// percentiles, throughput, time to converge, ...), on the live
+	// runtime's clock: the wall clock slowed down by the "slowness" it
+	// holds too (1 on a machine fast enough).
 	Extra map[string]float64 `json:"extra,omitempty"`
 }
 

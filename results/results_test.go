@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -264,18 +265,18 @@ func TestReadErrors(t *testing.T) {
 	}{
 		{
 			name:   "future schema version",
-			change: func(d map[string]any) { d["schema_version"] = 4; d["pattern"] = nil },
-			want:   []string{"schema_version 4 is not supported", "reads schema versions 1, 2, 3"},
+			change: func(d map[string]any) { d["schema_version"] = SchemaVersion + 1; d["pattern"] = nil },
+			want:   []string{fmt.Sprintf("schema_version %d is not supported", SchemaVersion+1), "reads schema versions 1, 2, 3, 4"},
 		},
 		{
 			name:   "schema version zero",
 			change: func(d map[string]any) { d["schema_version"] = 0 },
-			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2, 3"},
+			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2, 3, 4"},
 		},
 		{
 			name:   "no schema version",
 			change: func(d map[string]any) { delete(d, "schema_version") },
-			want:   []string{"no schema_version", "reads schema versions 1, 2, 3"},
+			want:   []string{"no schema_version", "reads schema versions 1, 2, 3, 4"},
 		},
 		{
 			name:   "schema version not a number",

@@ -81,6 +81,10 @@ type Config struct {
 	World     sim.Config `json:"world"`
 	// Faults is the fault profile (see package faults).
 	Faults string `json:"faults"`
+	// Schedule is a det run's faults named one by one, each at its site
+	// or moment, in the text of faults.Schedule (one fault a line), in
+	// place of a profile: the run gets exactly these faults.
+	Schedule string `json:"schedule,omitempty"`
 	// Quiet bounds the fault-free period after healing in which recovery
 	// must bring the world to rest; what is not at rest then is stuck.
 	Quiet time.Duration `json:"quiet"`
@@ -172,6 +176,22 @@ func (c Config) validate(spec patterns.Spec) error {
 	world := spec.World(c.World)
 	if err := p.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
 		return fmt.Errorf("faults: %w", err)
+	}
+	if c.Schedule == "" {
+		return nil
+	}
+	switch {
+	case c.Runtime != "det":
+		return fmt.Errorf("schedule: the %s runtime cannot follow a schedule: its sites are numbered by a seeded run, which only the det runtime replays (runtime is %s)", c.Runtime, c.Runtime)
+	case len(p) > 0:
+		return fmt.Errorf("schedule: given with faults %q: a schedule names every fault of the run and a profile draws faults at random; give one or the other", c.Faults)
+	}
+	sched, err := faults.ParseSchedule(c.Schedule)
+	if err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	if err := sched.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
+		return fmt.Errorf("schedule: %w", err)
 	}
 	return nil
 }

@@ -182,3 +182,44 @@ func openWindows(history []checker.Op, st *checker.State, start time.Time, end t
 	}
 	return ws
 }
+
+// scheduleEvidence is the evidence of a run of a schedule: for each of its
+// faults (one line each), whether the runtime applied it (a partition
+// counts the requests it dropped) and whether it landed while an order it
+// affected was open. A fault whose site the run never reached was never
+// applied.
+func scheduleEvidence(sched faults.Schedule, got faults.Schedule, applied []sim.Applied, history []checker.Op, st *checker.State, start time.Time, end time.Duration) *results.Evidence {
+	ev := &results.Evidence{Faults: make([]results.FaultEvidence, len(sched)), NotExercised: []string{}}
+	open := openWindows(history, st, start, end)
+	for i, e := range sched {
+		fe := &ev.Faults[i]
+		fe.Fault = e.String()
+		for _, a := range applied {
+			if !scheduled(e, a) {
+				continue
+			}
+			fe.Applied++
+			if open.landed(a) {
+				fe.Landed++
+			}
+			if e.Moment != nil && e.Moment.Fault == faults.MomentKill {
+				break // one crash
+			}
+		}
+		if fe.Landed == 0 {
+			ev.NotExercised = append(ev.NotExercised, fe.Fault)
+		}
+	}
+	return ev
+}
+
+// scheduled reports whether a is the fault schedule entry e caused.
+func scheduled(e faults.Entry, a sim.Applied) bool {
+	if m := e.Moment; m != nil {
+		if m.Fault == faults.MomentKill {
+			return a.Fault == "crash" && a.Detail == "" && a.Target == m.Node && a.At >= m.At
+		}
+		return a.Fault == "partition" && a.Target == m.Link.String() && a.At >= m.At && a.At <= m.At+m.For
+	}
+	return a.Site == e.Decision.Site && appliedKind(a.Fault) == e.Decision.Fault
+}

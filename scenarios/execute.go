@@ -28,6 +28,13 @@ type Result struct {
 	// the history is.
 	Steps   []faults.Step
 	Applied []sim.Applied
+	// Schedule is the faults a det run got, each at its site or moment,
+	// in order (the decisions with the times and requests they were
+	// taken at): run as Config.Schedule, it is the same run. Passes are
+	// the sites the run passed until healing (see sim.Pass): where a fault
+	// could have landed. Both are nil on the live runtime.
+	Schedule faults.Schedule
+	Passes   []sim.Pass
 	// Converged reports whether the world came to rest after healing, and
 	// Converge how long that took on the runtime's clock.
 	Converged bool
@@ -40,6 +47,10 @@ type Result struct {
 	// and how many landed while an order they affected was open (see the
 	// package doc).
 	Evidence *results.Evidence
+	// Slowness is how many times slower than the wall clock the live
+	// runtime's clock ran, measured when it started (see sim/live); 0 on
+	// the det runtime, whose clock is virtual.
+	Slowness float64
 }
 
 // Execute runs cfg: it starts the world with the pattern on orders, runs
@@ -66,7 +77,8 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if err := cfg.validate(spec); err != nil {
 		return nil, err
 	}
-	profile, _ := faults.Parse(cfg.Faults)
+	profile, _ := faults.Parse(cfg.Faults)         // validated
+	sched, _ := faults.ParseSchedule(cfg.Schedule) // validated
 	if dir == "" {
 		tmp, release, err := newWorkDir()
 		if err != nil {
@@ -95,8 +107,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		}
 	}()
 
+	if l, ok := rt.(liveRuntime); ok {
+		res.Slowness = l.Slowness()
+	}
 	pending := checkerPending(spec.Pending)
-	nem := faults.NewNemesis(profile, world.Links, world.Nodes(), rt, rt, cfg.Seed)
+	nem := faults.NewNemesis(profile, sched.Moments(), world.Links, world.Nodes(), rt, rt, cfg.Seed)
 	var history checker.History
 	// The run proper is the runtime's main process: on the det runtime the
 	// nemesis, the clients and everything they start are its processes.
@@ -138,6 +153,13 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		return nil, err
 	}
 	res.Applied = rt.Applied()
+	if st, ok := rt.(siteRecorder); ok {
+		decisions := st.Decisions()
+		for i := range decisions { // count from the run's start, as the history does
+			decisions[i].At -= start.Sub(rt.Epoch())
+		}
+		res.Schedule, res.Passes = faults.Recorded(decisions, nem.Moments()), st.Passes()
+	}
 	for _, a := range res.Applied {
 		if a.Fault == "exited" { // isolation process: a node's own bug, no fault
 			return nil, fmt.Errorf("node %s: its process exited by itself, which no fault does: %s", a.Target, a.Detail)
@@ -157,8 +179,19 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 
 	res.History = history.Ops()
 	res.Report = checker.Check(res.History, res.State, spec.Reads)
-	res.Evidence = evidenceOf(profile, res.Applied, res.History, res.State, start, res.Duration)
+	if len(sched) > 0 {
+		res.Evidence = scheduleEvidence(sched, res.Schedule, res.Applied, res.History, res.State, start, res.Duration)
+	} else {
+		res.Evidence = evidenceOf(profile, res.Applied, res.History, res.State, start, res.Duration)
+	}
 	return res, nil
+}
+
+// siteRecorder is a runtime that records the sites it passed and the
+// decisions it took there: the det runtime.
+type siteRecorder interface {
+	Decisions() []sim.Decision
+	Passes() []sim.Pass
 }
 
 func checkerPending(ps []patterns.Pending) []checker.Pending {

@@ -37,7 +37,7 @@ func TestLateRequestApplied(t *testing.T) {
 				return nil
 			})
 			require.NoError(t, err)
-			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 on orders->payments"}, sites(rt, "late"))
+			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 of o-1 on orders->payments"}, sites(rt, "late"))
 		})
 	}
 }
@@ -69,8 +69,8 @@ func TestDuplicateRequest(t *testing.T) {
 			require.Equal(t, 1, count(t, rt, sim.Shipping, made), "applied once by key")
 			require.Equal(t, 1, count(t, rt, sim.Shipping, `SELECT COUNT(*) FROM log WHERE outcome = 'replayed'`), "the copy was answered with the resource made")
 			require.Equal(t, []string{
-				"orders->payments: POST /resources @ request 1 on orders->payments",
-				"orders->shipping: POST /resources @ request 1 on orders->shipping",
+				"orders->payments: POST /resources @ request 1 of o-1 on orders->payments",
+				"orders->shipping: POST /resources @ request 1 of o-1 on orders->shipping",
 			}, sites(rt, "duplicate"))
 		})
 	}
@@ -82,7 +82,7 @@ func TestReorderedRequest(t *testing.T) {
 	l := sim.Link{From: sim.Orders, To: sim.Payments}
 	f := sim.LinkFaults{Reorder: 0.5, ReorderHold: time.Minute} // held until overtaken
 	seed := int64(1)                                            // a seed whose first request is reordered and second is not
-	for ; f.SiteFault(seed, l, 1) != sim.SiteReorder || f.SiteFault(seed, l, 2) != sim.SiteClean; seed++ {
+	for ; f.SiteFault(seed, sim.RequestSite(l, "o-1", 1)) != sim.SiteReorder || f.SiteFault(seed, sim.RequestSite(l, "o-2", 1)) != sim.SiteClean; seed++ {
 	}
 	for _, r := range faultRuntimes {
 		t.Run(r.name, func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestReorderedRequest(t *testing.T) {
 				return nil
 			})
 			require.NoError(t, err)
-			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 on orders->payments"}, sites(rt, "reorder"))
+			require.Equal(t, []string{"orders->payments: POST /resources @ request 1 of o-1 on orders->payments"}, sites(rt, "reorder"))
 			_, err = rt.Sync()
 			require.NoError(t, err)
 			db, err := sim.OpenReadOnly(rt.DBPath(sim.Payments))
@@ -135,7 +135,7 @@ func TestConsumerCrashBetweenCommits(t *testing.T) {
 	crash := sim.NodeFaults{CommitCrash: 1, Downtime: 200 * time.Millisecond}
 	seed := int64(1) // a seed whose first commit at rewards crashes just after it
 	for ; ; seed++ {
-		if hit, before := crash.CommitFault(seed, sim.Rewards, 1); hit && !before {
+		if hit, before := crash.CommitFault(seed, sim.CommitSite(sim.Rewards, "", 1)); hit && !before {
 			break
 		}
 	}

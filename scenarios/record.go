@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
@@ -12,7 +13,7 @@ import (
 )
 
 // Metrics are the run's figures that do not depend on the host: counts of
-// outcomes and faults. Timings of a live run are wall-clock figures and sit
+// outcomes and faults. Timings of a live run depend on the machine and sit
 // under the record's host key; a det run's are virtual and sit beside
 // these in the record's metrics.
 type Metrics struct {
@@ -34,7 +35,7 @@ type FaultsApplied struct {
 	Counts map[string]int `json:"counts"`
 	Steps  []faults.Step  `json:"steps"`
 	// Events is every fault applied; a record keeps them in a file of
-	// their own (results.Files.Faults), records before version 3 here.
+	// their own (results.Files.Faults), records before version 4 here.
 	Events []sim.Applied `json:"events,omitempty"`
 }
 
@@ -60,8 +61,9 @@ func (r *Result) Metrics() Metrics {
 	}
 }
 
-// Timings are the run's figures on the runtime's clock (wall-clock on the
-// live runtime), in milliseconds and per second.
+// Timings are the run's figures on the runtime's clock, in milliseconds
+// and per second. The live runtime's clock is the wall clock slowed down by
+// the run's Slowness (1 on a machine fast enough).
 func (r *Result) Timings() map[string]float64 {
 	m := r.Report.Metrics
 	return map[string]float64{
@@ -96,6 +98,9 @@ func (r *Result) Record() (*results.Record, error) {
 		Evidence:      r.Evidence,
 		Host:          results.NewHost(r.Started),
 	}
+	if r.Config.Runtime == results.RuntimeDet {
+		rec.Schedule = r.scheduleRecord()
+	}
 	var metrics any = r.Metrics()
 	if r.Config.Runtime == results.RuntimeDet {
 		// Virtual time is part of the run: its timings are metrics, the
@@ -107,6 +112,7 @@ func (r *Result) Record() (*results.Record, error) {
 		metrics = m
 	} else {
 		rec.Host.Extra = r.Timings()
+		rec.Host.Extra["slowness"] = r.Slowness
 	}
 	fa := r.Faults()
 	fa.Events = nil
@@ -127,6 +133,41 @@ func (r *Result) Record() (*results.Record, error) {
 		*f.dst = b
 	}
 	return rec, nil
+}
+
+// scheduleRecord is what the record says of the run's schedule and sites.
+func (r *Result) scheduleRecord() *results.Schedule {
+	rs := &results.Schedule{Faults: r.Schedule.Lines(true), Sites: map[string]int{}}
+	if rs.Faults == nil {
+		rs.Faults = []string{}
+	}
+	for _, p := range r.Passes {
+		if p.Idle {
+			rs.Idle++
+		}
+		if f := siteFamily(p); f != "" {
+			rs.Sites[f]++
+		}
+	}
+	return rs
+}
+
+// siteFamily is the family a pass's site is counted in, or "" for a pass
+// that is not counted (a request site's serve pass: the site is counted
+// once, at its net pass).
+func siteFamily(p sim.Pass) string {
+	w := strings.Fields(p.Site)
+	switch {
+	case p.Slot == sim.SlotNet && len(w) > 0:
+		return "requests on " + w[len(w)-1]
+	case p.Slot == sim.SlotServe && len(w) > 1 && w[0] == "copy":
+		return "copies on " + w[len(w)-1]
+	case p.Slot == sim.SlotVisit && len(w) >= 6: // visit M of POINT at NODE [for ORDER]
+		return "visits of " + w[3] + " at " + w[5]
+	case p.Slot == sim.SlotCommit && len(w) >= 4: // commit N of NODE [for ORDER]
+		return "commits of " + w[3]
+	}
+	return ""
 }
 
 // detMetrics is m with a det run's timings beside its fields.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/det"
 	"github.com/txchaos/txchaos/sim/live"
@@ -50,14 +51,18 @@ type Runtime interface {
 // (Config.Runtime); world describes it to node processes (NodeMain).
 var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error){
 	"live": func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error) {
-		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world})
+		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world, Clients: cfg.Workload.Concurrency})
 		if err != nil {
 			return nil, err
 		}
 		return liveRuntime{rt}, nil
 	},
 	"det": func(ctx context.Context, w sim.World, dir string, cfg Config, _ []byte) (Runtime, error) {
-		rt, err := det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed})
+		sched, err := faults.ParseSchedule(cfg.Schedule) // validated
+		if err != nil {
+			return nil, err
+		}
+		rt, err := det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions()})
 		if err != nil {
 			return nil, err
 		}

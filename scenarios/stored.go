@@ -62,7 +62,7 @@ type Stored struct {
 }
 
 // ReadRun reads the record at path and the parts it stores: beside it, in
-// the files it names (schema version 3), or inline (earlier versions). An
+// the files it names (schema version 4), or inline (earlier versions). An
 // error names the part that cannot be read.
 func ReadRun(ctx context.Context, path string) (*Stored, error) {
 	rec, err := results.Read(path)
@@ -70,7 +70,7 @@ func ReadRun(ctx context.Context, path string) (*Stored, error) {
 		return nil, err
 	}
 	st := &Stored{Record: rec}
-	if rec.Files == nil { // before version 3: inline
+	if rec.Files == nil { // before version 4: inline
 		if !isNull(rec.History) {
 			if err := json.Unmarshal(rec.History, &st.History); err != nil {
 				return nil, fmt.Errorf("%s: history: not a list of client operations: %w", path, err)
@@ -145,7 +145,7 @@ func (s *Stored) Diff(ctx context.Context, r *Result) (string, error) {
 }
 
 // withoutEvents is a faults_applied without its events (a record before
-// version 3 keeps them there).
+// version 4 keeps them there).
 func withoutEvents(raw json.RawMessage) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if isNull(raw) || json.Unmarshal(raw, &m) != nil {

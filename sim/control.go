@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -185,18 +184,11 @@ type Applied struct {
 	// empty for a request that names none (a broker poll), a crash point
 	// and a crash the nemesis ordered.
 	Order string `json:"order,omitempty"`
-	// Site names the place the fault landed, for the faults decided per
-	// site by (seed, fault, site) rather than by a shared random stream:
-	// "request 7 on orders->payments" (late, duplicate, reorder), "commit
-	// 12 of rewards" (crash-commit).
+	// Site names the place the fault landed (see RequestSite, VisitSite,
+	// CommitSite): "request 2 of o000007 on orders->payments", "commit 12
+	// of rewards". A crash the nemesis ordered and a restart have none.
 	Site string `json:"site,omitempty"`
 }
-
-// RequestSite names the k-th request (from 1) sent over link l.
-func RequestSite(l Link, k uint64) string { return fmt.Sprintf("request %d on %s", k, l) }
-
-// CommitSite names the k-th commit (from 1) of node.
-func CommitSite(node string, k uint64) string { return fmt.Sprintf("commit %d of %s", k, node) }
 
 // Controller is what a nemesis can do to a running world. A runtime
 // implements it.
@@ -226,36 +218,34 @@ const (
 )
 
 // SiteFault decides what f's late, duplicate and reorder rates do to the
-// k-th request sent over l (from 1) in a run seeded by seed: SiteLate,
+// request at site (RequestSite) in a run seeded by seed: SiteLate,
 // SiteDuplicate, SiteReorder or SiteClean. Each is decided by
-// Chance(seed, fault, l, k), so that a request's fate depends on its site
+// Chance(seed, fault, site), so that a request's fate depends on its site
 // alone, whatever else the run drew; a late request is neither duplicated
 // nor reordered, a duplicated one is not reordered. Both runtimes decide
 // with it.
-func (f LinkFaults) SiteFault(seed int64, l Link, k uint64) string {
-	site := strconv.FormatUint(k, 10)
+func (f LinkFaults) SiteFault(seed int64, site string) string {
 	for _, x := range []struct {
 		name string
 		rate float64
 	}{{SiteLate, f.Late}, {SiteDuplicate, f.Duplicate}, {SiteReorder, f.Reorder}} {
-		if x.rate > 0 && Chance(seed, x.name, l.String(), site) < x.rate {
+		if x.rate > 0 && Chance(seed, x.name, site) < x.rate {
 			return x.name
 		}
 	}
 	return SiteClean
 }
 
-// CommitFault decides what f's CommitCrash does to the k-th commit of
-// node (from 1) in a run seeded by seed: whether the node crashes there,
+// CommitFault decides what f's CommitCrash does to the commit at site
+// (CommitSite) in a run seeded by seed: whether the node crashes there,
 // and if so whether before the commit or after it, each decided by
-// Chance(seed, "crash-commit", node, k).
-func (f NodeFaults) CommitFault(seed int64, node string, k uint64) (crash, before bool) {
+// Chance(seed, "crash-commit", site).
+func (f NodeFaults) CommitFault(seed int64, site string) (crash, before bool) {
 	if f.CommitCrash <= 0 {
 		return false, false
 	}
-	site := strconv.FormatUint(k, 10)
-	if Chance(seed, "crash-commit", node, site) >= f.CommitCrash {
+	if Chance(seed, "crash-commit", site) >= f.CommitCrash {
 		return false, false
 	}
-	return true, Chance(seed, "crash-commit-side", node, site) < 0.5
+	return true, Chance(seed, "crash-commit-side", site) < 0.5
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // editRecord rewrites the run recorded at path into a new file in dir as
-// a record of schema version 2 stores it, everything inline (history,
+// a record of schema version 3 stores it, everything inline (history,
 // state, faults_applied.events), letting edit change its top-level fields.
 func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]json.RawMessage)) string {
 	t.Helper()
@@ -28,7 +28,7 @@ func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]j
 	return edited
 }
 
-// inline is the run recorded at path as a record of schema version 2:
+// inline is the run recorded at path as a record of schema version 3:
 // its history, state and faults applied in record.json.
 func inline(t *testing.T, path string) map[string]json.RawMessage {
 	t.Helper()
@@ -40,7 +40,7 @@ func inline(t *testing.T, path string) map[string]json.RawMessage {
 	require.NoError(t, json.Unmarshal(data, &doc))
 	var fa map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(doc["faults_applied"], &fa))
-	for key, v := range map[string]any{"history": stored.History, "state": stored.State, "schema_version": 2} {
+	for key, v := range map[string]any{"history": stored.History, "state": stored.State, "schema_version": 3} {
 		b, err := json.Marshal(v)
 		require.NoError(t, err)
 		doc[key] = b
@@ -204,9 +204,9 @@ func TestCheckBadRecords(t *testing.T) {
 	})
 }
 
-// TestCheckReadsTheRecordsFiles: a record (schema version 3) keeps its
+// TestCheckReadsTheRecordsFiles: a record (schema version 4) keeps its
 // history, faults and state in files beside it; check judges those, a
-// record of version 2 (everything inline) the same way, and refuses a
+// record of version 3 (everything inline) the same way, and refuses a
 // record whose files are gone or are not what it names.
 func TestCheckReadsTheRecordsFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -232,8 +232,8 @@ func TestCheckReadsTheRecordsFiles(t *testing.T) {
 		require.Equal(t, 0, code, stderr+out)
 		require.Contains(t, out, "\nverdict: CLEAN\nstored verdict: CLEAN — the same\n")
 	})
-	t.Run("version 2, inline: the same", func(t *testing.T) {
-		path := editRecord(t, records[0], t.TempDir(), "v2.json", func(map[string]json.RawMessage) {})
+	t.Run("version 3, inline: the same", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "v3.json", func(map[string]json.RawMessage) {})
 		code, out, stderr := run(t, "check", path)
 		require.Equal(t, 0, code, stderr+out)
 		require.Contains(t, out, "\nverdict: CLEAN\nstored verdict: CLEAN — the same\n")

@@ -68,20 +68,95 @@ func TestReplay(t *testing.T) {
 	inlined := editRecord(t, rec, t.TempDir(), "record.json", func(map[string]json.RawMessage) {})
 	code, out, stderr = run(t, "replay", inlined)
 	require.Zero(t, code, stderr)
-	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3", "a record of schema version 2, its history and state inline, replays")
+	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3", "a record of schema version 3, its history and state inline, replays")
 
 	old := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("1") })
 	code, _, stderr = run(t, "replay", old)
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 1: this txchaos replays schema versions 2 to 3 only")
+	require.Contains(t, stderr, "schema_version 1: this txchaos replays schema versions 3 to 4 only")
 
-	mixed := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("3") })
+	mixed := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("4") })
 	code, _, stderr = run(t, "replay", mixed)
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "history, state: a record of schema version 3 keeps them in files (files), not inline")
+	require.Contains(t, stderr, "history, state: a record of schema version 4 keeps them in files (files), not inline")
+
+	// A det record written by txchaos before fault sites were numbered per
+	// order (schema version 2: testdata/det-record-v2.json, by the main
+	// binary of 24c43fd) is refused, naming its version; check still reads it.
+	code, _, stderr = run(t, "replay", filepath.Join("testdata", "det-record-v2.json"))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "schema_version 2: this txchaos replays schema versions 3 to 4 only")
+	require.Contains(t, stderr, "per order")
+	code, _, stderr = run(t, "check", filepath.Join("testdata", "det-record-v2.json"))
+	require.Equal(t, 1, code, "an old record is still judged: %s", stderr)
 
 	code, _, stderr = run(t, "replay", filepath.Join(t.TempDir(), "none.json"))
 	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "no such file")
+}
+
+// TestRunSchedule: run --schedule runs exactly the faults a file names,
+// at their sites, and refuses a schedule it cannot follow, naming why.
+func TestRunSchedule(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "leak.schedule")
+	require.NoError(t, os.WriteFile(file, []byte("# the answer to o000001's first charge is lost\n"+
+		"request 1 of o000001 on orders->payments: lost-response\n"), 0o644))
+	args := []string{"run", "--runtime", "det", "--pattern", "naive-dual-write", "--txns", "2", "--quiet", "500ms", "--out", ""}
+	code, out, stderr := run(t, append(args, "--schedule", file)...)
+	require.Equal(t, 1, code, "one lost answer charges o000001 twice: %s%s", out, stderr)
+	require.Contains(t, out, "faults a schedule (below)")
+	require.Contains(t, out, "order o000001: 2 active charges at payments")
+	require.Contains(t, out, "faults applied: lost-response orders->payments ×1")
+	require.Contains(t, out, "  request 1 of o000001 on orders->payments: lost-response  # at ")
+
+	code, out, _ = run(t, args...)
+	require.Zero(t, code, "without the schedule, no fault: %s", out)
+
+	// On a scenario, --schedule replaces its faults; a sweep, which varies
+	// faults by profile, takes none.
+	code, out, stderr = run(t, "run", "--scenario", "lost-responses", "--pattern", "naive-dual-write", "--runtime", "det", "--schedule", file, "--out", "")
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, out, "faults a schedule (below)")
+	require.Contains(t, out, "faults applied: lost-response orders->payments ×1")
+	code, _, stderr = run(t, "sweep", "--schedule", file)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "unknown flag: --schedule")
+
+	// A schedule run's record replays: its configuration holds the schedule.
+	recDir := t.TempDir()
+	code, _, stderr = run(t, append(append(append([]string(nil), args[:len(args)-2]...), "--out", recDir), "--schedule", file)...)
+	require.Equal(t, 1, code, stderr)
+	recs, err := filepath.Glob(filepath.Join(recDir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	code, out, stderr = run(t, "replay", recs[0])
+	require.Zero(t, code, "%s%s", out, stderr)
+	require.Contains(t, out, "reproduces")
+
+	for _, c := range []struct {
+		text, flag, want string
+	}{
+		{"request 1 of o000001 on orders->payments: lost-response\n", "--faults=latency=1ms", `--schedule: given with faults "latency=1ms": a schedule names every fault of the run`},
+		{"request 1 of o000001 on orders->payments: lost-response\n", "--runtime=live", "only the det runtime"},
+		{"request one of o000001 on orders->payments: lost-response\n", "", "line 1"},
+		{"request 1 of o000001 on orders->payments: vanish\n", "", "vanish"},
+		{"request 1 of o000001 on orders->nowhere: lost-response\n", "", "link orders->nowhere is not in this world"},
+		{"visit 1 of before-lunch at orders: crashpoint\n", "", `crash point "before-lunch" is not one of this pattern's`},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.schedule")
+		require.NoError(t, os.WriteFile(bad, []byte(c.text), 0o644))
+		a := append(append([]string(nil), args...), "--schedule", bad)
+		if c.flag != "" {
+			a = append(a, c.flag)
+		}
+		code, out, stderr := run(t, a...)
+		require.Equal(t, exitUsage, code, "%s %s: %s", c.text, c.flag, out)
+		require.Contains(t, stderr, c.want)
+	}
+	code, _, stderr = run(t, append(args, "--schedule", filepath.Join(dir, "none.schedule"))...)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--schedule: ")
 	require.Contains(t, stderr, "no such file")
 }
 
@@ -91,6 +166,8 @@ func TestShrink(t *testing.T) {
 	code, out, stderr := run(t, "shrink", rec, "--class", "leaked-resource", "--out", file)
 	require.Zero(t, code, stderr)
 	require.Contains(t, out, "leaked-resource: 8 → 1 orders")
+	require.Contains(t, out, "faults lost-response=orders-payments:0.3 → 1 fault at its site")
+	require.Contains(t, out, "\n  request 1 of o000001 on orders->payments: lost-response  # at ", "the fault that matters, at its site")
 	require.Contains(t, out, "txchaos run --pattern naive-dual-write --scenario "+file)
 	require.Contains(t, stderr, "✓", "the progress shows the kept changes")
 
@@ -98,6 +175,8 @@ func TestShrink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "det", sc.Config.Runtime)
 	require.Equal(t, 1, sc.Config.Workload.Txns)
+	require.Equal(t, "request 1 of o000001 on orders->payments: lost-response\n", sc.Config.Schedule, "the scenario holds the schedule")
+	require.Empty(t, sc.Config.Faults)
 	require.Contains(t, sc.Description, "naive-dual-write shows leaked-resource")
 
 	code, out, _ = run(t, "run", "--pattern", "naive-dual-write", "--scenario", file, "--out", "")

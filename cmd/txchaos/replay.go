@@ -34,9 +34,9 @@ be replayed), 4 harness failure.`,
 			}
 			if rec.SchemaVersion < replayable {
 				return usageError("%s: schema_version %d: this txchaos replays schema versions %d to %d only: "+
-					"a det run recorded at version %d ran on a clock whose readings could repeat an instant, so it cannot "+
-					"reproduce byte for byte; run its configuration again (txchaos run --runtime det --pattern %s --seed %d ...) "+
-					"and replay the new record", args[0], rec.SchemaVersion, replayable, results.SchemaVersion, rec.SchemaVersion, rec.Pattern, rec.Seed)
+					"a det run recorded at version %d %s, so it cannot reproduce byte for byte; run its configuration again "+
+					"(txchaos run --runtime det --pattern %s --seed %d ...) and replay the new record",
+					args[0], rec.SchemaVersion, replayable, results.SchemaVersion, rec.SchemaVersion, whyNotReplayed(rec.SchemaVersion), rec.Pattern, rec.Seed)
 			}
 			if out != "" {
 				if err := checkOutFile("out", out); err != nil {
@@ -77,9 +77,20 @@ be replayed), 4 harness failure.`,
 	return cmd
 }
 
-// replayable is the first schema version replay reproduces: a det run
-// recorded before it ran on a clock whose readings could repeat.
-const replayable = 2
+// replayable is the first schema version replay reproduces (see
+// whyNotReplayed); a record of version 3 holds its run inline, of 4 beside
+// it, and both replay.
+const replayable = 3
+
+// whyNotReplayed says what changed since a det record of an older schema
+// version was written.
+func whyNotReplayed(version int) string {
+	if version == 1 {
+		return "ran on a clock whose readings could repeat an instant"
+	}
+	return "numbered the requests its late, duplicated and reordered requests and commit crashes fell on per link, " +
+		"where this txchaos numbers every fault site per order (and records the run's schedule)"
+}
 
 // readDetRecord reads a det run's record and its configuration.
 func readDetRecord(path string) (*results.Record, scenarios.Config, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
@@ -27,6 +28,7 @@ type runFlags struct {
 	output    string
 	out       string
 	forget    bool
+	schedule  string
 }
 
 func (f *runFlags) bind(fs *pflag.FlagSet) { f.bindTo(fs, scenarios.Default()) }
@@ -60,6 +62,12 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
 }
 
+// bindSchedule binds --schedule, which only run takes: a sweep, an
+// exploration and the matrix draw their faults from profiles.
+func (f *runFlags) bindSchedule(fs *pflag.FlagSet) {
+	fs.StringVar(&f.schedule, "schedule", "", "a file of faults named one by one at their sites (det runtime, without --faults; see txchaos explain schedule): the run gets exactly these")
+}
+
 // config validates the flags and returns the run's configuration. Errors
 // name the flag, the value and what is allowed.
 func (f *runFlags) config() (scenarios.Config, error) {
@@ -81,6 +89,17 @@ func (f *runFlags) config() (scenarios.Config, error) {
 	}
 	if f.output != "table" && f.output != "json" {
 		return cfg, usageError("--output: %q is not one of table, json", f.output)
+	}
+	if f.schedule != "" {
+		text, err := os.ReadFile(f.schedule)
+		if err != nil {
+			return cfg, usageError("--schedule: %v", err)
+		}
+		sched, err := faults.ParseSchedule(string(text))
+		if err != nil {
+			return cfg, usageError("--schedule: %s: %v", f.schedule, err)
+		}
+		cfg.Schedule = sched.String()
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("--%s", flagError(err))
@@ -136,7 +155,8 @@ func newRun() *cobra.Command {
 		Example: `  txchaos run --pattern naive-dual-write --faults lost-response=0.1 --txns 200
   txchaos run --pattern naive-dual-write --faults crashpoint=after-local-commit:0.1 --output json
   txchaos run --pattern outbox --scenario broker-outage
-  txchaos run --pattern saga --scenario my-scenario.yaml --txns 100`,
+  txchaos run --pattern saga --scenario my-scenario.yaml --txns 100
+  txchaos run --runtime det --pattern naive-dual-write --txns 1 --schedule leak.schedule`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var sc *scenarios.Scenario
@@ -180,8 +200,9 @@ func newRun() *cobra.Command {
 		},
 	}
 	f.bind(cmd.Flags())
+	f.bindSchedule(cmd.Flags())
 	cmd.Flags().BoolVar(&requireExercised, "require-exercised", false, "exit 2 (verdict unknown) when the run is clean but a fault of its profile never landed while an order it affected was open")
-	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults and crash points)")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults, crash points and schedule; --schedule its faults and crash points)")
 	return cmd
 }
 
@@ -200,11 +221,20 @@ func (f *runFlags) scenarioConfig(set *pflag.FlagSet, nameOrFile string) (*scena
 	if err != nil {
 		return nil, scenarios.Config{}, usageError("--scenario: %v", err)
 	}
+	// --schedule replaces the scenario's faults and crash points, --faults
+	// its schedule.
+	if set.Changed("schedule") {
+		base.Faults = ""
+	}
+	if set.Changed("faults") {
+		base.Schedule = ""
+	}
 	// The same flags, with the scenario's values as defaults; replay on
 	// them the flags the command line set.
 	var g runFlags
 	fs := pflag.NewFlagSet("scenario", pflag.ContinueOnError)
 	g.bindTo(fs, base)
+	g.bindSchedule(fs)
 	set.Visit(func(fl *pflag.Flag) {
 		if fs.Lookup(fl.Name) != nil && err == nil {
 			err = fs.Set(fl.Name, fl.Value.String())

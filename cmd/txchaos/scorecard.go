@@ -16,7 +16,10 @@ import (
 func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	c := r.Config
 	faults := c.Faults
-	if faults == "" {
+	switch {
+	case c.Schedule != "":
+		faults = "a schedule (below)"
+	case faults == "":
 		faults = "none"
 	}
 	runtime := c.Runtime
@@ -46,6 +49,9 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 	} else {
 		fmt.Fprintln(w, "faults applied: none")
 	}
+	if c.Schedule != "" || (len(r.Schedule) > 0 && len(r.Schedule) <= maxScheduleLines) {
+		writeSchedule(w, r)
+	}
 	writeEvidence(w, r.Evidence)
 	verdict := strings.ToUpper(string(r.Report.Verdict))
 	if r.Report.Reason != "" {
@@ -69,6 +75,23 @@ func writeScorecard(w io.Writer, r *scenarios.Result, path string) {
 			}
 			fmt.Fprintf(w, "histories (porcupine, beside the record): %s%s\n", strings.Join(files, ", "), more)
 		}
+	}
+}
+
+// maxScheduleLines is how many faults of a run's schedule the scorecard
+// lists; the record has them all.
+const maxScheduleLines = 12
+
+// writeSchedule lists the faults a det run got, at their sites.
+func writeSchedule(w io.Writer, r *scenarios.Result) {
+	lines := r.Schedule.Lines(true)
+	fmt.Fprintf(w, "schedule: %d fault(s) at their sites, as the run got them (txchaos run --schedule FILE runs them again)\n", len(lines))
+	for i, l := range lines {
+		if i == maxScheduleLines {
+			fmt.Fprintf(w, "  ... and %d more, in the record\n", len(lines)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 }
 

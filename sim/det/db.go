@@ -230,22 +230,34 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("det: the SQLite driver's connection %T lacks a context method", c)
 	}
-	hooked, ok := c.(interface{ RegisterCommitHook(sqlite.CommitHookFn) })
+	hooked, ok := c.(sqlite.HookRegisterer)
 	if !ok {
 		c.Close()
 		return nil, fmt.Errorf("det: the SQLite driver's connection %T has no commit hook", c)
 	}
+	cc := &cachingConn{c: sc, stmts: map[string]*cachedStmt{}, openTx: d.openTx, inc: d.inc}
 	commits, inc := d.commits, d.inc
 	hooked.RegisterCommitHook(func() int32 {
+		changed := cc.changed
+		cc.changed = false
 		if inc != nil {
-			if rollback := inc.beforeCommit(); rollback != 0 {
+			if rollback := inc.beforeCommit(changed); rollback != 0 {
 				return rollback
 			}
 		}
 		commits.Add(1)
 		return 0 // let it commit
 	})
-	return &cachingConn{c: sc, stmts: map[string]*cachedStmt{}, openTx: d.openTx, inc: inc}, nil
+	if inc != nil {
+		hooked.RegisterRollbackHook(func() { cc.changed = false })
+		hooked.RegisterPreUpdateHook(func(sqlite.SQLitePreUpdateData) {
+			cc.changed = true
+			if p := inc.n.s.cur; p != nil && p.serving != nil {
+				p.serving.changed = true
+			}
+		})
+	}
+	return cc, nil
 }
 
 // maxStmts bounds a connection's cache; statements past it are not kept.
@@ -256,6 +268,9 @@ type cachingConn struct {
 	stmts  map[string]*cachedStmt
 	openTx *atomic.Int64
 	inc    *incarnation // nil for the store's own connection
+	// changed: the transaction in progress has changed a row (known on an
+	// incarnation's connections only)
+	changed bool
 }
 
 // errCrashedDB is what a crashed incarnation's database answers.

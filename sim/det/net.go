@@ -23,10 +23,11 @@ type link struct {
 	// What a caller waits for, by phase, for deadlock reports.
 	waitNet, waitAnswer, waitLost string
 	faults                        sim.LinkFaults
-	rng                           *rand.Rand // fault rolls, as the live runtime's
-	net                           *rand.Rand // network delays
-	sent                          uint64     // requests sent so far: the last one's site number
-	answered                      uint64     // the highest site number answered so far
+	rng                           *rand.Rand        // fault rolls, as the live runtime's
+	net                           *rand.Rand        // network delays
+	sent                          uint64            // requests sent so far: the last one's number
+	answered                      uint64            // the highest number answered so far
+	perOrder                      map[string]uint64 // requests sent so far per order: site numbers
 }
 
 // lane is what the link does with one request, as the live runtime's
@@ -39,38 +40,89 @@ const (
 	lost              // delivered and handled, the answer never comes back
 )
 
-// decide rolls the fate of one request: its lane and its injected delay.
-// It records every fault it decides.
-func (k *link) decide(req *http.Request) (lane, time.Duration) {
-	f := k.faults
-	ln, fault := clean, ""
-	var delay time.Duration
+// fate is what the network does to one request.
+type fate struct {
+	lane  lane
+	extra string        // sim.SiteLate, SiteDuplicate, SiteReorder or SiteClean, on a clean lane
+	delay time.Duration // injected latency
+	wait  time.Duration // late's, duplicate's delay, reorder's hold: zero for the default
+	pass  int           // the index of the request's pass (sites.passed), or -1
+}
+
+// decide decides the fate of the request at site: the schedule's
+// decisions where it has some, else the link's faults, drawn as the live
+// runtime draws them. It records every fault it decides.
+func (k *link) decide(req *http.Request, site string) fate {
+	r, f := k.r, k.faults
+	var ft fate
+	ft.pass = r.sites.pass(site, sim.SlotNet)
+	fault := ""
 	switch {
 	case f.Down:
-		ln, fault = drop, "partition"
+		ft.lane, fault = drop, "partition"
 	case f.DropRequest > 0 || f.LostResponse > 0:
 		switch u := k.rng.Float64(); {
 		case u < f.DropRequest:
-			ln, fault = drop, "drop-request"
+			ft.lane, fault = drop, sim.FaultDropRequest
 		case u < f.DropRequest+f.LostResponse:
-			ln, fault = lost, "lost-response"
+			ft.lane, fault = lost, sim.FaultLostResponse
 		}
 	}
 	if !f.Down && (f.Latency > 0 || f.Jitter > 0) {
-		delay = f.Latency
+		ft.delay = f.Latency
 		if f.Jitter > 0 {
-			delay += time.Duration(k.rng.Int64N(2*int64(f.Jitter)+1)) - f.Jitter
+			ft.delay += time.Duration(k.rng.Int64N(2*int64(f.Jitter)+1)) - f.Jitter
 		}
-		delay = max(delay, 0)
+		ft.delay = max(ft.delay, 0)
+	}
+	if ft.lane == clean {
+		switch ft.extra = f.SiteFault(r.opt.Seed, site); ft.extra {
+		case sim.SiteLate:
+			ft.wait = f.LateDelay
+		case sim.SiteDuplicate:
+			ft.wait = f.DuplicateDelay
+		case sim.SiteReorder:
+			ft.wait = f.ReorderHold
+		}
+		fault = ft.extra
+	}
+	if !f.Down {
+		if d, ok := r.sites.decision(site, sim.SlotNet); ok {
+			ft.lane, ft.extra, ft.wait, fault = clean, sim.SiteClean, d.Delay, d.Fault
+			switch d.Fault {
+			case sim.FaultDropRequest:
+				ft.lane = drop
+			case sim.FaultLostResponse:
+				ft.lane = lost
+			default:
+				ft.extra = d.Fault
+			}
+		}
+		if d, ok := r.sites.decision(site, sim.SlotDelay); ok {
+			ft.delay = d.Delay
+		}
 	}
 	detail, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
-	if delay > 0 {
-		k.r.record("latency", k.name, detail, order)
+	if ft.delay > 0 {
+		r.recordAt(sim.FaultLatency, k.name, detail, order, site)
+		r.take(sim.Decision{Site: site, Fault: sim.FaultLatency, Delay: ft.delay}, detail)
 	}
 	if fault != "" {
-		k.r.record(fault, k.name, detail, order)
+		r.recordAt(fault, k.name, detail, order, site)
+		if fault != "partition" { // a partition's window is the nemesis's
+			r.take(sim.Decision{Site: site, Fault: fault, Delay: ft.wait}, detail)
+		}
 	}
-	return ln, delay
+	return ft
+}
+
+// site numbers the next request over the link about order and names it.
+func (k *link) site(order string) string {
+	if k.perOrder == nil {
+		k.perOrder = map[string]uint64{}
+	}
+	k.perOrder[order]++
+	return sim.RequestSite(k.l, order, k.perOrder[order])
 }
 
 // hop is one network delay.
@@ -87,12 +139,17 @@ type call struct {
 	inc    *incarnation
 	idx    int    // index in inc.calls; -1 once removed
 	seq    uint64 // the request's number on its link
-	lost   bool
-	gone   bool // the caller stopped waiting
-	done   bool // the answer (or the cut) has reached the caller
-	rec    *recorder
-	err    error
-	cancel context.CancelFunc // the handler's request context
+	site   string // the request's site; a second copy's is its CopySite
+	order  string // the order it is about (sim.OrderHeader), or ""
+	passes [2]int // the indices of its net and serve passes (sites.passed), or -1
+	// changed: its handler changed a row of a database
+	changed bool
+	lost    bool
+	gone    bool // the caller stopped waiting
+	done    bool // the answer (or the cut) has reached the caller
+	rec     *recorder
+	err     error
+	cancel  context.CancelFunc // the handler's request context
 }
 
 // waiting reports whether c's caller is parked waiting for c.
@@ -149,37 +206,34 @@ func (k *link) roundTrip(p *proc, req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("link %s: %w", k.name, err)
 	}
 	sent := s.now
-	ln, delay := k.decide(req)
+	site := k.site(req.Header.Get(sim.OrderHeader))
+	ft := k.decide(req, site)
 	k.sent++
-	seq, extra := k.sent, sim.SiteClean
-	if ln == clean {
-		extra = k.faults.SiteFault(k.r.opt.Seed, k.l, seq)
-		if extra != sim.SiteClean {
-			k.r.recordAt(extra, k.name, req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader), sim.RequestSite(k.l, seq))
-		}
-	}
-	if extra == sim.SiteLate {
+	seq := k.sent
+	if ft.extra == sim.SiteLate {
 		deadline, ok := ctx.Deadline()
-		return k.late(p, ctx, req, body, seq, k.faults.LateAt(sent, deadline, ok))
+		at := sim.LinkFaults{LateDelay: ft.wait}.LateAt(sent, deadline, ok)
+		return k.late(p, ctx, req, body, seq, site, ft.pass, at)
 	}
-	if err := s.sleep(p, ctx, delay+k.hop(), k.waitNet); err != nil {
+	if err := s.sleep(p, ctx, ft.delay+k.hop(), k.waitNet); err != nil {
 		return nil, err // never delivered
 	}
-	if ln == drop {
+	if ft.lane == drop {
 		return nil, k.blackHole(p, ctx)
 	}
-	if extra == sim.SiteReorder {
-		if err := k.hold(p, ctx, seq); err != nil {
+	if ft.extra == sim.SiteReorder {
+		hold := sim.LinkFaults{ReorderHold: ft.wait}.Hold()
+		if err := k.hold(p, ctx, seq, hold); err != nil {
 			return nil, err // never delivered
 		}
 	}
-	c := &call{caller: p, seq: seq, lost: ln == lost, rec: newRecorder()}
+	c := &call{caller: p, seq: seq, site: site, passes: [2]int{ft.pass, -1}, lost: ft.lane == lost, rec: newRecorder()}
 	if err := k.deliver(c, req, body); err != nil {
 		return nil, err
 	}
-	if extra == sim.SiteDuplicate {
-		dup := &call{seq: seq, gone: true, rec: newRecorder()}
-		if d := k.faults.DuplicateDelay - s.now.Sub(sent); d > 0 {
+	if ft.extra == sim.SiteDuplicate {
+		dup := &call{seq: seq, site: sim.CopySite(site), passes: [2]int{-1, -1}, gone: true, rec: newRecorder()}
+		if d := ft.wait - s.now.Sub(sent); d > 0 {
 			k.later(s.now.Add(d), dup, req, body)
 		} else {
 			k.deliver(dup, req, body)
@@ -222,6 +276,7 @@ func (k *link) deliver(c *call, req *http.Request, body []byte) error {
 	to := k.r.nodes[k.l.To]
 	inc := to.cur
 	if inc == nil || inc.down || inc.h == nil {
+		k.r.sites.idle(c, req.Header.Get(sim.OrderHeader))
 		err := fmt.Errorf("connection refused: %s is down", k.l.To)
 		if !c.done && !c.gone {
 			c.done, c.err = true, err
@@ -249,9 +304,10 @@ func (k *link) deliver(c *call, req *http.Request, body []byte) error {
 		sreq.Body, sreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
 	sreq = sreq.WithContext(hctx)
-	c.inc, c.idx, c.cancel = inc, len(inc.calls), hcancel
+	c.inc, c.idx, c.cancel, c.order = inc, len(inc.calls), hcancel, req.Header.Get(sim.OrderHeader)
 	inc.calls = append(inc.calls, c)
 	h := s.spawn(inc, "", func() { k.serve(c, sreq) })
+	h.serving = c
 	h.nameOf = func() string { return fmt.Sprintf("%s#%d/%s %s", to.name, inc.num, sreq.Method, sreq.URL.Path) }
 	return nil
 }
@@ -270,8 +326,8 @@ func (k *link) later(at time.Time, c *call, req *http.Request, body []byte) {
 // at, whether or not its caller still waits then: the handler's context
 // does not end when the caller hangs up, and an answer nobody waits for
 // goes nowhere. The caller waits for an answer as for any request.
-func (k *link) late(p *proc, ctx context.Context, req *http.Request, body []byte, seq uint64, at time.Time) (*http.Response, error) {
-	c := &call{caller: p, seq: seq, rec: newRecorder(), cancel: func() {}}
+func (k *link) late(p *proc, ctx context.Context, req *http.Request, body []byte, seq uint64, site string, pass int, at time.Time) (*http.Response, error) {
+	c := &call{caller: p, seq: seq, site: site, passes: [2]int{pass, -1}, rec: newRecorder(), cancel: func() {}}
 	k.later(at, c, req, body)
 	defer func() {
 		if !c.done { // the caller hangs up (gave up, or crashed): the answer goes nowhere
@@ -282,9 +338,9 @@ func (k *link) late(p *proc, ctx context.Context, req *http.Request, body []byte
 }
 
 // hold keeps the seq-th request back until a request sent after it over
-// the link has been answered, or the link's reorder hold has passed, or
-// ctx is done (then it is never delivered).
-func (k *link) hold(p *proc, ctx context.Context, seq uint64) error {
+// the link has been answered, or hold has passed, or ctx is done (then it
+// is never delivered).
+func (k *link) hold(p *proc, ctx context.Context, seq uint64, hold time.Duration) error {
 	s := k.r.s
 	if p.aborted {
 		panic(http.ErrAbortHandler)
@@ -292,7 +348,7 @@ func (k *link) hold(p *proc, ctx context.Context, seq uint64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p.timer = s.addTimer(s.now.Add(k.faults.Hold()), p, nil)
+	p.timer = s.addTimer(s.now.Add(hold), p, nil)
 	p.cond = func() bool { return k.answered > seq }
 	p.done = ctx.Done()
 	p.what = k.waitNet
@@ -333,16 +389,16 @@ func (k *link) serve(c *call, req *http.Request) {
 		}
 	}()
 	name, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
-	switch inc.n.roll() {
+	defer r.sites.idle(c, order)
+	switch r.serveFate(inc.n, c, name, order) {
 	case failFast:
-		r.record("error", inc.n.name, name, order)
 		sim.WriteError(c.rec, http.StatusServiceUnavailable, "injected_error", inc.n.name+" failed transiently before acting (injected fault)")
 	case crashBefore:
-		r.crash(inc, "crash", "before "+name, order, inc.n.downtime())
+		r.crashAt(inc, "crash", "before "+name, order, c.site, inc.n.downtime())
 		panic(http.ErrAbortHandler)
 	case crashAfter:
 		inc.h.ServeHTTP(newRecorder(), req)
-		r.crash(inc, "crash", "after "+name, order, inc.n.downtime())
+		r.crashAt(inc, "crash", "after "+name, order, c.site, inc.n.downtime())
 		panic(http.ErrAbortHandler)
 	default:
 		inc.h.ServeHTTP(c.rec, req)

@@ -20,9 +20,10 @@ type node struct {
 	cur     *incarnation
 	num     int // incarnations so far
 	faults  sim.NodeFaults
-	rng     *rand.Rand // the node's fault rolls
-	restart *timer     // the pending delayed restart, or nil
-	commits uint64     // commits of its started incarnations so far: the last one's site number
+	rng     *rand.Rand           // the node's fault rolls
+	restart *timer               // the pending delayed restart, or nil
+	commits map[string]uint64    // commits of its started incarnations so far, per order: site numbers
+	visits  map[[2]string]uint64 // visits to each crash point so far, per point and order: site numbers
 	s       *sched
 	rt      *Runtime
 }
@@ -223,8 +224,10 @@ func (n *node) downtime() time.Duration {
 	return DefaultDowntime
 }
 
-// CrashPoint implements sim.Runtime. With probability CrashPoints[point] of
-// the node's faults it crashes the node (recorded as crash-point), schedules
+// CrashPoint implements sim.Runtime. Each call by an incarnation that is
+// up is a visit (sim.VisitSite). Where the schedule says so, or with
+// probability CrashPoints[point] of the node's faults, it crashes the
+// node (recorded as crash-point), schedules
 // its restart after the faults' Downtime and reports true; the caller then
 // aborts. It also reports true, without a roll, to code of an incarnation
 // that is down: a crashed node's code must not go on.
@@ -243,27 +246,40 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 	if inc.down {
 		return true
 	}
+	if n.visits == nil {
+		n.visits = map[[2]string]uint64{}
+	}
+	order := r.s.cur.order()
+	k := [2]string{point, order}
+	n.visits[k]++
+	site := sim.VisitSite(node, point, order, n.visits[k])
+	r.sites.pass(site, sim.SlotVisit)
 	prob := n.faults.CrashPoints[point]
-	if prob <= 0 || n.rng.Float64() >= prob {
+	crash := prob > 0 && n.rng.Float64() < prob
+	if _, ok := r.sites.decision(site, sim.SlotVisit); ok {
+		crash = true
+	}
+	if !crash {
 		return false
 	}
-	r.crash(inc, "crash-point", point, "", n.downtime())
+	r.take(sim.Decision{Site: site, Fault: sim.FaultCrashPoint}, point)
+	r.crashAt(inc, "crash-point", point, "", site, n.downtime())
 	return true
 }
 
-// fate is what the node's faults do to one request.
-type fate int
+// handling is what the node's faults do to one request.
+type handling int
 
 const (
-	serve       fate = iota // no fault
-	failFast                // a transient 503 before the service acts
-	crashBefore             // crash before the service acts
-	crashAfter              // crash after the service acted, before the answer leaves
+	serve       handling = iota // no fault
+	failFast                    // a transient 503 before the service acts
+	crashBefore                 // crash before the service acts
+	crashAfter                  // crash after the service acted, before the answer leaves
 )
 
 // roll decides the fate of one request from the node's faults, drawing as
 // the live runtime does.
-func (n *node) roll() fate {
+func (n *node) roll() handling {
 	f := n.faults
 	switch {
 	case f.ErrorRate > 0 && n.rng.Float64() < f.ErrorRate:
@@ -275,6 +291,34 @@ func (n *node) roll() fate {
 		return crashAfter
 	}
 	return serve
+}
+
+// serveFate decides what node n does with c, the request at c.site
+// (name, for order): the schedule's decision if it has one, else a roll
+// of the node's faults. It records the decision; the crash itself is
+// recorded where it happens.
+func (r *Runtime) serveFate(n *node, c *call, name, order string) handling {
+	site := c.site
+	c.passes[1] = r.sites.pass(site, sim.SlotServe)
+	fate := n.roll()
+	if d, ok := r.sites.decision(site, sim.SlotServe); ok {
+		switch {
+		case d.Fault == sim.FaultError:
+			fate = failFast
+		case d.After:
+			fate = crashAfter
+		default:
+			fate = crashBefore
+		}
+	}
+	switch fate {
+	case failFast:
+		r.recordAt(sim.FaultError, n.name, name, order, site)
+		r.take(sim.Decision{Site: site, Fault: sim.FaultError}, name)
+	case crashBefore, crashAfter:
+		r.take(sim.Decision{Site: site, Fault: sim.FaultCrash, After: fate == crashAfter}, name)
+	}
+	return fate
 }
 
 // record adds an applied fault at the current virtual time.
@@ -293,21 +337,34 @@ func (r *Runtime) recordAt(fault, target, detail, order, site string) {
 // started, each commit is a site of the node's commit crashes: a crash
 // decided "before" happens here, and the commit is rolled back; one
 // decided "after" happens once the statement that commits has returned
-// (afterStatement).
-func (inc *incarnation) beforeCommit() int32 {
+// (afterStatement). changed says whether the transaction changed a row:
+// a commit that changes none is an idle site (sim.Pass).
+func (inc *incarnation) beforeCommit(changed bool) int32 {
 	if inc.down {
 		return 1
 	}
 	if inc.h == nil {
 		return 0
 	}
-	n := inc.n
-	n.commits++
-	crash, before := n.faults.CommitFault(n.rt.opt.Seed, n.name, n.commits)
+	n, r := inc.n, inc.n.rt
+	if n.commits == nil {
+		n.commits = map[string]uint64{}
+	}
+	order := n.s.cur.order()
+	n.commits[order]++
+	k := n.commits[order]
+	site := sim.CommitSite(n.name, order, k)
+	if i := r.sites.pass(site, sim.SlotCommit); i >= 0 && !changed {
+		r.sites.passed[i].Idle = true
+	}
+	crash, before := n.faults.CommitFault(r.opt.Seed, site)
+	if d, ok := r.sites.decision(site, sim.SlotCommit); ok {
+		crash, before = true, !d.After
+	}
 	if !crash {
 		return 0
 	}
-	site := sim.CommitSite(n.name, n.commits)
+	r.take(sim.Decision{Site: site, Fault: sim.FaultCrashCommit, After: !before}, "")
 	if before {
 		n.rt.crashAt(inc, "crash-commit", "before the commit", "", site, n.downtime())
 		return 1

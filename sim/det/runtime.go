@@ -41,6 +41,10 @@ type Options struct {
 	// uniformly in [0, NetDelay) by the seeded source: DefaultNetDelay when
 	// zero, no delay when negative.
 	NetDelay time.Duration
+	// Schedule is a list of faults decided at named sites (sim.Decision):
+	// each is taken when the run reaches its site, until Heal. Where it
+	// decides nothing, the faults the controller set decide as usual.
+	Schedule []sim.Decision
 }
 
 // Runtime runs a sim.World in one process under a seeded scheduler and a
@@ -59,6 +63,7 @@ type Runtime struct {
 	rands map[string]*rand.Rand
 	log   []sim.Applied
 	held  int // requests the network holds for a later delivery
+	sites *sites
 
 	root   context.Context // parent of every incarnation's context
 	cancel context.CancelFunc
@@ -92,6 +97,10 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if opt.NetDelay == 0 {
 		opt.NetDelay = DefaultNetDelay
 	}
+	st, err := newSites(opt.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("det: %w", err)
+	}
 	root, cancel := context.WithCancel(context.Background())
 	r := &Runtime{
 		world:  w,
@@ -100,6 +109,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		nodes:  map[string]*node{},
 		links:  map[sim.Link]*link{},
 		rands:  map[string]*rand.Rand{},
+		sites:  st,
 		root:   root,
 		cancel: cancel,
 	}
@@ -107,7 +117,7 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 		cancel()
 		return nil, errors.Join(err, r.closeStores())
 	}
-	err := r.Main(ctx, func(context.Context) error {
+	err = r.Main(ctx, func(context.Context) error {
 		for _, name := range r.nodeNames() {
 			if err := r.start(r.nodes[name]); err != nil {
 				return err

@@ -40,6 +40,7 @@ type proc struct {
 	name    string        // its name, or "" when named by nameOf
 	nameOf  func() string // names it when asked (a request's handler)
 	inc     *incarnation  // the node incarnation it belongs to; nil for none
+	serving *call         // the request it handles, for a handler
 	incIdx  int           // its index in inc.procs
 	fn      func()
 	wake    chan struct{}
@@ -55,6 +56,15 @@ type proc struct {
 	what    string          // what it waits for, for deadlock reports
 	why     wakeReason
 	waitIdx int // index in sched.waiting; -1 when not in it
+}
+
+// order is the order the request p handles is about, or "" for a process
+// that handles no request about an order (a relay, a consumer).
+func (p *proc) order() string {
+	if p == nil || p.serving == nil {
+		return ""
+	}
+	return p.serving.order
 }
 
 // title is p's name, for reports.

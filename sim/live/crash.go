@@ -43,8 +43,8 @@ func (n *node) crashAt(inc *incarnation, fault, detail, order, site string, down
 	}
 }
 
-// scheduleRestart restarts the node after d on a runtime goroutine,
-// replacing any restart already pending.
+// scheduleRestart restarts the node after d on the runtime's clock, on a
+// runtime goroutine, replacing any restart already pending.
 func (n *node) scheduleRestart(d time.Duration) {
 	n.mu.Lock()
 	n.cancelRestartLocked()
@@ -52,7 +52,7 @@ func (n *node) scheduleRestart(d time.Duration) {
 	n.pending = cancel
 	n.mu.Unlock()
 	n.rt.spawn(func() {
-		t := time.NewTimer(d)
+		t := time.NewTimer(n.rt.clock.real(d))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -270,11 +270,11 @@ func (g *gate) BeforeCommit() bool {
 	n.commits++
 	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
 	n.mu.Unlock()
-	crash, before := f.CommitFault(n.rt.opt.Seed, n.name, k)
+	site := sim.CommitSite(n.name, "", k) // which request a commit serves is not known here: numbered per node
+	crash, before := f.CommitFault(n.rt.opt.Seed, site)
 	if !crash {
 		return false
 	}
-	site := sim.CommitSite(n.name, k)
 	if before {
 		n.crashAt(g.inc, "crash-commit", "before the commit", "", site, downtime, false)
 		return true

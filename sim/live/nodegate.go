@@ -115,8 +115,9 @@ func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values
 	n.commits += unasked + 1
 	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
 	n.mu.Unlock()
-	crash, before := f.CommitFault(n.rt.opt.Seed, n.name, k)
-	switch site := sim.CommitSite(n.name, k); {
+	site := sim.CommitSite(n.name, "", k) // which request a commit serves is not known here: numbered per node
+	crash, before := f.CommitFault(n.rt.opt.Seed, site)
+	switch {
 	case !crash:
 		w.WriteHeader(http.StatusNoContent)
 	case before:

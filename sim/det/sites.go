@@ -1,0 +1,91 @@
+package det
+
+import (
+	"fmt"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// sites is what the runtime knows of fault sites: the decisions of its
+// schedule (Options.Schedule), the sites it has passed and the decisions
+// it has taken, drawn or scheduled. Heal ends them all: a healed world
+// has no fault sites.
+type sites struct {
+	schedule map[slotKey]sim.Decision
+	passed   []sim.Pass
+	taken    []sim.Decision
+	healed   bool
+}
+
+// slotKey is one slot of one site.
+type slotKey struct {
+	site string
+	slot sim.Slot
+}
+
+// newSites indexes a schedule by site and slot; it refuses a decision
+// that is not a site fault and two decisions in one slot.
+func newSites(schedule []sim.Decision) (*sites, error) {
+	s := &sites{schedule: map[slotKey]sim.Decision{}}
+	for _, d := range schedule {
+		slot, ok := sim.SlotOf(d.Fault)
+		if !ok {
+			return nil, fmt.Errorf("schedule: %s: %q is not a fault decided at a site", d.Site, d.Fault)
+		}
+		k := slotKey{d.Site, slot}
+		if prev, dup := s.schedule[k]; dup {
+			return nil, fmt.Errorf("schedule: %s: %s and %s are both decided in its %s slot", d.Site, prev.Fault, d.Fault, slot)
+		}
+		s.schedule[k] = d
+	}
+	return s, nil
+}
+
+// pass records that the run reached site and asks for a decision in slot,
+// and returns the pass's index in passed, or -1 once healed.
+func (s *sites) pass(site string, slot sim.Slot) int {
+	if s.healed {
+		return -1
+	}
+	s.passed = append(s.passed, sim.Pass{Site: site, Slot: slot})
+	return len(s.passed) - 1
+}
+
+// idle marks the passes of c idle when it is a request about no order
+// that changed no database (see sim.Pass).
+func (s *sites) idle(c *call, order string) {
+	if order != "" || c.changed {
+		return
+	}
+	for _, i := range c.passes {
+		if i >= 0 && i < len(s.passed) {
+			s.passed[i].Idle = true
+		}
+	}
+}
+
+// decision is the schedule's decision at site in slot, if any.
+func (s *sites) decision(site string, slot sim.Slot) (sim.Decision, bool) {
+	if s.healed || len(s.schedule) == 0 {
+		return sim.Decision{}, false
+	}
+	d, ok := s.schedule[slotKey{site, slot}]
+	return d, ok
+}
+
+// take records a decision taken at the current virtual time.
+func (r *Runtime) take(d sim.Decision, detail string) {
+	d.At, d.Detail = r.elapsed(), detail
+	r.sites.taken = append(r.sites.taken, d)
+}
+
+// Decisions returns every fault the runtime decided at a site so far,
+// drawn from a profile's rates or taken from the schedule, in the order
+// it took them, with their times and details: the run's schedule (the
+// crashes and partitions a nemesis orders at moments are its own).
+func (r *Runtime) Decisions() []sim.Decision { return append([]sim.Decision(nil), r.sites.taken...) }
+
+// Passes returns every site the runtime passed, with the slot it asked a
+// decision for, in order, until Heal: the sites where a fault could have
+// landed.
+func (r *Runtime) Passes() []sim.Pass { return append([]sim.Pass(nil), r.sites.passed...) }
