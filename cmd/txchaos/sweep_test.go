@@ -69,6 +69,7 @@ func TestSweepCLI(t *testing.T) {
 	code, out, stderr := run(t, args...)
 	require.Equal(t, 1, code, "anomalies found: exit 1\n"+stderr+out)
 	require.Contains(t, out, "sweep: 2 cells (1 patterns × 1 fault kinds × 2 rates × 1 seeds) on the live runtime into "+dir)
+	require.Regexp(t, `^estimate: 2 cells of 10 orders take about \S+ on the live runtime \(a live run lasts its simulated time\) and \S+ on det, 1 at a time \(from a det run of up to 100 orders of each pattern, \S+\)\nsweep: `, out, "the estimate comes first")
 	// The fault-free cell is live: on a machine loaded enough that services
 	// miss their 300ms, the naive dual write breaks without a fault, so its
 	// line is held to its form, not to a verdict.
