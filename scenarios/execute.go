@@ -32,8 +32,9 @@ type Result struct {
 	// Schedule is the faults a det run got, each at its site or moment,
 	// in order (the decisions with the times and requests they were
 	// taken at): run as Config.Schedule, it is the same run. Passes are
-	// the sites the run passed until healing (see sim.Pass): where a fault
-	// could have landed. Both are nil on the live runtime.
+	// the sites the run passed until the state it judged was read, during
+	// recovery too (see sim.Pass): where a scheduled fault could have
+	// landed and changed the verdict. Both are nil on the live runtime.
 	Schedule faults.Schedule
 	Passes   []sim.Pass
 	// Converged reports whether the world came to rest after healing, and
@@ -142,6 +143,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		if err != nil {
 			return err
 		}
+		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
+			res.Passes = st.Passes()
+		}
 		res.Converge = rt.Now().Sub(healed)
 		finalReads(ctx, rt.Node(sim.Client), cfg, start, &history)
 		res.Duration = rt.Now().Sub(start)
@@ -156,7 +160,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		for i := range decisions { // count from the run's start, as the history does
 			decisions[i].At -= start.Sub(rt.Epoch())
 		}
-		res.Schedule, res.Passes = faults.Recorded(decisions, nem.Moments()), st.Passes()
+		res.Schedule = faults.Recorded(decisions, nem.Moments())
 	}
 	for _, a := range res.Applied {
 		if a.Fault == "exited" { // isolation process: a node's own bug, no fault
