@@ -18,7 +18,9 @@ func init() {
 			"answer leaves, no next transaction starts). Every node can: a service between its commit and its " +
 			"answer, the consumer between two transactions of one event, the coordinator between two steps. " +
 			"The node restarts 200ms later; its background processes die and start again with it. The service " +
-			"code is not changed: the runtime hooks every commit of the node's database. A consumer that commits " +
+			"code is not changed: the runtime hooks every commit of the node's database (with --isolation process, " +
+			"the node's process asks the runner at each commit and is killed by SIGKILL before or after it). " +
+			"A consumer that commits " +
 			"its inbox row and its credit in two transactions loses the event (lost-event).",
 	})
 }

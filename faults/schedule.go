@@ -11,7 +11,8 @@ import (
 )
 
 // Schedule is an explicit list of faults: each fault at a named site of a
-// det run (sim.RequestSite, VisitSite, CommitSite), or at a moment. Where
+// det run (see sim.RequestSite, VisitSite and CommitSite for how sites are
+// named and numbered), or at a moment. Where
 // a profile's rates draw faults at random, a schedule names every fault
 // the run gets; a det run records the schedule it got, so that the run
 // can be replayed, cut down fault by fault (shrink) or extended
@@ -23,7 +24,8 @@ import (
 //	request 1 of o000001 on orders->payments: lost-response
 //	request 2 of o000001 on client->orders: late 3s
 //	copy of request 1 of o000001 on orders->payments: crash after
-//	visit 1 of after-local-commit at orders: crashpoint
+//	visit 1 of after-local-commit at orders for o000001: crashpoint
+//	commit 2 of payments for o000001: crash-commit before
 //	commit 4 of rewards: crash-commit after
 //	at 1.25s: kill payments
 //	at 300ms: partition orders->payments for 200ms
@@ -284,7 +286,8 @@ func parseEntry(line string) (Entry, error) {
 // siteKind checks a site's name and says what it names: request, copy,
 // visit or commit.
 func siteKind(site string) (string, error) {
-	const want = "want a site: request K of ORDER on FROM->TO, request K on FROM->TO, copy of request ..., visit M of POINT at NODE, commit N of NODE"
+	const want = "want a site: request K of ORDER on FROM->TO, request K on FROM->TO, copy of request ..., " +
+		"visit M of POINT at NODE [for ORDER], commit N of NODE [for ORDER]"
 	kind := "request"
 	if rest, ok := strings.CutPrefix(site, "copy of "); ok {
 		kind, site = "copy", rest
@@ -298,14 +301,16 @@ func siteKind(site string) (string, error) {
 		from, to, ok := strings.Cut(s, "->")
 		return ok && from != "" && to != ""
 	}
+	// forOrder: the words from i on are nothing, or "for ORDER".
+	forOrder := func(i int) bool { return len(w) == i || len(w) == i+2 && w[i] == "for" }
 	switch {
 	case len(w) >= 4 && w[0] == "request" && num(w[1]):
 		if len(w) == 4 && w[2] == "on" && link(w[3]) || len(w) == 6 && w[2] == "of" && w[4] == "on" && link(w[5]) {
 			return kind, nil
 		}
-	case kind == "request" && len(w) == 6 && w[0] == "visit" && num(w[1]) && w[2] == "of" && w[4] == "at":
+	case kind == "request" && len(w) >= 6 && w[0] == "visit" && num(w[1]) && w[2] == "of" && w[4] == "at" && forOrder(6):
 		return "visit", nil
-	case kind == "request" && len(w) == 4 && w[0] == "commit" && num(w[1]) && w[2] == "of":
+	case kind == "request" && len(w) >= 4 && w[0] == "commit" && num(w[1]) && w[2] == "of" && forOrder(4):
 		return "commit", nil
 	}
 	return "", fmt.Errorf("%q is not a site (%s)", site, want)
@@ -359,10 +364,10 @@ func (s Schedule) Validate(links []sim.Link, nodes []string, crashPoints []strin
 	for _, e := range s {
 		if m := e.Moment; m != nil {
 			if m.Fault == MomentKill && !contains(nodes, m.Node) {
-				return fmt.Errorf("schedule %q: node %q is not in this world (nodes: %s)", e, m.Node, strings.Join(nodes, ", "))
+				return fmt.Errorf("fault %q: node %q is not in this world (nodes: %s)", e, m.Node, strings.Join(nodes, ", "))
 			}
 			if m.Fault == MomentPartition && !hasLink(links, m.Link) {
-				return fmt.Errorf("schedule %q: link %s is not in this world (links: %s)", e, m.Link, linkNames(links))
+				return fmt.Errorf("fault %q: link %s is not in this world (links: %s)", e, m.Link, linkNames(links))
 			}
 			continue
 		}
@@ -371,18 +376,18 @@ func (s Schedule) Validate(links []sim.Link, nodes []string, crashPoints []strin
 		case "request":
 			from, to, _ := strings.Cut(w[len(w)-1], "->")
 			if l := (sim.Link{From: from, To: to}); !hasLink(links, l) {
-				return fmt.Errorf("schedule %q: link %s is not in this world (links: %s)", e, l, linkNames(links))
+				return fmt.Errorf("fault %q: link %s is not in this world (links: %s)", e, l, linkNames(links))
 			}
 		case "visit":
 			if !contains(crashPoints, w[3]) {
-				return fmt.Errorf("schedule %q: crash point %q is not one of this pattern's: %s", e, w[3], strings.Join(crashPoints, ", "))
+				return fmt.Errorf("fault %q: crash point %q is not one of this pattern's: %s", e, w[3], strings.Join(crashPoints, ", "))
 			}
 			if !contains(nodes, w[5]) {
-				return fmt.Errorf("schedule %q: node %q is not in this world (nodes: %s)", e, w[5], strings.Join(nodes, ", "))
+				return fmt.Errorf("fault %q: node %q is not in this world (nodes: %s)", e, w[5], strings.Join(nodes, ", "))
 			}
 		case "commit":
 			if !contains(nodes, w[3]) {
-				return fmt.Errorf("schedule %q: node %q is not in this world (nodes: %s)", e, w[3], strings.Join(nodes, ", "))
+				return fmt.Errorf("fault %q: node %q is not in this world (nodes: %s)", e, w[3], strings.Join(nodes, ", "))
 			}
 		}
 	}

@@ -191,7 +191,7 @@ func (c Config) validate(spec patterns.Spec) error {
 		return fmt.Errorf("schedule: %w", err)
 	}
 	if err := sched.Validate(world.Links, world.Nodes(), spec.CrashPoints); err != nil {
-		return err
+		return fmt.Errorf("schedule: %w", err)
 	}
 	return nil
 }

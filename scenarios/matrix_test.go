@@ -15,6 +15,7 @@ import (
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/patterns"
+	"github.com/txchaos/txchaos/sim"
 )
 
 // expectationsFile is the expectation matrix: every registered pattern
@@ -101,9 +102,10 @@ func TestMatrixTable(t *testing.T) {
 
 // outcome is a measured cell.
 type outcome struct {
-	report checker.Report
-	misses []Miss
-	err    error
+	report  checker.Report
+	misses  []Miss
+	applied []sim.Applied // the faults the runtime applied
+	err     error
 }
 
 // TestMatrix runs every cell of the expectation matrix on the live runtime
@@ -156,7 +158,7 @@ func runCellWith(t *testing.T, spec patterns.Spec, c cell, set func(*Config)) ou
 	if !assert.NoError(t, err, "%s under %s: the run did not complete", c.pattern, c.scenario) {
 		return outcome{err: err}
 	}
-	o := outcome{report: res.Report, misses: c.expect.Check(res.Report)}
+	o := outcome{report: res.Report, misses: c.expect.Check(res.Report), applied: res.Applied}
 	if len(o.misses) > 0 {
 		why := ""
 		if c.comment != "" {

@@ -30,22 +30,26 @@ func NodeMain(specs ...patterns.Spec) {
 	if !live.IsNode() {
 		return
 	}
-	os.Exit(live.ServeNode(func(b []byte) (sim.World, error) {
-		var d worldDesc
-		if err := json.Unmarshal(b, &d); err != nil {
-			return sim.World{}, fmt.Errorf("the run's world: %w", err)
+	os.Exit(live.ServeNode(func(b []byte) (sim.World, error) { return nodeWorld(b, specs) }))
+}
+
+// nodeWorld is the world a run described as b (describeWorld), its
+// pattern registered or one of specs.
+func nodeWorld(b []byte, specs []patterns.Spec) (sim.World, error) {
+	var d worldDesc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return sim.World{}, fmt.Errorf("the run's world: %w", err)
+	}
+	for _, s := range specs {
+		if s.Name == d.Pattern {
+			return s.World(d.World), nil
 		}
-		for _, s := range specs {
-			if s.Name == d.Pattern {
-				return s.World(d.World), nil
-			}
-		}
-		spec, err := patterns.Lookup(d.Pattern)
-		if err != nil {
-			return sim.World{}, fmt.Errorf("%w, nor given to scenarios.NodeMain", err)
-		}
-		return spec.World(d.World), nil
-	}))
+	}
+	spec, err := patterns.Lookup(d.Pattern)
+	if err != nil {
+		return sim.World{}, fmt.Errorf("%w, nor given to scenarios.NodeMain", err)
+	}
+	return spec.World(d.World), nil
 }
 
 // worldDesc is how a run describes its world to its node processes.

@@ -157,9 +157,9 @@ func siteFamily(p sim.Pass) string {
 		return "requests on " + w[len(w)-1]
 	case p.Slot == sim.SlotServe && len(w) > 1 && w[0] == "copy":
 		return "copies on " + w[len(w)-1]
-	case p.Slot == sim.SlotVisit && len(w) == 6:
+	case p.Slot == sim.SlotVisit && len(w) >= 6: // visit M of POINT at NODE [for ORDER]
 		return "visits of " + w[3] + " at " + w[5]
-	case p.Slot == sim.SlotCommit && len(w) == 4:
+	case p.Slot == sim.SlotCommit && len(w) >= 4: // commit N of NODE [for ORDER]
 		return "commits of " + w[3]
 	}
 	return ""

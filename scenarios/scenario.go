@@ -271,6 +271,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 //	  dedupe_window: 2m     # jetstream's duplicate window; 0 turns it off
 //	faults: lost-response=0.2      # a fault profile, see package faults
 //	crash_points: "*:0.05"         # see Scenario.CrashPoints
+//	schedule: |                    # or, on the det runtime, the faults one by one (faults.Schedule)
+//	  request 1 of o000001 on orders->payments: lost-response
 //	expect:                        # per anomaly class: zero, some or any
 //	  stuck: any
 //
@@ -335,6 +337,7 @@ func (p *parser) parse(data []byte) (Scenario, error) {
 		{"world", func(n *yaml.Node, f string) error { return p.world(n, f, &s.Config.World) }},
 		{"faults", func(n *yaml.Node, f string) error { return p.str(n, f, &s.Config.Faults) }},
 		{"crash_points", func(n *yaml.Node, f string) error { return p.str(n, f, &s.CrashPoints) }},
+		{"schedule", func(n *yaml.Node, f string) error { return p.str(n, f, &s.Config.Schedule) }},
 		{"expect", func(n *yaml.Node, f string) error { return p.expect(n, f, &s.Expect) }},
 	})
 	if err != nil {
@@ -359,8 +362,22 @@ func (p *parser) parse(data []byte) (Scenario, error) {
 	// The standard checkout world, with a stand-in on orders and no crash
 	// points: ConfigFor checks again with the pattern.
 	standard := patterns.Spec{Name: "(any pattern)", New: func() sim.Service { return nil }}
-	if err := s.Config.validate(standard); err != nil {
+	c := s.Config
+	c.Schedule = "" // its crash points are the pattern's
+	if err := c.validate(standard); err != nil {
 		return Scenario{}, s.configError(err)
+	}
+	if s.Config.Schedule != "" {
+		sched, err := faults.ParseSchedule(s.Config.Schedule)
+		switch {
+		case err != nil:
+			return Scenario{}, s.errorAt("schedule", err.Error())
+		case s.Config.Runtime != "det":
+			return Scenario{}, s.errorAt("schedule", fmt.Sprintf("runtime is %s: only the det runtime follows a schedule", s.Config.Runtime))
+		case s.Config.Faults != "" || s.CrashPoints != "":
+			return Scenario{}, s.errorAt("schedule", "given with faults or crash_points: a schedule names every fault of the run; give one or the other")
+		}
+		s.Config.Schedule = sched.String()
 	}
 	return s, nil
 }

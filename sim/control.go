@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -237,17 +236,16 @@ func (f LinkFaults) SiteFault(seed int64, site string) string {
 	return SiteClean
 }
 
-// CommitFault decides what f's CommitCrash does to the k-th commit of
-// node (from 1) in a run seeded by seed: whether the node crashes there,
+// CommitFault decides what f's CommitCrash does to the commit at site
+// (CommitSite) in a run seeded by seed: whether the node crashes there,
 // and if so whether before the commit or after it, each decided by
-// Chance(seed, "crash-commit", node, k).
-func (f NodeFaults) CommitFault(seed int64, node string, k uint64) (crash, before bool) {
+// Chance(seed, "crash-commit", site).
+func (f NodeFaults) CommitFault(seed int64, site string) (crash, before bool) {
 	if f.CommitCrash <= 0 {
 		return false, false
 	}
-	site := strconv.FormatUint(k, 10)
-	if Chance(seed, "crash-commit", node, site) >= f.CommitCrash {
+	if Chance(seed, "crash-commit", site) >= f.CommitCrash {
 		return false, false
 	}
-	return true, Chance(seed, "crash-commit-side", node, site) < 0.5
+	return true, Chance(seed, "crash-commit-side", site) < 0.5
 }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -10,15 +9,17 @@ import (
 // runtime names every site it passes the same way, so that a decision
 // taken at a site in one run is taken at the same place in another:
 //
-//	request K of ORDER on FROM->TO   the K-th request about ORDER (its OrderHeader) sent over the link
-//	request K on FROM->TO            the K-th request about no order sent over the link (a broker poll)
-//	copy of request ...              the second copy of a duplicated request, as its target receives it
-//	visit M of POINT at NODE         the M-th time NODE's code reached crash point POINT
-//	commit N of NODE                 the N-th commit of NODE once its service has started
+//	request K of ORDER on FROM->TO       the K-th request about ORDER (its OrderHeader) sent over the link
+//	copy of request ...                  the second copy of a duplicated request, as its target receives it
+//	visit M of POINT at NODE for ORDER   the M-th time NODE's code reached crash point POINT handling a request about ORDER
+//	commit N of NODE for ORDER           the N-th commit of NODE (once its service has started) handling a request about ORDER
 //
-// Requests are numbered per order, so that what happens to one order's
-// requests does not renumber another's; requests about no order, crash
-// point visits and commits are numbered per link, point and node.
+// and, for work about no order (a broker poll, a relay's or a consumer's
+// own transactions, recovery), the same without "of ORDER" or "for
+// ORDER": request K on FROM->TO, visit M of POINT at NODE, commit N of
+// NODE. Sites are numbered per order, so that what happens to one order
+// does not renumber the sites of another; work about no order is
+// numbered per link, point and node.
 
 // RequestSite names the k-th request (from 1) about order sent over link
 // l, or the k-th about no order when order is "".
@@ -34,13 +35,23 @@ func RequestSite(l Link, order string, k uint64) string {
 func CopySite(site string) string { return "copy of " + site }
 
 // VisitSite names the m-th visit (from 1) of node's code to crash point
-// point.
-func VisitSite(node, point string, m uint64) string {
-	return "visit " + strconv.FormatUint(m, 10) + " of " + point + " at " + node
+// point while handling a request about order ("": about none).
+func VisitSite(node, point, order string, m uint64) string {
+	return "visit " + strconv.FormatUint(m, 10) + " of " + point + " at " + node + siteOrder(order)
 }
 
-// CommitSite names the k-th commit (from 1) of node.
-func CommitSite(node string, k uint64) string { return fmt.Sprintf("commit %d of %s", k, node) }
+// CommitSite names the k-th commit (from 1) of node while handling a
+// request about order ("": about none).
+func CommitSite(node, order string, k uint64) string {
+	return "commit " + strconv.FormatUint(k, 10) + " of " + node + siteOrder(order)
+}
+
+func siteOrder(order string) string {
+	if order == "" {
+		return ""
+	}
+	return " for " + order
+}
 
 // Slot is what is decided at a site: a request site has three (how the
 // network carries it, its injected latency, what its target does), a

@@ -81,6 +81,50 @@ func TestReplay(t *testing.T) {
 	require.Contains(t, stderr, "no such file")
 }
 
+// TestRunSchedule: run --schedule runs exactly the faults a file names,
+// at their sites, and refuses a schedule it cannot follow, naming why.
+func TestRunSchedule(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "leak.schedule")
+	require.NoError(t, os.WriteFile(file, []byte("# the answer to o000001's first charge is lost\n"+
+		"request 1 of o000001 on orders->payments: lost-response\n"), 0o644))
+	args := []string{"run", "--runtime", "det", "--pattern", "naive-dual-write", "--txns", "2", "--quiet", "500ms", "--out", ""}
+	code, out, stderr := run(t, append(args, "--schedule", file)...)
+	require.Equal(t, 1, code, "one lost answer charges o000001 twice: %s%s", out, stderr)
+	require.Contains(t, out, "faults a schedule (below)")
+	require.Contains(t, out, "order o000001: 2 active charges at payments")
+	require.Contains(t, out, "faults applied: lost-response orders->payments ×1")
+	require.Contains(t, out, "  request 1 of o000001 on orders->payments: lost-response  # at ")
+
+	code, out, _ = run(t, args...)
+	require.Zero(t, code, "without the schedule, no fault: %s", out)
+
+	for _, c := range []struct {
+		text, flag, want string
+	}{
+		{"request 1 of o000001 on orders->payments: lost-response\n", "--faults=latency=1ms", `--schedule: given with faults "latency=1ms": a schedule names every fault of the run`},
+		{"request 1 of o000001 on orders->payments: lost-response\n", "--runtime=live", "only the det runtime"},
+		{"request one of o000001 on orders->payments: lost-response\n", "", "line 1"},
+		{"request 1 of o000001 on orders->payments: vanish\n", "", "vanish"},
+		{"request 1 of o000001 on orders->nowhere: lost-response\n", "", "link orders->nowhere is not in this world"},
+		{"visit 1 of before-lunch at orders: crashpoint\n", "", `crash point "before-lunch" is not one of this pattern's`},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.schedule")
+		require.NoError(t, os.WriteFile(bad, []byte(c.text), 0o644))
+		a := append(append([]string(nil), args...), "--schedule", bad)
+		if c.flag != "" {
+			a = append(a, c.flag)
+		}
+		code, out, stderr := run(t, a...)
+		require.Equal(t, exitUsage, code, "%s %s: %s", c.text, c.flag, out)
+		require.Contains(t, stderr, c.want)
+	}
+	code, _, stderr = run(t, append(args, "--schedule", filepath.Join(dir, "none.schedule"))...)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "--schedule: ")
+	require.Contains(t, stderr, "no such file")
+}
+
 func TestShrink(t *testing.T) {
 	rec := detRun(t, t.TempDir())
 	file := filepath.Join(t.TempDir(), "regress", "leak.yaml")

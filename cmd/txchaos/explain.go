@@ -17,16 +17,21 @@ import (
 
 func newExplain() *cobra.Command {
 	return &cobra.Command{
-		Use:   "explain [ANOMALY|FAULT]",
-		Short: "Explain an anomaly class (what it means, the seed claim it tests, who shows it) or a fault (its syntax and what it does)",
+		Use:   "explain [ANOMALY|FAULT|schedule]",
+		Short: "Explain an anomaly class (what it means, the seed claim it tests, who shows it), a fault (its syntax and what it does) or a schedule file",
 		Example: `  txchaos explain               # list every anomaly class and every fault
   txchaos explain hanging-action
-  txchaos explain late`,
+  txchaos explain late
+  txchaos explain schedule      # the faults of a det run named one by one (run --schedule FILE)`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
 			if len(args) == 0 {
 				writeClasses(w)
+				return nil
+			}
+			if args[0] == "schedule" {
+				fmt.Fprint(w, scheduleHelp)
 				return nil
 			}
 			if k, ok := faults.Lookup(args[0]); ok {
@@ -46,6 +51,44 @@ func newExplain() *cobra.Command {
 		},
 	}
 }
+
+// scheduleHelp explains a schedule file (faults.Schedule).
+const scheduleHelp = `schedule (a det run's faults named one by one)
+  A schedule names every fault of a det run, each at the site where it
+  lands or at a moment. A det run records the schedule it got (its record's
+  schedule, and its scorecard when short); txchaos run --runtime det
+  --schedule FILE runs exactly that schedule, without --faults; txchaos
+  shrink cuts one down to the faults that matter.
+
+Syntax (one fault a line; # starts a comment)
+  request 1 of o000001 on orders->payments: lost-response
+  request 2 of o000001 on client->orders: late 3s
+  copy of request 1 of o000001 on orders->payments: crash after
+  visit 1 of after-local-commit at orders for o000001: crashpoint
+  commit 2 of payments for o000001: crash-commit before
+  commit 4 of rewards: crash-commit after
+  at 1.25s: kill payments
+  at 300ms: partition orders->payments for 200ms
+
+Sites
+  request K of ORDER on FROM->TO      the K-th request about ORDER on the link
+  request K on FROM->TO               the K-th about no order (a broker poll)
+  copy of request ...                 a duplicated request's second copy
+  visit M of POINT at NODE for ORDER  the M-th visit of a crash point
+  commit N of NODE for ORDER          the N-th commit of NODE's service
+  Work about no order (a relay, a consumer, recovery) drops "of ORDER" and
+  "for ORDER" and is numbered per link, point and node. Sites are numbered
+  per order: a fault on one order does not move the sites of another.
+
+Faults
+  At a request: drop-request, lost-response, late [DELAY], duplicate
+  [DELAY], reorder [HOLD], latency DURATION, error, crash before, crash
+  after. At a visit: crashpoint. At a commit: crash-commit before or after.
+  At a moment (from the run's start): kill NODE, partition LINK for
+  DURATION. A request holds at most one network fault, one latency and one
+  fault of its target. A fault at a site the run never reaches does
+  nothing.
+`
 
 // known reports whether c is one of checker.Classes.
 func known(c checker.Class) bool {
@@ -78,7 +121,7 @@ func writeClasses(w io.Writer) {
 		fmt.Fprintf(tw, "%s=%s\t%s\n", k.Name, k.Syntax, k.Summary)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\ntxchaos explain ANOMALY or txchaos explain FAULT says more about one.")
+	fmt.Fprintln(w, "\ntxchaos explain ANOMALY or txchaos explain FAULT says more about one; txchaos explain schedule, about a schedule file.")
 }
 
 func faultNames() []string {

@@ -140,6 +140,7 @@ type call struct {
 	idx    int    // index in inc.calls; -1 once removed
 	seq    uint64 // the request's number on its link
 	site   string // the request's site; a second copy's is its CopySite
+	order  string // the order it is about (sim.OrderHeader), or ""
 	passes [2]int // the indices of its net and serve passes (sites.passed), or -1
 	// changed: its handler changed a row of a database
 	changed bool
@@ -303,7 +304,7 @@ func (k *link) deliver(c *call, req *http.Request, body []byte) error {
 		sreq.Body, sreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
 	sreq = sreq.WithContext(hctx)
-	c.inc, c.idx, c.cancel = inc, len(inc.calls), hcancel
+	c.inc, c.idx, c.cancel, c.order = inc, len(inc.calls), hcancel, req.Header.Get(sim.OrderHeader)
 	inc.calls = append(inc.calls, c)
 	h := s.spawn(inc, "", func() { k.serve(c, sreq) })
 	h.serving = c

@@ -20,10 +20,10 @@ type node struct {
 	cur     *incarnation
 	num     int // incarnations so far
 	faults  sim.NodeFaults
-	rng     *rand.Rand        // the node's fault rolls
-	restart *timer            // the pending delayed restart, or nil
-	commits uint64            // commits of its started incarnations so far: the last one's site number
-	visits  map[string]uint64 // visits to each crash point so far: the last one's site number
+	rng     *rand.Rand           // the node's fault rolls
+	restart *timer               // the pending delayed restart, or nil
+	commits map[string]uint64    // commits of its started incarnations so far, per order: site numbers
+	visits  map[[2]string]uint64 // visits to each crash point so far, per point and order: site numbers
 	s       *sched
 	rt      *Runtime
 }
@@ -247,10 +247,12 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 		return true
 	}
 	if n.visits == nil {
-		n.visits = map[string]uint64{}
+		n.visits = map[[2]string]uint64{}
 	}
-	n.visits[point]++
-	site := sim.VisitSite(node, point, n.visits[point])
+	order := r.s.cur.order()
+	k := [2]string{point, order}
+	n.visits[k]++
+	site := sim.VisitSite(node, point, order, n.visits[k])
 	r.sites.pass(site, sim.SlotVisit)
 	prob := n.faults.CrashPoints[point]
 	crash := prob > 0 && n.rng.Float64() < prob
@@ -345,12 +347,17 @@ func (inc *incarnation) beforeCommit(changed bool) int32 {
 		return 0
 	}
 	n, r := inc.n, inc.n.rt
-	n.commits++
-	site := sim.CommitSite(n.name, n.commits)
+	if n.commits == nil {
+		n.commits = map[string]uint64{}
+	}
+	order := n.s.cur.order()
+	n.commits[order]++
+	k := n.commits[order]
+	site := sim.CommitSite(n.name, order, k)
 	if i := r.sites.pass(site, sim.SlotCommit); i >= 0 && !changed {
 		r.sites.passed[i].Idle = true
 	}
-	crash, before := n.faults.CommitFault(r.opt.Seed, n.name, n.commits)
+	crash, before := n.faults.CommitFault(r.opt.Seed, site)
 	if d, ok := r.sites.decision(site, sim.SlotCommit); ok {
 		crash, before = true, !d.After
 	}

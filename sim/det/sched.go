@@ -58,6 +58,15 @@ type proc struct {
 	waitIdx int // index in sched.waiting; -1 when not in it
 }
 
+// order is the order the request p handles is about, or "" for a process
+// that handles no request about an order (a relay, a consumer).
+func (p *proc) order() string {
+	if p == nil || p.serving == nil {
+		return ""
+	}
+	return p.serving.order
+}
+
 // title is p's name, for reports.
 func (p *proc) title() string {
 	if p.name == "" && p.nameOf != nil {

@@ -40,9 +40,10 @@ func (r *Runtime) SetNodeFaults(node string, f sim.NodeFaults) error {
 	}
 	f = f.Clone()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.faults = f
-	n.pushLocked()
+	applied := n.pushLocked()
+	n.mu.Unlock()
+	applied()
 	return nil
 }
 
@@ -76,9 +77,10 @@ func (r *Runtime) Heal(ctx context.Context) error {
 		}
 		n.mu.Lock()
 		n.faults = sim.NodeFaults{}
-		n.pushLocked()
+		applied := n.pushLocked()
 		n.cancelRestartLocked()
 		n.mu.Unlock()
+		applied()
 		if err := n.start(ctx); err != nil {
 			errs = append(errs, err)
 		}

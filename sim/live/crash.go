@@ -270,11 +270,11 @@ func (g *gate) BeforeCommit() bool {
 	n.commits++
 	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
 	n.mu.Unlock()
-	crash, before := f.CommitFault(n.rt.opt.Seed, n.name, k)
+	site := sim.CommitSite(n.name, "", k) // which request a commit serves is not known here: numbered per node
+	crash, before := f.CommitFault(n.rt.opt.Seed, site)
 	if !crash {
 		return false
 	}
-	site := sim.CommitSite(n.name, k)
 	if before {
 		n.crashAt(g.inc, "crash-commit", "before the commit", "", site, downtime, false)
 		return true

@@ -214,7 +214,7 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 	ln, delay := k.decide(detail, order)
 	seq, extra, f := k.siteFault(ln, detail, order)
 	if extra == sim.SiteLate {
-		deadline, ok := req.Context().Deadline()
+		deadline, ok := callerDeadline(req.Context())
 		return k.late(req, f.LateAt(sent, deadline, ok))
 	}
 	if delay > 0 {

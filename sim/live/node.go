@@ -47,15 +47,16 @@ type incarnation struct {
 	ln     net.Listener // nil for the client
 	srv    *http.Server // nil for the client
 
-	down    bool           // crashed or stopped; guarded by node.mu
-	dead    atomic.Bool    // down, for its database's gate
-	serving atomic.Bool    // its service has started: its commits are crash sites
-	wg      sync.WaitGroup // handlers, processes and the serve loop
-	err     error          // closing the database; set before done is closed
-	done    chan struct{}  // closed when the incarnation has wound down
-	halt    func()         // stops a server node's server or kills a node process; nil for other nodes
-	gen     int            // its number among the node's process incarnations
-	proc    *proc          // its OS process under IsolationProcess
+	down    bool            // crashed or stopped; guarded by node.mu
+	dead    atomic.Bool     // down, for its database's gate
+	serving atomic.Bool     // its service has started: its commits are crash sites
+	wg      sync.WaitGroup  // handlers, processes and the serve loop
+	err     error           // closing the database; set before done is closed
+	done    chan struct{}   // closed when the incarnation has wound down
+	halt    func()          // stops a server node's server or kills a node process; nil for other nodes
+	gen     int             // its number among the node's process incarnations
+	proc    *proc           // its OS process under IsolationProcess
+	after   map[string]bool // the sites of its process's commits to crash after (nodegate.go); guarded by node.mu
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {

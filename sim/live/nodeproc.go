@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/txchaos/txchaos/sim"
@@ -60,14 +62,20 @@ func serveNode(in io.Reader, out io.Writer, build func([]byte) (sim.World, error
 	if svc == nil {
 		return fmt.Errorf("the world has no service %q", spec.Node)
 	}
-	db, err := sim.OpenDB(spec.DB)
+	var outMu sync.Mutex
+	say := func(format string, args ...any) { // a line to the runtime
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Fprintf(out, format+"\n", args...)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newChild(ctx, spec)
+	db, err := sim.OpenGated(spec.DB, func() sim.Gate { return &childGate{c: c} })
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c := newChild(ctx, spec)
 	go func() { // the runtime's messages; the end of its pipe is the runtime gone
 		defer cancel()
 		for {
@@ -78,6 +86,7 @@ func serveNode(in io.Reader, out io.Writer, build func([]byte) (sim.World, error
 			var m nodeMsg
 			if json.Unmarshal(line, &m) == nil && m.Faults != nil {
 				c.setFaults(*m.Faults)
+				say("%s%d", ackPrefix, m.Seq)
 			}
 		}
 	}()
@@ -98,9 +107,10 @@ func serveNode(in io.Reader, out io.Writer, build func([]byte) (sim.World, error
 		ln.Close()
 		return fmt.Errorf("starting the service: %w", err)
 	}
+	c.serving.Store(true) // its commits are crash sites from now on
 	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return ctx }, ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
-	fmt.Fprintf(out, "%s%s\n", readyPrefix, ln.Addr())
+	say("%s%s", readyPrefix, ln.Addr())
 	<-ctx.Done()
 	srv.Close()
 	c.wait(5 * time.Second)
@@ -131,6 +141,9 @@ type child struct {
 	rng    *rand.Rand
 	trs    map[string]http.RoundTripper
 
+	serving atomic.Bool   // the service has started: its commits are sites
+	unasked atomic.Uint64 // commits since the last question about one (nodegate.go)
+
 	wg sync.WaitGroup // processes
 }
 
@@ -153,7 +166,10 @@ func (c *child) setFaults(f sim.NodeFaults) {
 	c.faults = f
 }
 
-// Now implements sim.Runtime: real time.
+// Now implements sim.Runtime: real time, as the runtime's own clock. (A
+// runtime whose clock runs slower than the wall clock must tell its node
+// processes the factor and its start in nodeSpec, and Now, Sleep and
+// WithTimeout here must use them.)
 func (c *child) Now() time.Time { return time.Now() }
 
 // Sleep implements sim.Runtime.
@@ -205,8 +221,8 @@ func (c *child) wait(d time.Duration) {
 }
 
 // Transport implements sim.Runtime: a request to service goes to the
-// runtime's egress for the link, a new connection each, and the runtime
-// sends it over the link.
+// runtime's egress for the link, a new connection each, with its deadline,
+// and the runtime sends it over the link.
 func (c *child) Transport(from, to string) http.RoundTripper {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -217,7 +233,7 @@ func (c *child) Transport(from, to string) http.RoundTripper {
 	if from != c.spec.Node || !ok {
 		return noLink{sim.Link{From: from, To: to}}
 	}
-	tr := laneTransport(addr)
+	tr := deadlineTransport{laneTransport(addr)}
 	c.trs[to] = tr
 	return tr
 }
@@ -236,12 +252,8 @@ func (c *child) CrashPoint(node, point string) bool {
 	if p <= 0 {
 		return false
 	}
-	resp, err := c.ctl.Post(controlURL(c.spec.Control, c.spec.Node, c.spec.Incarnation, point), "", nil)
-	if err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusNoContent {
-			return false
-		}
+	if _, ok := c.ask("/crashpoint", url.Values{"point": {point}}); ok {
+		return false
 	}
 	os.Exit(exitCrashed)
 	return true

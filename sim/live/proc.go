@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/txchaos/txchaos/sim"
 )
 
 // proc is the OS process of one incarnation of a node.
@@ -19,9 +23,13 @@ type proc struct {
 	exited chan struct{} // closed once it has exited and been reaped
 	stderr *tail
 
-	mu     sync.Mutex // guards what follows; serialises writes to stdin
-	stdin  io.WriteCloser
-	killed bool
+	mu      sync.Mutex // guards what follows; serialises writes to stdin
+	stdin   io.WriteCloser
+	killed  bool
+	pending []nodeMsg     // told before it started
+	seq     int           // the last nodeMsg's Seq
+	acked   int           // the last Seq it acknowledged
+	ack     chan struct{} // closed and replaced when acked grows
 }
 
 // command is the node process of one incarnation of node, not started.
@@ -34,7 +42,7 @@ func (p *procs) command(node string) *proc {
 		// ("exited"): a killed process would never report it.
 		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
 	}
-	pr := &proc{cmd: cmd, ready: make(chan string, 1), exited: make(chan struct{}), stderr: &tail{}}
+	pr := &proc{cmd: cmd, ready: make(chan string, 1), exited: make(chan struct{}), stderr: &tail{}, ack: make(chan struct{})}
 	cmd.Stdout = &lines{fn: func(line string) {
 		if addr, ok := strings.CutPrefix(line, readyPrefix); ok {
 			select {
@@ -42,6 +50,12 @@ func (p *procs) command(node string) *proc {
 			default:
 			}
 			return
+		}
+		if seq, ok := strings.CutPrefix(line, ackPrefix); ok {
+			if n, err := strconv.Atoi(seq); err == nil {
+				pr.acknowledged(n)
+				return
+			}
 		}
 		fmt.Fprintln(pr.stderr, line) // what a binary that does not serve nodes says
 	}}
@@ -72,15 +86,56 @@ func (p *proc) start(spec nodeSpec) error {
 		close(p.exited)
 	}()
 	p.sendLocked(spec)
+	for _, m := range p.pending {
+		p.sendLocked(m)
+	}
+	p.pending = nil
 	return nil
 }
 
-// send writes v as a line of the process's standard input; a process
-// that is gone reads nothing.
-func (p *proc) send(v any) {
+// push tells the process the node's faults f; they apply there once it
+// has read them. It returns a function that waits until they apply, the
+// process is gone, or startTimeout has passed.
+func (p *proc) push(f sim.NodeFaults) (wait func()) {
+	p.mu.Lock()
+	p.seq++
+	m := nodeMsg{Seq: p.seq, Faults: &f}
+	if p.stdin == nil && !p.killed {
+		p.pending = append(p.pending, m) // start sends it after the spec
+	} else {
+		p.sendLocked(m)
+	}
+	p.mu.Unlock()
+	return func() {
+		timer := time.NewTimer(startTimeout)
+		defer timer.Stop()
+		for {
+			p.mu.Lock()
+			done, ack := p.acked >= m.Seq || p.killed, p.ack
+			p.mu.Unlock()
+			if done {
+				return
+			}
+			select {
+			case <-ack:
+			case <-p.exited:
+				return
+			case <-timer.C:
+				return
+			}
+		}
+	}
+}
+
+// acknowledged notes that the faults of the seq-th nodeMsg apply.
+func (p *proc) acknowledged(seq int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sendLocked(v)
+	if seq > p.acked {
+		p.acked = seq
+		close(p.ack)
+		p.ack = make(chan struct{})
+	}
 }
 
 func (p *proc) sendLocked(v any) {

@@ -52,9 +52,15 @@ func testWorld(b []byte) (sim.World, error) {
 // process of its own.
 func startProcs(t *testing.T, world string) *Runtime {
 	t.Helper()
+	return startProcsSeed(t, world, 7)
+}
+
+// startProcsSeed is startProcs with the given seed.
+func startProcsSeed(t *testing.T, world string, seed int64) *Runtime {
+	t.Helper()
 	w, err := testWorld([]byte(world))
 	require.NoError(t, err)
-	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: 7, Isolation: IsolationProcess, World: []byte(world)})
+	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: seed, Isolation: IsolationProcess, World: []byte(world)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.Stop()) })
 	return r
@@ -192,6 +198,17 @@ func appliedOf(r *Runtime, fault string) []string {
 	for _, a := range r.Applied() {
 		if a.Fault == fault {
 			out = append(out, a.Target+" "+a.Detail)
+		}
+	}
+	return out
+}
+
+// sitesOf lists the faults of r matching fault, as "target: detail @ site".
+func sitesOf(r *Runtime, fault string) []string {
+	var out []string
+	for _, a := range r.Applied() {
+		if a.Fault == fault {
+			out = append(out, a.Target+": "+a.Detail+" @ "+a.Site)
 		}
 	}
 	return out

@@ -8,8 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -71,10 +69,17 @@ type nodeSpec struct {
 	Faults sim.NodeFaults    `json:"faults"`
 }
 
-// nodeMsg is a later line of a node process's standard input.
+// nodeMsg is a later line of a node process's standard input: the node's
+// faults, which the process acknowledges with a line ackPrefix Seq on its
+// standard output once they apply.
 type nodeMsg struct {
+	Seq    int             `json:"seq"`
 	Faults *sim.NodeFaults `json:"faults,omitempty"`
 }
+
+// ackPrefix starts the line a node process writes on its standard output
+// once the faults of a nodeMsg apply, followed by its Seq.
+const ackPrefix = "txchaos-node-faults "
 
 // procs are the runtime's parts shared by its node processes: the binary
 // they run, the control channel they ask at their crash points, and an
@@ -145,65 +150,41 @@ func (p *procs) close() {
 	p.wg.Wait()
 }
 
-// egress serves link k's requests from its node process: each goes over
-// the link, its lane and fault decided here, and its answer back; a
-// request that fails cuts the node's connection, which the node sees as
-// the transport error it would have seen in this process.
-func (p *procs) egress(k *link) (string, error) {
-	return p.serve(&httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", k.addr(), pr.In.Host
-		},
-		Transport:    k,
-		ErrorHandler: abort,
-		ErrorLog:     log.New(io.Discard, "", 0),
-	})
-}
-
-// forward is the handler of a node process's incarnation in the runtime:
-// the guard's service, it hands each request to the process at addr on a
-// connection of its own.
-func forward(addr string) http.Handler {
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", addr, pr.In.Host
-		},
-		Transport:    laneTransport(addr),
-		ErrorHandler: abort,
-		ErrorLog:     log.New(io.Discard, "", 0),
-	}
-}
-
-// abort cuts the connection of a request that failed, without an answer.
-func abort(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) }
-
-// serveControl answers a node process's question at a crash point: 204
-// to go on, or no answer at all: the runtime has killed the process
-// there.
+// serveControl answers a node process's questions: at a crash point, 204
+// to go on; at a commit, see serveCommit. No answer at all means the
+// runtime has killed the process there.
 func (r *Runtime) serveControl(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	n := r.nodes[q.Get("node")]
-	if n == nil || !n.proc || req.URL.Path != "/crashpoint" {
+	if n == nil || !n.proc || (req.URL.Path != "/crashpoint" && req.URL.Path != "/commit") {
 		http.Error(w, "no such node process or question", http.StatusNotFound)
 		return
 	}
 	gen, _ := strconv.Atoi(q.Get("incarnation"))
 	n.mu.Lock()
 	inc := n.cur
+	gone := inc == nil || inc.gen != gen || inc.down
 	n.mu.Unlock()
-	if inc == nil || inc.gen != gen || n.crashPoint(inc, q.Get("point")) {
-		panic(http.ErrAbortHandler) // crashed here, or an incarnation that is gone
+	switch {
+	case gone:
+		panic(http.ErrAbortHandler) // an incarnation that is gone
+	case req.URL.Path == "/commit":
+		n.serveCommit(w, inc, q)
+	case n.crashPoint(inc, q.Get("point")):
+		panic(http.ErrAbortHandler) // crashed here
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // processFaults refuses the node faults a node process cannot apply: all
 // but those the runtime applies itself (the guard's request faults,
-// downtime) and crash points (asked over the control channel). A fault
+// downtime), crash points and commit crashes (asked over the control
+// channel). A fault
 // added to sim.NodeFaults is refused here, by its name, until it is made
 // to work across the process boundary.
 func processFaults(f sim.NodeFaults) error {
-	f.CrashRate, f.ErrorRate, f.Downtime, f.CrashPoints = 0, 0, 0, nil
+	f.CrashRate, f.ErrorRate, f.Downtime, f.CrashPoints, f.CommitCrash = 0, 0, 0, nil, 0
 	b, err := json.Marshal(f)
 	if err != nil || string(b) == "{}" {
 		return err
@@ -215,7 +196,7 @@ func processFaults(f sim.NodeFaults) error {
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	return fmt.Errorf("%s: not supported with isolation %s (a node process applies crash points; the runtime, request faults and downtime)", strings.Join(names, ", "), IsolationProcess)
+	return fmt.Errorf("%s: not supported with isolation %s (a node process applies crash points and commit crashes; the runtime, request faults and downtime)", strings.Join(names, ", "), IsolationProcess)
 }
 
 // startProcess starts a new incarnation of a node as an OS process on
@@ -330,16 +311,11 @@ func (n *node) watch(inc *incarnation) {
 	}
 }
 
-// push tells the node's running process its faults.
-func (n *node) pushLocked() {
+// pushLocked tells the node's running process its faults; n.mu is held.
+// The function it returns waits, without n.mu, until they apply there.
+func (n *node) pushLocked() (wait func()) {
 	if inc := n.cur; n.proc && inc != nil && inc.proc != nil && !inc.down {
-		f := n.faults.Clone()
-		inc.proc.send(nodeMsg{Faults: &f})
+		return inc.proc.push(n.faults.Clone())
 	}
-}
-
-// controlURL is the URL of a crash point's question to the control
-// channel at base.
-func controlURL(base, node string, gen int, point string) string {
-	return base + "/crashpoint?" + url.Values{"node": {node}, "incarnation": {strconv.Itoa(gen)}, "point": {point}}.Encode()
+	return func() {}
 }

@@ -104,6 +104,57 @@ func TestProcessCrashPoint(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, "faults cleared while the process runs reach it")
 }
 
+// TestProcessCommitCrash: a node process crashes at its commits as the
+// runtime decides, by the commit's site: killed (SIGKILL) while it asks
+// before a commit, the transaction is lost; killed when it asks again
+// after one, the row is kept — both read from the file. Commits made
+// while the node's faults give them no chance are counted all the same:
+// the sites are numbered as in the runtime's process.
+func TestProcessCommitCrash(t *testing.T) {
+	f := sim.NodeFaults{CommitCrash: 0.5, Downtime: time.Hour}
+	seed := int64(1) // a seed whose commit 2 of orders crashes before it and commit 3 after it
+	for ; ; seed++ {
+		hit2, before2 := f.CommitFault(seed, sim.CommitSite(sim.Orders, "", 2))
+		hit3, before3 := f.CommitFault(seed, sim.CommitSite(sim.Orders, "", 3))
+		if hit2 && before2 && hit3 && !before3 {
+			break
+		}
+	}
+	r := startProcsSeed(t, "rows", seed)
+	killed := func(pid int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
+		p := r.nodes[sim.Orders].cur.proc
+		<-p.exited
+		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by SIGKILL: %v", p.cmd.ProcessState)
+	}
+
+	pid := pidOf(t, r)
+	code, _, err := send(r, http.MethodPost, "/rows/one") // commit 1, with no chance: not asked about
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, code)
+
+	require.NoError(t, r.SetNodeFaults(sim.Orders, f))
+	_, _, err = send(r, http.MethodPost, "/rows/two")
+	require.Error(t, err, "the caller's connection is cut: %v", r.Applied())
+	killed(pid)
+	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders"}, sitesOf(r, "crash-commit"))
+	require.Equal(t, map[string]bool{"one": true, "two": false}, fileRows(t, r.DBPath(sim.Orders), "one", "two"),
+		"the commit the process was killed before is lost")
+
+	require.NoError(t, r.Restart(context.Background(), sim.Orders))
+	pid = pidOf(t, r)
+	_, _, err = send(r, http.MethodPost, "/rows/three")
+	require.Error(t, err, "killed after the commit, before it answers")
+	killed(pid)
+	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders", "orders: after the commit @ commit 3 of orders"},
+		sitesOf(r, "crash-commit"))
+	require.Equal(t, map[string]bool{"one": true, "two": false, "three": true}, fileRows(t, r.DBPath(sim.Orders), "one", "two", "three"),
+		"the commit the process was killed after is kept")
+	require.Empty(t, appliedOf(r, "exited"), "the process stopped where the runtime killed it")
+}
+
 // TestProcessFaults: the faults of a node process's own requests are
 // decided by the runtime, on the link, as for any node; so are the faults
 // of the requests it serves.
@@ -215,10 +266,10 @@ func TestProcessStartErrors(t *testing.T) {
 // refused by name. Every field of sim.NodeFaults is applied or refused:
 // a new one is refused until it is made to work across the boundary.
 func TestProcessFaultsRefused(t *testing.T) {
-	require.NoError(t, processFaults(sim.NodeFaults{CrashRate: 0.1, ErrorRate: 0.1, Downtime: time.Second, CrashPoints: map[string]float64{"p": 1}}))
+	require.NoError(t, processFaults(sim.NodeFaults{CrashRate: 0.1, ErrorRate: 0.1, Downtime: time.Second, CrashPoints: map[string]float64{"p": 1}, CommitCrash: 0.1}))
 	var f sim.NodeFaults
 	v := reflect.ValueOf(&f).Elem()
-	handled := map[string]bool{"CrashRate": true, "ErrorRate": true, "Downtime": true, "CrashPoints": true}
+	handled := map[string]bool{"CrashRate": true, "ErrorRate": true, "Downtime": true, "CrashPoints": true, "CommitCrash": true}
 	for i := range v.NumField() {
 		field := v.Type().Field(i)
 		if handled[field.Name] {

@@ -91,24 +91,37 @@
 //     runtime, which hands each request the guard lets through to the
 //     process on a connection of its own;
 //   - the node's own requests go to an egress of the runtime, one per link
-//     from the node, which sends each over the link (its lane, latency and
-//     Applied decided there) and cuts the node's connection when the link
-//     fails it, so the node sees the transport error it would have seen;
+//     from the node, which sends each over the link (its lane, latency,
+//     late, duplicate and reorder faults and Applied decided there, the
+//     detached senders of late requests and second copies run there) and
+//     cuts the node's connection when the link fails it, so the node sees
+//     the transport error it would have seen; each request carries its
+//     caller's deadline, so that a late one arrives after it;
 //   - at a crash point its faults give a chance, the node asks the runtime
 //     over a control channel, which rolls, and on a crash kills the
 //     process before it answers;
+//   - the node's database is opened through a sim.Gate too, and while its
+//     faults give its commits a chance the node asks the runtime at each
+//     commit, from inside SQLite's commit hook: the runtime numbers the
+//     commit and decides as for a node in its own process; to crash before
+//     the commit it kills the process while the question waits (the
+//     transaction never commits), to crash after it it lets the commit
+//     happen and kills the process when it asks again, before its code
+//     goes on (see nodegate.go);
 //   - the node's clock is the real clock, its Rand a source seeded by the
 //     seed, the node and its incarnation, its processes its own.
 //
-// A crash is SIGKILL: the process stops at once, its open transactions
-// never commit (SQLite ignores their pages in its write-ahead log), what it
-// committed stays in its file, and its connections close. The restart is a
-// new process on the same file. The runtime tells a running process the
-// node faults SetNodeFaults and Heal set. A process that exits by itself (a
-// panic in its code) is recorded as "exited" with what it wrote, and stays
-// down until Restart or Heal. A node process whose runtime goes away (its
-// standard input ends) stops. The JetStream broker is not supported: its
-// server and its clients' connections live in the runtime's process.
+// A crash of any kind (a crash rate, a crash point, a commit crash, Crash
+// and so the nemesis's timed kills) is SIGKILL: the process stops at once,
+// its open transactions never commit (SQLite ignores their pages in its
+// write-ahead log), what it committed stays in its file, and its
+// connections close. The restart is a new process on the same file. The
+// runtime tells a running process the node faults SetNodeFaults and Heal
+// set. A process that exits by itself (a panic in its code) is recorded as
+// "exited" with what it wrote, and stays down until Restart or Heal. A node
+// process whose runtime goes away (its standard input ends) stops. The
+// JetStream broker is not supported: its server and its clients'
+// connections live in the runtime's process.
 //
 // # A real broker
 //

@@ -1,0 +1,124 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/txchaos/txchaos/sim"
+)
+
+// TestScheduleIsTheRun: the schedule a det run under a fault profile
+// records, run as Config.Schedule with no profile, is the same run: the
+// same history, the same faults applied at the same sites and moments.
+func TestScheduleIsTheRun(t *testing.T) {
+	for _, f := range []string{
+		"lost-response=0.1,drop-request=0.05,latency=5ms,crash=payments:0.05,error=payments:0.1,crashpoint=after-local-commit:0.1",
+		"late=0.1,duplicate=0.1,reorder=0.1,crash-commit=rewards:0.1,crash-commit=orders:0.05",
+		"partition=200ms,kill=*:500ms,lost-response=0.05",
+	} {
+		t.Run(f, func(t *testing.T) {
+			cfg := Default()
+			cfg.Pattern, cfg.Runtime = "outbox", "det"
+			cfg.Workload.Txns = 30
+			if raceDetector {
+				cfg.Workload.Txns = 10
+			}
+			cfg.Quiet = 2 * time.Second
+			cfg.Faults = f
+			a, err := Execute(context.Background(), cfg, "")
+			require.NoError(t, err)
+			require.NotEmpty(t, a.Schedule, "the profile drew faults")
+			again := cfg
+			again.Faults, again.Schedule = "", a.Schedule.String()
+			b, err := Execute(context.Background(), again, "")
+			require.NoError(t, err)
+			t.Logf("%d faults in the schedule, %d sites passed, %d applied", len(a.Schedule), len(a.Passes), len(a.Applied))
+			require.Equal(t, jsonOf(t, a.History), jsonOf(t, b.History), "the same history")
+			require.Equal(t, jsonOf(t, a.Applied), jsonOf(t, b.Applied), "the same faults applied")
+			require.Equal(t, a.Schedule.Lines(true), b.Schedule.Lines(true), "the same schedule recorded")
+		})
+	}
+}
+
+// TestScheduleSitesStable: removing one fault from a schedule leaves the
+// others on the requests they named. A lost response to o000001's first
+// charge makes the orders service retry it, so orders->payments carries
+// more requests before o000003's charge; its site, numbered per order,
+// still names o000003's first charge, and o000003 passes the same sites
+// with or without the other fault. Numbered per link, as a random stream
+// would hit them, o000003's charge would have moved.
+func TestScheduleSitesStable(t *testing.T) {
+	cfg := Default()
+	cfg.Pattern, cfg.Runtime, cfg.Seed = "outbox", "det", 3
+	cfg.Workload = Workload{Txns: 4, Concurrency: 1, Attempts: 2, Customers: 4}
+	cfg.Quiet = 2 * time.Second
+	unrelated := "request 1 of o000001 on orders->payments: lost-response"
+	kept := "request 1 of o000003 on orders->payments: drop-request"
+
+	both := cfg
+	both.Schedule = unrelated + "\n" + kept + "\n"
+	one := cfg
+	one.Schedule = kept + "\n"
+	a, err := Execute(context.Background(), both, "")
+	require.NoError(t, err)
+	b, err := Execute(context.Background(), one, "")
+	require.NoError(t, err)
+
+	// The unrelated fault did change the link: more requests on it before
+	// o000003's first.
+	before := func(r *Result) int {
+		n := 0
+		for _, p := range r.Passes {
+			if p.Slot != sim.SlotNet || !strings.HasSuffix(p.Site, "on orders->payments") {
+				continue
+			}
+			if p.Site == "request 1 of o000003 on orders->payments" {
+				return n
+			}
+			n++
+		}
+		t.Fatalf("the run never sent o000003's first charge: %v", r.Passes)
+		return 0
+	}
+	require.Greater(t, before(a), before(b), "the lost response to o000001 made orders retry its charge")
+
+	// The kept fault hit the same request in both runs: o000003's first
+	// charge, and o000003 passed the same sites.
+	hit := func(r *Result) sim.Applied {
+		for _, x := range r.Applied {
+			if x.Fault == "drop-request" {
+				return x
+			}
+		}
+		t.Fatalf("no drop-request applied: %v", r.Applied)
+		return sim.Applied{}
+	}
+	ha, hb := hit(a), hit(b)
+	require.Equal(t, "o000003", ha.Order)
+	require.Equal(t, []string{ha.Site, ha.Target, ha.Detail, ha.Order}, []string{hb.Site, hb.Target, hb.Detail, hb.Order})
+	require.Equal(t, sitesOf(a, "o000003"), sitesOf(b, "o000003"), "o000003's sites, with and without the other fault")
+	require.Equal(t, []string{kept}, b.Schedule.Lines(false))
+}
+
+// sitesOf lists the sites about order that r passed, in order.
+func sitesOf(r *Result, order string) []string {
+	var out []string
+	for _, p := range r.Passes {
+		if strings.Contains(p.Site, " "+order+" ") || strings.HasSuffix(p.Site, " "+order) {
+			out = append(out, string(p.Slot)+" "+p.Site)
+		}
+	}
+	return out
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
