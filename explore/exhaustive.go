@@ -239,13 +239,6 @@ func (e *explorer) expand(level []*node) []*node {
 	for _, parent := range level {
 		for j := parent.next; j < len(parent.passes); j++ {
 			p := parent.passes[j]
-			if k := [2]string{p.Site, string(p.Slot)}; !p.Idle && !e.tried[k] {
-				e.tried[k] = true
-				e.res.Tried++
-				if !e.free[k] {
-					e.res.New++
-				}
-			}
 			for _, d := range Kinds(p) {
 				out = append(out, &node{faults: append(slices.Clip(parent.faults), d)})
 			}
@@ -336,6 +329,19 @@ func (e *explorer) run(level []*node, k int) error {
 			e.res.Unknown++
 			if e.res.FirstUnknown == nil {
 				e.res.FirstUnknown = level[i].schedule()
+			}
+		}
+	}
+	for _, n := range level[:last+1] {
+		if len(n.faults) == 0 {
+			continue
+		}
+		d := n.faults[len(n.faults)-1]
+		if k := [2]string{d.Site, string(d.Slot())}; !e.tried[k] {
+			e.tried[k] = true
+			e.res.Tried++
+			if !e.free[k] {
+				e.res.New++
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/examples/mypattern"
+	"github.com/txchaos/txchaos/explore"
 	"github.com/txchaos/txchaos/scenarios"
 )
 
@@ -111,4 +112,16 @@ func TestExploreAndShrinkUnregistered(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, res.Report.Anomalies[checker.LostEvent].Count)
 	require.Less(t, small.Workload.Txns, lost.Result.Config.Workload.Txns, "fewer orders still lose an event")
+}
+
+// TestEagerOutboxExhaustive states what a sample of seeds cannot: the
+// pattern is clean for one order under every single fault at every site
+// where its run does work (and, without -short, every pair of faults;
+// explore.Clean fails the test with the first schedule that is not).
+func TestEagerOutboxExhaustive(t *testing.T) {
+	b := explore.Bound{Orders: 1, MaxFaults: 2}
+	if testing.Short() {
+		b.MaxFaults = 1
+	}
+	explore.Clean(t, mypattern.Spec(), b)
 }
