@@ -11,9 +11,14 @@
 // commit, per crash point reached) probability, decided by the runtime for
 // each request, never per connection. The older kinds draw from per-link
 // and per-node seeded streams; late, duplicate, reorder, crash-commit and
-// kill decide each site — the k-th request on a link, the k-th commit of a
-// node, the k-th moment of a timed crash — by (seed, fault, site) alone
-// (sim.Chance), and record the site in sim.Applied.
+// kill decide each site — the k-th request about an order on a link, the
+// k-th commit of a node for an order, the k-th moment of a timed crash — by
+// (seed, fault, site) alone (sim.Chance). Every fault records its site in
+// sim.Applied.
+//
+// A Schedule names a det run's faults one by one instead, each at its site
+// or moment: the text a det run records of the faults it got, and what
+// txchaos run --schedule FILE follows.
 //
 // Swarm draws a random profile per seed from every registered kind, for
 // swarm exploration.

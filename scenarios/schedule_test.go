@@ -122,3 +122,37 @@ func jsonOf(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestScheduleRecord: a det run's record holds the schedule it got, with
+// when and on what each fault landed, and counts the sites it passed by
+// family: requests per link, visits per crash point and node, commits per
+// node, whether the site is about an order or not.
+func TestScheduleRecord(t *testing.T) {
+	cfg := detTiny("outbox", "")
+	cfg.Schedule = "request 1 of o000002 on orders->payments: lost-response\n" +
+		"visit 1 of after-local-commit at orders for o000003: crashpoint\n"
+	res, rec := record(t, cfg)
+	require.NotNil(t, rec.Schedule)
+	require.Equal(t, res.Schedule.Lines(true), rec.Schedule.Faults)
+	require.Len(t, rec.Schedule.Faults, 2, "both faults were reached: %v", rec.Schedule.Faults)
+	require.Regexp(t, `^request 1 of o000002 on orders->payments: lost-response  # at \S+: POST /resources$`, rec.Schedule.Faults[0])
+	require.Regexp(t, `^visit 1 of after-local-commit at orders for o000003: crashpoint  # at \S+`, rec.Schedule.Faults[1])
+	visits, commits := 0, 0
+	for _, p := range res.Passes {
+		switch p.Slot {
+		case sim.SlotVisit:
+			if strings.HasPrefix(p.Site, "visit ") && strings.Contains(p.Site, " of after-local-commit at orders") {
+				visits++
+			}
+		case sim.SlotCommit:
+			if strings.HasPrefix(p.Site, "commit ") && strings.Contains(p.Site, " of orders") {
+				commits++
+			}
+		}
+	}
+	require.Positive(t, visits)
+	require.Positive(t, commits)
+	require.Equal(t, visits, rec.Schedule.Sites["visits of after-local-commit at orders"], "sites: %v", rec.Schedule.Sites)
+	require.Equal(t, commits, rec.Schedule.Sites["commits of orders"], "sites: %v", rec.Schedule.Sites)
+	require.Positive(t, rec.Schedule.Sites["requests on orders->payments"])
+}

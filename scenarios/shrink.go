@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/txchaos/txchaos/checker"
 	"github.com/txchaos/txchaos/faults"
@@ -37,17 +36,34 @@ type ShrinkStep struct {
 	Config Config
 }
 
-// Shrink searches for a smaller run than cfg that shows anomaly class c:
-// fewer orders, fewer clients, fewer attempts, fewer faults (profile
-// entries dropped, link faults narrowed to one link), lower rates, shorter
-// windows and latencies, no business rejections, no re-submits, fewer
-// customers. Fewer
-// orders come first: a rate is raised when that lets fewer orders fail. cfg must be a det run
-// that shows c; every candidate is run on the det runtime with cfg's seed,
-// and a change is kept when the candidate still shows c. The search is
-// greedy and repeats until no change helps or the run budget is spent, as
-// QuickCheck's shrinkers do; what it returns is a local minimum, and a
-// failing run of it, not the smallest run that fails.
+// Shrink searches for a smaller run than cfg that shows anomaly class c,
+// over the faults the run got, one by one at their sites: its schedule
+// (see faults.Schedule). cfg must be a det run that shows c, under a
+// fault profile or a schedule. Shrink runs it, takes the faults it got as
+// a schedule (the same run), then repeats these passes until none helps
+// or the run budget is spent:
+//
+//   - fewer orders: every fault about a later order goes with them, and a
+//     run of fewer orders is cheaper, so this comes first;
+//   - fewer clients;
+//   - delta debugging (Zeller and Hildebrandt's ddmin) over the faults,
+//     so that what is left is 1-minimal: without any one of them the run
+//     no longer shows c;
+//   - each order's faults moved to an earlier order, and each fault to an
+//     earlier request, visit or commit of its order, so that fewer orders
+//     are needed;
+//   - fewer attempts, no business rejections, no re-submits, fewer
+//     customers.
+//
+// Every candidate runs on the det runtime with cfg's seed; a change is
+// kept when the run still shows c, and the faults that run never reached
+// are dropped (the run is the same without them). A fault's site, not a
+// random stream, decides what it hits: removing one fault leaves the
+// others on the requests, visits and commits they name, though what a
+// removed fault caused (a retry, a recovery, a slower run) is gone with
+// it, so faults can be needed jointly. What Shrink returns is a local
+// minimum and a failing run of it, not the smallest run that fails; its
+// Config names no profile and holds the schedule left.
 func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
 	spec, err := patterns.Lookup(cfg.Pattern)
 	if err != nil {
@@ -61,12 +77,11 @@ func Shrink(ctx context.Context, cfg Config, c checker.Class, opt ShrinkOptions)
 func ShrinkSpec(ctx context.Context, spec patterns.Spec, cfg Config, c checker.Class, opt ShrinkOptions) (Config, *Result, error) {
 	cfg.Pattern = spec.Name
 	if cfg.Runtime != results.RuntimeDet {
-		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its schedule is the seed's; a live run's was the machine's): run it with --runtime det first", cfg.Runtime)
+		return cfg, nil, fmt.Errorf("shrink: runtime %q: only a det run can be shrunk (its faults are decided at sites it replays; a live run's were the machine's): run it with --runtime det first", cfg.Runtime)
 	}
 	if !isClass(c) {
 		return cfg, nil, fmt.Errorf("shrink: %q is not an anomaly class (classes: %s)", c, classNames())
 	}
-	cfg.Faults = canonicalFaults(cfg.Faults)
 	s := &shrinker{ctx: ctx, spec: spec, class: c, opt: opt, tried: map[string]bool{}, orig: cfg}
 	if s.opt.MaxRuns <= 0 {
 		s.opt.MaxRuns = DefaultShrinkRuns
@@ -78,9 +93,20 @@ func ShrinkSpec(ctx context.Context, spec patterns.Spec, cfg Config, c checker.C
 	if !fails {
 		return cfg, nil, fmt.Errorf("shrink: the run shows no %s: nothing to shrink (does it replay? see txchaos replay)", c)
 	}
+	if cfg.Faults != "" {
+		sc := s.best
+		sc.Faults, sc.Schedule = "", s.bestRes.Schedule.String()
+		fails, err := s.try(sc, fmt.Sprintf("the run's %d faults as a schedule", len(s.bestRes.Schedule)))
+		if err != nil {
+			return s.best, s.bestRes, err
+		}
+		if !fails {
+			return cfg, nil, fmt.Errorf("shrink: the faults the run got, run as a schedule, show no %s: the det runtime did not replay its own run; please report this", c)
+		}
+	}
 	for changed := true; changed && !s.spent(); {
 		changed = false
-		for _, pass := range []func(Config) (Config, bool, error){s.faults, s.txns, s.concurrency, s.attempts, s.links, s.rates, s.boost, s.rejections, s.resubmits, s.customers} {
+		for _, pass := range []func(Config) (Config, bool, error){s.txns, s.concurrency, s.ddmin, s.earlier, s.attempts, s.rejections, s.resubmits, s.customers} {
 			next, ok, err := pass(s.best)
 			if err != nil {
 				return s.best, s.bestRes, err
@@ -109,7 +135,8 @@ type shrinker struct {
 func (s *shrinker) spent() bool { return s.runs >= s.opt.MaxRuns }
 
 // try runs cfg and reports whether it shows the class; a run that does
-// becomes the best so far. A configuration tried before is not run again.
+// becomes the best so far, its schedule cut to the faults the run reached
+// (the same run). A configuration tried before is not run again.
 func (s *shrinker) try(cfg Config, change string) (bool, error) {
 	key, err := json.Marshal(cfg)
 	if err != nil {
@@ -126,6 +153,10 @@ func (s *shrinker) try(cfg Config, change string) (bool, error) {
 	}
 	fails := res.Report.Anomalies[s.class].Count > 0
 	if fails {
+		if cfg.Schedule != "" {
+			cfg.Schedule = res.Schedule.String()
+			res.Config.Schedule = cfg.Schedule
+		}
 		s.best, s.bestRes = cfg, res
 	}
 	if s.opt.Progress != nil {
@@ -139,7 +170,6 @@ func (s *shrinker) try(cfg Config, change string) (bool, error) {
 func (s *shrinker) smaller(cfg Config, cur, least int, what string, set func(*Config, int)) (Config, bool, error) {
 	shrunk := false
 	for !s.spent() {
-		var next Config
 		found := false
 		for _, v := range candidates(cur, least) {
 			c := cfg
@@ -149,14 +179,14 @@ func (s *shrinker) smaller(cfg Config, cur, least int, what string, set func(*Co
 				return cfg, shrunk, err
 			}
 			if fails {
-				next, cur, found = c, v, true
+				cur, found = v, true
 				break
 			}
 		}
 		if !found {
 			break
 		}
-		cfg, shrunk = next, true
+		cfg, shrunk = s.best, true
 	}
 	return cfg, shrunk, nil
 }
@@ -188,195 +218,6 @@ func (s *shrinker) customers(cfg Config) (Config, bool, error) {
 	return s.smaller(cfg, cfg.Workload.Customers, 1, "customers", func(c *Config, v int) { c.Workload.Customers = v })
 }
 
-// faults first tries each profile entry alone, then drops entries one at a
-// time. A fault matters more than orders: when the run no longer fails
-// without one, it tries again with as many orders as the run as recorded
-// had (the txns pass then takes them off again), since with few orders
-// left the faults that remain may have needed each other only by chance.
-func (s *shrinker) faults(cfg Config) (Config, bool, error) {
-	shrunk := false
-	p, _ := faults.Parse(cfg.Faults)
-	for i := 0; i < len(p) && len(p) > 1 && !s.spent(); i++ {
-		c := cfg
-		c.Faults = faults.Profile{p[i]}.String()
-		fails, err := s.try(c, p[i].String()+" alone")
-		if err != nil {
-			return cfg, shrunk, err
-		}
-		if fails {
-			return c, true, nil
-		}
-	}
-	for i := 0; i < len(p) && !s.spent(); {
-		rest := append(append(faults.Profile(nil), p[:i]...), p[i+1:]...)
-		c := cfg
-		c.Faults = rest.String()
-		fails, err := s.try(c, "without "+p[i].String())
-		if err == nil && !fails && c.Workload.Txns < s.orig.Workload.Txns {
-			c.Workload.Txns = s.orig.Workload.Txns
-			fails, err = s.try(c, fmt.Sprintf("without %s, with txns %d → %d", p[i], cfg.Workload.Txns, c.Workload.Txns))
-		}
-		if err != nil {
-			return cfg, shrunk, err
-		}
-		if fails {
-			cfg, p, shrunk = c, rest, true
-			continue
-		}
-		i++
-	}
-	return cfg, shrunk, nil
-}
-
-// links narrows a fault on every link to one link.
-func (s *shrinker) links(cfg Config) (Config, bool, error) {
-	shrunk := false
-	p, _ := faults.Parse(cfg.Faults)
-	world := s.spec.World(cfg.World)
-	for i := range p {
-		if !linkKind(p[i].Kind) || p[i].Link != nil {
-			continue
-		}
-		for _, l := range world.Links {
-			if s.spent() {
-				return cfg, shrunk, nil
-			}
-			q := append(faults.Profile(nil), p...)
-			q[i].Link = &l
-			c := cfg
-			c.Faults = q.String()
-			fails, err := s.try(c, fmt.Sprintf("%s on %s only", p[i], l))
-			if err != nil {
-				return cfg, shrunk, err
-			}
-			if fails {
-				cfg, p, shrunk = c, q, true
-				break
-			}
-		}
-	}
-	return cfg, shrunk, nil
-}
-
-// linkKind reports whether a fault kind targets links.
-func linkKind(kind string) bool {
-	for _, k := range faults.Kinds() {
-		if k.Name == kind {
-			return strings.Contains(k.Syntax, "LINK")
-		}
-	}
-	return false
-}
-
-// rates lowers each entry's rate or duration: to a quarter, a half, three
-// quarters of it. A timed fault's interval grows instead (fewer moments),
-// and a fault with a rate and a delay lowers its rate.
-func (s *shrinker) rates(cfg Config) (Config, bool, error) {
-	shrunk := false
-	p, _ := faults.Parse(cfg.Faults)
-	for i := range p {
-		for _, k := range []float64{0.25, 0.5, 0.75} {
-			if s.spent() {
-				return cfg, shrunk, nil
-			}
-			q := append(faults.Profile(nil), p...)
-			kind, _ := faults.Lookup(q[i].Kind)
-			switch {
-			case kind.Timed: // a longer interval: fewer moments
-				q[i].Duration = scaleDuration(q[i].Duration, 1/k)
-				if q[i].Duration == p[i].Duration {
-					continue
-				}
-			case q[i].Duration > 0 && !kind.RateAndDuration:
-				q[i].Duration = scaleDuration(q[i].Duration, k)
-				if q[i].Duration <= 0 || q[i].Duration == p[i].Duration {
-					continue
-				}
-			default:
-				q[i].Rate = roundRate(q[i].Rate * k)
-				if q[i].Rate <= 0 || q[i].Rate == p[i].Rate {
-					continue
-				}
-			}
-			c := cfg
-			c.Faults = q.String()
-			fails, err := s.try(c, fmt.Sprintf("%s → %s", p[i], q[i]))
-			if err != nil {
-				return cfg, shrunk, err
-			}
-			if fails {
-				cfg, p, shrunk = c, q, true
-				break
-			}
-		}
-	}
-	return cfg, shrunk, nil
-}
-
-// boost trades a rate for orders: it raises one fault's rate (to 1, 0.5
-// or 0.2) when that lets a run with fewer orders still fail, as a crash at
-// the 40th order at 2.5% becomes a crash at the first order at 100%. Fewer
-// orders come before lower rates: the run a reader follows is shorter.
-func (s *shrinker) boost(cfg Config) (Config, bool, error) {
-	p, _ := faults.Parse(cfg.Faults)
-	for i := range p {
-		if kind, _ := faults.Lookup(p[i].Kind); (p[i].Duration > 0 && !kind.RateAndDuration) || p[i].Rate <= 0 {
-			continue
-		}
-		room := 1.0 // a link drops or loses at most every request
-		if sharesLinkRate(p[i].Kind) {
-			for j := range p {
-				if j != i && sharesLinkRate(p[j].Kind) {
-					room -= p[j].Rate
-				}
-			}
-		}
-		for _, r := range []float64{1, 0.5, 0.2} {
-			r = min(r, roundRate(room-0.005))
-			if r <= p[i].Rate {
-				continue
-			}
-			q := append(faults.Profile(nil), p...)
-			q[i].Rate = r
-			for _, v := range candidates(cfg.Workload.Txns, 1) {
-				if s.spent() {
-					return cfg, false, nil
-				}
-				c := cfg
-				c.Faults, c.Workload.Txns = q.String(), v
-				fails, err := s.try(c, fmt.Sprintf("%s → %s with txns %d → %d", p[i], q[i], cfg.Workload.Txns, v))
-				if err != nil {
-					return cfg, false, err
-				}
-				if fails {
-					return c, true, nil
-				}
-			}
-		}
-	}
-	return cfg, false, nil
-}
-
-// sharesLinkRate reports whether a fault kind's rate adds up with the
-// others' on a link (dropped and lost requests: at most all of them).
-func sharesLinkRate(kind string) bool { return kind == "drop-request" || kind == "lost-response" }
-
-// scaleDuration is d×k, rounded to the millisecond (the microsecond below
-// a millisecond).
-func scaleDuration(d time.Duration, k float64) time.Duration {
-	x := time.Duration(float64(d) * k)
-	if x >= time.Millisecond {
-		return x.Round(time.Millisecond)
-	}
-	return x.Round(time.Microsecond)
-}
-
-// roundRate keeps two significant digits of a rate.
-func roundRate(r float64) float64 {
-	v, _ := strconv.ParseFloat(strconv.FormatFloat(r, 'g', 2, 64), 64)
-	return v
-}
-
 // rejections turns each service's business rejections off.
 func (s *shrinker) rejections(cfg Config) (Config, bool, error) {
 	shrunk := false
@@ -398,7 +239,7 @@ func (s *shrinker) rejections(cfg Config) (Config, bool, error) {
 			return cfg, shrunk, err
 		}
 		if fails {
-			cfg, shrunk = c, true
+			cfg, shrunk = s.best, true
 		}
 	}
 	return cfg, shrunk, nil
@@ -415,25 +256,7 @@ func (s *shrinker) resubmits(cfg Config) (Config, bool, error) {
 	if err != nil || !fails {
 		return cfg, false, err
 	}
-	return c, true, nil
-}
-
-// canonicalFaults is a profile with its crash points last, the order a
-// scenario file's crash_points give them.
-func canonicalFaults(profile string) string {
-	p, err := faults.Parse(profile)
-	if err != nil {
-		return profile
-	}
-	var out, points faults.Profile
-	for _, f := range p {
-		if f.Kind == "crashpoint" {
-			points = append(points, f)
-		} else {
-			out = append(out, f)
-		}
-	}
-	return append(out, points...).String()
+	return s.best, true, nil
 }
 
 func isClass(c checker.Class) bool {
@@ -512,6 +335,12 @@ func WriteScenario(w io.Writer, name, description string, cfg Config) error {
 	fmt.Fprintf(&b, "faults: %s\n", strconv.Quote(strings.Join(rest, ",")))
 	if len(points) > 0 {
 		fmt.Fprintf(&b, "crash_points: %s\n", strconv.Quote(strings.Join(points, ",")))
+	}
+	if cfg.Schedule != "" {
+		b.WriteString("schedule: |\n")
+		for _, line := range strings.Split(strings.TrimRight(cfg.Schedule, "\n"), "\n") {
+			b.WriteString("  " + line + "\n")
+		}
 	}
 	if _, err := Parse(name+".yaml", []byte(b.String())); err != nil {
 		return fmt.Errorf("the scenario does not read back: %w", err)

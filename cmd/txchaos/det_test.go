@@ -131,6 +131,8 @@ func TestShrink(t *testing.T) {
 	code, out, stderr := run(t, "shrink", rec, "--class", "leaked-resource", "--out", file)
 	require.Zero(t, code, stderr)
 	require.Contains(t, out, "leaked-resource: 8 → 1 orders")
+	require.Contains(t, out, "faults lost-response=orders-payments:0.3 → 1 fault at its site")
+	require.Contains(t, out, "\n  request 1 of o000001 on orders->payments: lost-response  # at ", "the fault that matters, at its site")
 	require.Contains(t, out, "txchaos run --pattern naive-dual-write --scenario "+file)
 	require.Contains(t, stderr, "✓", "the progress shows the kept changes")
 
@@ -138,6 +140,8 @@ func TestShrink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "det", sc.Config.Runtime)
 	require.Equal(t, 1, sc.Config.Workload.Txns)
+	require.Equal(t, "request 1 of o000001 on orders->payments: lost-response\n", sc.Config.Schedule, "the scenario holds the schedule")
+	require.Empty(t, sc.Config.Faults)
 	require.Contains(t, sc.Description, "naive-dual-write shows leaked-resource")
 
 	code, out, _ = run(t, "run", "--pattern", "naive-dual-write", "--scenario", file, "--out", "")

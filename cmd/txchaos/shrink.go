@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,12 +24,15 @@ func newShrink() *cobra.Command {
 		Use:   "shrink RESULT.json",
 		Short: "Reduce a failing det run to a small scenario that still fails the same way",
 		Long: `shrink takes the record of a det run that found an anomaly and searches for a
-smaller run that shows the same anomaly class: fewer orders, fewer clients and
-attempts, fewer faults (profile entries dropped, faults on every link narrowed
-to one), lower rates and shorter windows. Every candidate runs on the det
-runtime with the record's seed; a change is kept when the class still shows.
-The result is written as a scenario file to commit as a regression test: it
-expects every class to be zero, so it fails until the bug is fixed.
+smaller run that shows the same anomaly class. It takes the faults the run got,
+each at its named site (its schedule: see txchaos explain schedule), and cuts
+them down with delta debugging until no single one can go, moves faults to
+earlier orders, and tries fewer orders, clients and attempts. Every candidate
+runs on the det runtime with the record's seed; a change is kept when the
+class still shows. The result, the few faults that matter at their sites, is
+printed and written as a scenario file (its schedule: key holds them) to
+commit as a regression test: it expects every class to be zero, so it fails
+until the bug is fixed.
 
 Exit status: 0 shrunk, 3 bad arguments (a live run, a clean run), 4 harness
 failure (the record does not reproduce, or the shrunk scenario does not fail).`,
@@ -88,12 +92,12 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 			if ex := res.Report.Anomalies[c].Examples; len(ex) > 0 {
 				example = "\nFor example: " + firstLine(ex[0])
 			}
-			desc := fmt.Sprintf("%s shows %s with %d order(s) from %d client(s) and faults %s.\n"+
+			desc := fmt.Sprintf("%s shows %s with %d order(s) from %d client(s) and %s.\n"+
 				"Shrunk by txchaos shrink from %s (seed %d, %d orders, faults %s) in %d runs.%s\n"+
 				"Every class is expected zero: this scenario fails until %s is fixed.\n"+
 				"To pin the failure instead (a baseline), add: expect: {%s: some}",
-				cfg.Pattern, c, best.Workload.Txns, best.Workload.Concurrency, orNone(best.Faults),
-				args[0], cfg.Seed, cfg.Workload.Txns, orNone(cfg.Faults), runs, example, cfg.Pattern, c)
+				cfg.Pattern, c, best.Workload.Txns, best.Workload.Concurrency, faultsOf(best),
+				args[0], cfg.Seed, cfg.Workload.Txns, faultsOf(cfg), runs, example, cfg.Pattern, c)
 			var buf bytes.Buffer
 			if err := scenarios.WriteScenario(&buf, name, desc, best); err != nil {
 				return harnessError(err)
@@ -124,7 +128,10 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%s: %d → %d orders, %d → %d clients, %d → %d attempts, faults %s → %s (%d runs)\n",
 				c, cfg.Workload.Txns, best.Workload.Txns, cfg.Workload.Concurrency, best.Workload.Concurrency,
-				cfg.Workload.Attempts, best.Workload.Attempts, orNone(cfg.Faults), orNone(best.Faults), runs)
+				cfg.Workload.Attempts, best.Workload.Attempts, faultsOf(cfg), faultsOf(best), runs)
+			for _, line := range res.Schedule.Lines(true) {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
 			fmt.Fprintf(w, "wrote %s; it fails with %s ×%d:\n  txchaos run --pattern %s --scenario %s\n",
 				out, c, check.Report.Anomalies[c].Count, cfg.Pattern, out)
 			return nil
@@ -134,6 +141,19 @@ failure (the record does not reproduce, or the shrunk scenario does not fail).`,
 	cmd.Flags().StringVar(&out, "out", "", "the scenario file to write (default: shrunk-PATTERN-CLASS.yaml beside the record)")
 	cmd.Flags().IntVar(&maxRuns, "max-runs", scenarios.DefaultShrinkRuns, "the most runs the search makes")
 	return cmd
+}
+
+// faultsOf says what faults cfg runs under: its profile, or how many its
+// schedule names.
+func faultsOf(cfg scenarios.Config) string {
+	if cfg.Schedule == "" {
+		return orNone(cfg.Faults)
+	}
+	n := len(strings.Split(strings.TrimRight(cfg.Schedule, "\n"), "\n"))
+	if n == 1 {
+		return "1 fault at its site"
+	}
+	return fmt.Sprintf("%d faults at their sites", n)
 }
 
 func orNone(s string) string {

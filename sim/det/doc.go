@@ -97,15 +97,32 @@
 // (DBPath), Stop writes them all, so the checker reads them as it reads a
 // live run's; a runtime started over existing files loads them.
 //
+// # Fault sites and schedules
+//
+// Every fault the runtime decides lands at a named site (see package sim):
+// a request, numbered per order and link ("request 2 of o000007 on
+// orders->payments", the order taken from the request's sim.OrderHeader),
+// its second copy, a visit of a crash point or a commit, numbered per
+// order too when the process is a handler of a request about an order
+// ("visit 1 of after-local-commit at orders for o000003", "commit 2 of
+// payments for o000003"), per link, point and node otherwise. Numbered per
+// order, a site names the same request in a run where another order's
+// requests were retried, dropped or slowed. The runtime records every site
+// it passes and every fault it takes there (Passes, Decisions) until Heal.
+// Options.Schedule names faults by site: at a site it names, its decision
+// is taken; elsewhere the faults the controller set decide as usual (a
+// scenario run under a schedule sets none). A run's decisions, run again
+// as a schedule with no faults set, are the same run.
+//
 // # Determinism
 //
 // Every decision is drawn from sources seeded by Options.Seed and a stream
 // name: the scheduler's picks ("sched"), each link's faults ("link/A->B",
 // as live) and delays ("net/A->B"), each node's fault rolls ("faults/N")
 // and Rand ("rand/N"). Late, duplicated and reordered requests and commit
-// crashes draw from no stream: each is decided by (seed, fault, site) —
-// the k-th request on a link, the k-th commit of a node — with sim.Chance,
-// so that adding or removing one fault does not move what the others hit. Nothing iterates a map where order matters, and
+// crashes draw from no stream: each is decided by (seed, fault, site) with
+// sim.Chance, so that adding or removing one fault does not move what the
+// others hit. Nothing iterates a map where order matters, and
 // nothing reads the real clock. Between calls to Main the world stands
 // still.
 package det
