@@ -14,14 +14,14 @@ all: lint test build
 build:
 	$(GO) build -o bin/txchaos ./cmd/txchaos
 
-# The det runtime's suites (scenarios, and the demo's in cmd/txchaos) run
+# The det runtime's suites (scenarios, explore, and the demo's in cmd/txchaos) run
 # SQLite (C translated to Go) ten times slower under -race, where they run
 # a sample; they run in full once more without.
 # The live expectation matrix alone takes minutes under -race on 2 cores:
 # go test's default 10-minute limit per package is too tight.
 test:
 	$(GO) test -race -count=1 -timeout 40m ./...
-	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos
+	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos ./explore
 
 demo:
 	$(GO) run ./cmd/txchaos demo

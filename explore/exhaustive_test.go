@@ -58,21 +58,32 @@ func TestExhaustiveBaselinesFail(t *testing.T) {
 	}
 }
 
-// A correct pattern is clean; the exploration tries faults at sites only
-// faulted runs reach.
+// A correct pattern is clean under every single fault (every pair takes
+// minutes: patterns/README.md gives them, measured).
 func TestExhaustiveCleanPattern(t *testing.T) {
-	b := explore.Bound{Orders: 1, MaxFaults: 2}
-	if raceDetector || testing.Short() {
-		b.MaxFaults = 1
-	}
+	b := explore.Bound{Orders: 1, MaxFaults: 1}
 	res := explore.Clean(t, spec(t, "two-phase-key"), b)
 	assert.Nil(t, res.Counterexample)
-	assert.Equal(t, 1, res.Levels[0])
-	assert.Len(t, res.Levels, b.MaxFaults+1)
+	assert.Equal(t, []int{1, res.Runs - 1}, res.Levels)
 	assert.Greater(t, res.Levels[1], res.Sites-res.Idle, "more than one fault kind per working site")
-	if b.MaxFaults > 1 {
-		assert.Positive(t, res.New, "faulted runs reach sites the fault-free run does not")
+	assert.Equal(t, res.Sites-res.Idle, res.Tried, "a fault at every working site of the fault-free run")
+}
+
+// Second faults go at sites only the first fault's run reaches (a retry
+// is a new request): target-state-republish loses an event when the
+// client's first try crashes orders before it handles it and the retry's
+// commit crashes it after, and the exploration gets there. About 800
+// runs: under the race detector it is left to make test's pass without.
+func TestDetExhaustiveReachesNewSites(t *testing.T) {
+	if raceDetector {
+		t.Skip("about 800 runs: make test runs it without -race")
 	}
+	res, err := explore.Exhaustive(t.Context(), spec(t, "target-state-republish"), explore.Bound{Orders: 1, MaxFaults: 2}, explore.Options{})
+	require.NoError(t, err)
+	ce := res.Counterexample
+	require.NotNil(t, ce, "the republish pattern loses an event once the client's attempts are spent")
+	require.Len(t, ce.Schedule, 2, res.Summary())
+	assert.Positive(t, res.New, "faulted runs reach sites the fault-free run does not")
 }
 
 // The result does not depend on how many runs go at once.
