@@ -61,8 +61,8 @@ func (b Bound) String() string {
 type Options struct {
 	// Config is the run every schedule changes: its seed, world, timeouts
 	// and quiet period. Nil means Default(). Its workload's orders and
-	// clients are set from the bound, its profile must be empty and its
-	// schedule is each schedule's.
+	// clients are set from the bound; it names no fault profile and no
+	// schedule (each run gets one of the exploration's).
 	Config *scenarios.Config
 	// Parallel is how many runs go at once: GOMAXPROCS when zero. The
 	// result does not depend on it.
@@ -95,8 +95,8 @@ type Result struct {
 	// run).
 	Runs   int
 	Levels []int
-	// Sites counts the sites the fault-free run passed before the world
-	// was at rest (a request's net and serve slots each count), and Idle
+	// Sites counts the sites the fault-free run passed until the state it
+	// was judged on was read (a request's net and serve slots each count), and Idle
 	// the idle ones among them, which get no fault (see Kinds).
 	Sites, Idle int
 	// Tried counts the distinct sites a fault was tried at, and New those
@@ -199,11 +199,11 @@ func Exhaustive(ctx context.Context, spec patterns.Spec, b Bound, opt Options) (
 }
 
 // node is a schedule of the exploration tree: its faults in the order
-// its run reaches them, and what that run showed.
+// its run reaches them, and the sites that run passed.
 type node struct {
 	faults []sim.Decision
-	// passes are the sites its run passed before the world was at rest,
-	// and next the index of the first one after its last fault's: where
+	// passes are the sites its run passed until its judged state was
+	// read, and next the index of the first one after its last fault's: where
 	// a further fault can go. Kept only while its children are made.
 	passes []sim.Pass
 	next   int
@@ -298,7 +298,7 @@ func (e *explorer) run(level []*node, k int) error {
 					mu.Unlock()
 					return
 				}
-				if k < e.bound.MaxFaults { // its children are made from them
+				if k < e.bound.MaxFaults || k == 0 { // its children are made from them (and the fault-free run's are counted)
 					n.passes, n.next = r.Passes, after(r.Passes, n.faults)
 				}
 				verdicts[i] = r.Report.Verdict

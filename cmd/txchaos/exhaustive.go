@@ -112,7 +112,7 @@ func runExhaustive(cmd *cobra.Command, f *runFlags, x *exhaustiveFlags, parallel
 		return harnessError(err)
 	}
 	fmt.Fprintf(w, "%d schedules (%s by number of faults) in %s\n", res.Runs, levels(res.Levels), res.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "sites faulted: %d, of which %d reached only by faulted runs\n", res.Tried, res.New)
+	fmt.Fprintf(w, "sites faulted: %d, of which %d reached only by faulted runs; idle sites passed, not faulted: %d\n", res.Tried, res.New, res.IdlePasses)
 	ce := res.Counterexample
 	if ce == nil {
 		if res.Unknown > 0 {
