@@ -49,9 +49,10 @@ type ShrinkStep struct {
 //   - delta debugging (Zeller and Hildebrandt's ddmin) over the faults,
 //     so that what is left is 1-minimal: without any one of them the run
 //     no longer shows c;
-//   - each order's faults moved to an earlier order, and each fault to an
-//     earlier request, visit or commit of its order, so that fewer orders
-//     are needed;
+//   - each order's faults moved to an earlier order, each fault to an
+//     earlier request, visit or commit of its order, and each moment
+//     (a kill, a partition) earlier, the run's start first, so that fewer
+//     orders and faults are needed;
 //   - fewer attempts, no business rejections, no re-submits, fewer
 //     customers.
 //

@@ -99,6 +99,27 @@ func TestRunSchedule(t *testing.T) {
 	code, out, _ = run(t, args...)
 	require.Zero(t, code, "without the schedule, no fault: %s", out)
 
+	// On a scenario, --schedule replaces its faults; a sweep, which varies
+	// faults by profile, takes none.
+	code, out, stderr = run(t, "run", "--scenario", "lost-responses", "--pattern", "naive-dual-write", "--runtime", "det", "--schedule", file, "--out", "")
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, out, "faults a schedule (below)")
+	require.Contains(t, out, "faults applied: lost-response orders->payments ×1")
+	code, _, stderr = run(t, "sweep", "--schedule", file)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "unknown flag: --schedule")
+
+	// A schedule run's record replays: its configuration holds the schedule.
+	recDir := t.TempDir()
+	code, _, stderr = run(t, append(append(append([]string(nil), args[:len(args)-2]...), "--out", recDir), "--schedule", file)...)
+	require.Equal(t, 1, code, stderr)
+	recs, err := filepath.Glob(filepath.Join(recDir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	code, out, stderr = run(t, "replay", recs[0])
+	require.Zero(t, code, "%s%s", out, stderr)
+	require.Contains(t, out, "reproduces")
+
 	for _, c := range []struct {
 		text, flag, want string
 	}{

@@ -57,9 +57,14 @@ func (f *runFlags) bindTo(fs *pflag.FlagSet, d scenarios.Config) {
 	fs.Var(windowFlag{&f.cfg.World.DedupeWindow}, "dedupe-window", "jetstream's duplicate window for event ids (Nats-Msg-Id); 0 turns it off (default: JetStream's, 2m)")
 	fs.BoolVar(&f.cfg.World.RewardsSplitInbox, "split-inbox", d.World.RewardsSplitInbox, "a broken consumer: it commits an event's inbox row and its credit in two transactions (with --dedupe)")
 	fs.BoolVar(&f.forget, "forget-empty-cancel", false, "broken saga participants: payments, inventory and shipping answer a cancel of a key they never saw with not-found and forget it (no tombstone)")
-	fs.StringVar(&f.schedule, "schedule", "", "a file of faults named one by one at their sites (det runtime, without --faults; see txchaos explain schedule): the run gets exactly these")
 	fs.StringVar(&f.output, "output", "table", "what to print: table (the scorecard) or json (the record)")
 	fs.StringVar(&f.out, "out", "txchaos-out", "directory to write the run's record into (empty: do not write)")
+}
+
+// bindSchedule binds --schedule, which only run takes: a sweep, an
+// exploration and the matrix draw their faults from profiles.
+func (f *runFlags) bindSchedule(fs *pflag.FlagSet) {
+	fs.StringVar(&f.schedule, "schedule", "", "a file of faults named one by one at their sites (det runtime, without --faults; see txchaos explain schedule): the run gets exactly these")
 }
 
 // config validates the flags and returns the run's configuration. Errors
@@ -194,8 +199,9 @@ func newRun() *cobra.Command {
 		},
 	}
 	f.bind(cmd.Flags())
+	f.bindSchedule(cmd.Flags())
 	cmd.Flags().BoolVar(&requireExercised, "require-exercised", false, "exit 2 (verdict unknown) when the run is clean but a fault of its profile never landed while an order it affected was open")
-	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults and crash points)")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "a built-in scenario (see txchaos list) or a scenario file (.yaml) to run; flags given explicitly override its values (--faults replaces its faults, crash points and schedule; --schedule its faults and crash points)")
 	return cmd
 }
 
@@ -214,11 +220,20 @@ func (f *runFlags) scenarioConfig(set *pflag.FlagSet, nameOrFile string) (*scena
 	if err != nil {
 		return nil, scenarios.Config{}, usageError("--scenario: %v", err)
 	}
+	// --schedule replaces the scenario's faults and crash points, --faults
+	// its schedule.
+	if set.Changed("schedule") {
+		base.Faults = ""
+	}
+	if set.Changed("faults") {
+		base.Schedule = ""
+	}
 	// The same flags, with the scenario's values as defaults; replay on
 	// them the flags the command line set.
 	var g runFlags
 	fs := pflag.NewFlagSet("scenario", pflag.ContinueOnError)
 	g.bindTo(fs, base)
+	g.bindSchedule(fs)
 	set.Visit(func(fl *pflag.Flag) {
 		if fs.Lookup(fl.Name) != nil && err == nil {
 			err = fs.Set(fl.Name, fl.Value.String())

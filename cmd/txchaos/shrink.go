@@ -27,7 +27,8 @@ func newShrink() *cobra.Command {
 smaller run that shows the same anomaly class. It takes the faults the run got,
 each at its named site (its schedule: see txchaos explain schedule), and cuts
 them down with delta debugging until no single one can go, moves faults to
-earlier orders, and tries fewer orders, clients and attempts. Every candidate
+earlier orders and requests and timed faults to earlier moments, and tries
+fewer orders, clients and attempts. Every candidate
 runs on the det runtime with the record's seed; a change is kept when the
 class still shows. The result, the few faults that matter at their sites, is
 printed and written as a scenario file (its schedule: key holds them) to
