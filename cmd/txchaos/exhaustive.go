@@ -60,7 +60,7 @@ func (x *exhaustiveFlags) check(cmd *cobra.Command) error {
 	}
 	for _, no := range [][2]string{
 		{"seeds", "an exhaustive exploration runs one seed (--seed)"}, {"stop", "an exhaustive exploration stops at its first counterexample"},
-		{"faults", "the schedules name every fault"}, {"schedule", "the exploration makes the schedules"},
+		{"faults", "the schedules name every fault"},
 		{"txns", "give --orders"}, {"concurrency", "each order has a client of its own"},
 	} {
 		if cmd.Flags().Changed(no[0]) {
