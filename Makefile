@@ -7,7 +7,7 @@ BENCHTIME ?= 500ms
 # pattern written outside patterns/.
 LINT_PATHS ?= ./patterns/... ./sim ./examples/...
 
-.PHONY: all build test demo bench lint fmt clean
+.PHONY: all build test test-live demo bench lint fmt clean
 
 all: lint test build
 
@@ -17,11 +17,18 @@ build:
 # The det runtime's suites (scenarios, explore, and the demo's in cmd/txchaos) run
 # SQLite (C translated to Go) ten times slower under -race, where they run
 # a sample; they run in full once more without.
-# The live expectation matrix alone takes minutes under -race on 2 cores:
-# go test's default 10-minute limit per package is too tight.
+# The live expectation matrix runs a sample of its cells here (every
+# pattern, scenario and fault kind) and all of them in test-live. The live
+# runtime slows its clock down on a busy machine, so a loaded machine takes
+# longer: go test's default 10-minute limit per package is too tight.
 test:
 	$(GO) test -race -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos ./explore
+
+# Every cell of the live expectation matrix (110 live runs, many minutes
+# on two idle cores).
+test-live:
+	$(GO) test -race -count=1 -timeout 90m -run '^TestMatrix$$' ./scenarios -full-matrix
 
 demo:
 	$(GO) run ./cmd/txchaos demo

@@ -406,7 +406,10 @@ func TestVisualizeBusyCustomer(t *testing.T) {
 	start := time.Now()
 	var b bytes.Buffer
 	require.NoError(t, checker.Visualize(&b, h, r.Linearizability[0], nil))
-	require.Less(t, time.Since(start), 5*time.Second)
+	// Trying every subset of 40 orders would run into the minute of
+	// SetLinTimeout above; well under it, however busy the machine, shows
+	// it did not.
+	require.Less(t, time.Since(start), 30*time.Second)
 	require.True(t, strings.Contains(b.String(), "balance alice → 410 (may count 400 to 400)"))
 }
 

@@ -158,15 +158,40 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// virtualClock is a clock whose sleeps take no time: Sleep moves it on
+// by d, until it would pass end, where the run is over (Sleep fails).
+// Nemesis.Run is one sequential loop, so that it needs no lock.
+type virtualClock struct{ now, end time.Time }
+
+func (c *virtualClock) Now() time.Time { return c.now }
+func (c *virtualClock) Sleep(_ context.Context, d time.Duration) error {
+	if c.now.Add(d).After(c.end) {
+		c.now = c.end
+		return context.Canceled
+	}
+	c.now = c.now.Add(max(d, 0))
+	return nil
+}
+
 func TestNemesis(t *testing.T) {
 	p, err := Parse("lost-response=orders-payments:0.2,partition=10ms,crash=payments:0.05,crashpoint=after-local-commit:1")
 	require.NoError(t, err)
 	rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
 	nodes := []string{"orders", "payments"}
 	nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, realClock{}, 7)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// The run lasts until two partition windows have opened, however slow
+	// the machine (a minute guards against a hang).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	require.NoError(t, nem.Run(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- nem.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.downs >= 2
+	}, time.Minute, time.Millisecond, "partition windows open")
+	cancel()
+	require.NoError(t, <-ran)
 
 	ops := sim.Link{From: "orders", To: "payments"}
 	require.Equal(t, 0.2, rec.links[ops].LostResponse)
@@ -239,10 +264,11 @@ func TestNemesisKills(t *testing.T) {
 	nodes := []string{"broker", "orders", "payments", "rewards"}
 	run := func(seed int64) []Step {
 		rec := &recorder{links: map[sim.Link]sim.LinkFaults{}, nodes: map[string]sim.NodeFaults{}}
-		nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, realClock{}, seed)
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		require.NoError(t, nem.Run(ctx))
+		// 300ms on a clock of its own: the moments, not the machine's
+		// speed, decide how many kills there are.
+		start := time.Unix(0, 0)
+		nem := NewNemesis(p, nil, sim.StandardLinks, nodes, rec, &virtualClock{now: start, end: start.Add(300 * time.Millisecond)}, seed)
+		require.NoError(t, nem.Run(context.Background()))
 		require.Equal(t, 0.5, rec.links[sim.Link{From: "orders", To: "payments"}].Late)
 		var crashes []Step
 		for _, s := range nem.Steps() {

@@ -119,8 +119,10 @@ type Host struct {
 	GOARCH      string    `json:"goarch"`
 	GoVersion   string    `json:"go_version"`
 	CPUs        int       `json:"cpus"`
-	// Extra holds wall-clock derived metrics the runner measured (latency
-	// percentiles and throughput of a live run, time to converge, ...).
+	// Extra holds the timings the runner measured on a live run (latency
+	// percentiles, throughput, time to converge, ...), on the live
+	// runtime's clock: the wall clock slowed down by the "slowness" it
+	// holds too (1 on a machine fast enough).
 	Extra map[string]float64 `json:"extra,omitempty"`
 }
 

@@ -49,6 +49,10 @@ type Result struct {
 	// and how many landed while an order they affected was open (see the
 	// package doc).
 	Evidence *results.Evidence
+	// Slowness is how many times slower than the wall clock the live
+	// runtime's clock ran, measured when it started (see sim/live); 0 on
+	// the det runtime, whose clock is virtual.
+	Slowness float64
 }
 
 // Execute runs cfg: it starts the world with the pattern on orders, runs
@@ -105,6 +109,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		}
 	}()
 
+	if l, ok := rt.(liveRuntime); ok {
+		res.Slowness = l.Slowness()
+	}
 	paths := map[string]string{}
 	for _, node := range world.Nodes() {
 		paths[node] = rt.DBPath(node)

@@ -1,19 +1,17 @@
 package scenarios
 
 import (
-	"flag"
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/faults"
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 )
@@ -24,19 +22,6 @@ const expectationsFile = patterns.ExpectationsFile
 
 // baselines are the patterns every built-in scenario is meant to break.
 var baselines = []string{"naive-dual-write", "blind-retry"}
-
-// matrixParallel is how many cells run at once: -parallel (GOMAXPROCS by
-// default), at most 3. A cell mostly waits on timeouts, but its world's
-// idle polling under -race takes half a core, and CI has two.
-func matrixParallel() int {
-	n := 3
-	if f := flag.Lookup("test.parallel"); f != nil {
-		if p, err := strconv.Atoi(f.Value.String()); err == nil && p > 0 {
-			n = min(n, p)
-		}
-	}
-	return n
-}
 
 // cell is one line of the expectation matrix.
 type cell struct {
@@ -83,8 +68,43 @@ func readMatrix(t *testing.T) []cell {
 }
 
 // TestMatrixTable checks the table itself: it parses, covers every cell,
-// and expects every baseline to be broken by every built-in scenario.
+// and expects every baseline to be broken by every built-in scenario; and
+// the live sample: every pattern, every built-in scenario and every fault
+// kind.
 func TestMatrixTable(t *testing.T) {
+	sampled := map[string]bool{} // patterns, scenarios and fault kinds
+	for _, r := range liveSample(t, readMatrix(t)) {
+		spec, err := patterns.Lookup(r.c.pattern)
+		require.NoError(t, err)
+		sc, err := Builtin(r.c.scenario)
+		require.NoError(t, err)
+		cfg, err := sc.ConfigFor(spec)
+		require.NoError(t, err)
+		if r.faults != "" {
+			cfg.Faults = r.faults
+		} else {
+			sampled[r.c.scenario] = true
+		}
+		profile, err := faults.Parse(cfg.Faults)
+		require.NoError(t, err)
+		sampled[r.c.pattern] = true
+		for _, f := range profile {
+			sampled[f.Kind] = true
+		}
+	}
+	var missing []string
+	for _, name := range slices.Concat(patterns.Names(), BuiltinNames()) {
+		if !sampled[name] {
+			missing = append(missing, name)
+		}
+	}
+	for _, k := range faults.Kinds() {
+		if !sampled[k.Name] {
+			missing = append(missing, k.Name)
+		}
+	}
+	require.Empty(t, missing, "the live sample (liveSample) runs no cell with these patterns, scenarios or fault kinds: add a cell for them (a fault kind to sampleFaultCells)")
+
 	for _, c := range readMatrix(t) {
 		if !slices.Contains(baselines, c.pattern) {
 			continue
@@ -108,38 +128,29 @@ type outcome struct {
 	err     error
 }
 
-// TestMatrix runs every cell of the expectation matrix on the live runtime
-// and asserts its expectations; on failure it prints the whole measured
+// TestMatrix runs the cells of the expectation matrix on the live runtime
+// and asserts their expectations; on failure it prints the measured
 // matrix. A baseline that passes a scenario meant to break it fails here:
-// its cell expects some anomaly of a class it no longer shows.
+// its cell expects some anomaly of a class it no longer shows. It runs
+// the live sample (liveSample), or every cell and sampleFaultCells with
+// -full-matrix (make test-live).
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the matrix runs every pattern under every built-in scenario live; -short skips it")
+		t.Skip("the matrix runs live cells; -short skips it")
 	}
 	cells := readMatrix(t)
-	specs := map[string]patterns.Spec{}
-	for _, s := range patterns.All() {
-		specs[s.Name] = s
+	runs := liveSample(t, cells)
+	if *fullMatrix {
+		runs = nil
+		for _, c := range cells {
+			runs = append(runs, sampleRun{c: c})
+		}
+		runs = append(runs, faultRuns(t)...)
 	}
-	results := make([]outcome, len(cells))
-	sem := make(chan struct{}, matrixParallel())
-	var wg sync.WaitGroup
-	for i, c := range cells {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// t.Run may be called from many goroutines; the semaphore,
-			// not -parallel, bounds how many cells run at once.
-			t.Run(c.scenario+"/"+c.pattern, func(t *testing.T) {
-				results[i] = runCell(t, specs[c.pattern], c)
-			})
-		}()
-	}
-	wg.Wait()
+	results := runSample(t, runs, func(*Config) {}, nil)
 	if t.Failed() {
-		t.Logf("the measured matrix (%s):\n%s", expectationsFile, formatMatrix(cells, results))
+		t.Logf("the measured matrix (%s; the last %d cells with their own faults: sampleFaultCells):\n%s",
+			expectationsFile, len(sampleFaultCells), formatMatrix(sampleCells(runs), results))
 	}
 }
 
@@ -158,6 +169,7 @@ func runCellWith(t *testing.T, spec patterns.Spec, c cell, set func(*Config)) ou
 	if !assert.NoError(t, err, "%s under %s: the run did not complete", c.pattern, c.scenario) {
 		return outcome{err: err}
 	}
+	t.Logf("slowness %.2f", res.Slowness)
 	o := outcome{report: res.Report, misses: c.expect.Check(res.Report), applied: res.Applied}
 	if len(o.misses) > 0 {
 		why := ""

@@ -13,7 +13,7 @@ import (
 )
 
 // Metrics are the run's figures that do not depend on the host: counts of
-// outcomes and faults. Timings of a live run are wall-clock figures and sit
+// outcomes and faults. Timings of a live run depend on the machine and sit
 // under the record's host key; a det run's are virtual and sit beside
 // these in the record's metrics.
 type Metrics struct {
@@ -62,8 +62,9 @@ func (r *Result) Metrics() Metrics {
 	}
 }
 
-// Timings are the run's figures on the runtime's clock (wall-clock on the
-// live runtime), in milliseconds and per second.
+// Timings are the run's figures on the runtime's clock, in milliseconds
+// and per second. The live runtime's clock is the wall clock slowed down by
+// the run's Slowness (1 on a machine fast enough).
 func (r *Result) Timings() map[string]float64 {
 	m := r.Report.Metrics
 	return map[string]float64{
@@ -108,6 +109,7 @@ func (r *Result) Record() (*results.Record, error) {
 		metrics = m
 	} else {
 		rec.Host.Extra = r.Timings()
+		rec.Host.Extra["slowness"] = r.Slowness
 	}
 	for _, f := range []struct {
 		dst *json.RawMessage

@@ -43,7 +43,7 @@ type Runtime interface {
 // (Config.Runtime); world describes it to node processes (NodeMain).
 var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error){
 	"live": func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error) {
-		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world})
+		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world, Clients: cfg.Workload.Concurrency})
 		if err != nil {
 			return nil, err
 		}

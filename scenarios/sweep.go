@@ -652,8 +652,8 @@ func (r *sweepRun) writeSummary() error {
 // SummaryColumns are the columns of summary.csv: the cell, its verdict,
 // each anomaly class's count (in checker.Classes order), the figures, and
 // the faults of its profile that never landed, space-separated (see
-// results.Evidence). Timings are the runtime's clock (wall clock on the
-// live runtime).
+// results.Evidence). Timings are the runtime's clock (on the live runtime,
+// the wall clock slowed down on a busy machine: see Result.Slowness).
 func SummaryColumns() []string {
 	cols := []string{"cell", "pattern", "faults", "rate", "seed", "profile", "verdict"}
 	for _, c := range checker.Classes {

@@ -18,6 +18,10 @@ func TestChanceIsUniform(t *testing.T) {
 		require.Less(t, c, 1.0)
 		below[int(c*10)]++
 	}
+	// chance is a hash, the same on every run. Were it a uniform draw, a
+	// decile's count would be Binomial(10000, 0.1): standard deviation 30,
+	// so ±200 is over 6.6 of them and one of the ten deciles misses it with
+	// probability < 1e-9.
 	for decile, count := range below {
 		require.InDelta(t, n/10, count, n/50, "decile %d has %d of %d", decile, count, n)
 	}

@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/txchaos/txchaos/patterns/all"
 	"github.com/txchaos/txchaos/scenarios"
+	"github.com/txchaos/txchaos/sim/live"
 )
 
 // Exit codes besides the verdicts' 0, 1 and 2.
@@ -46,7 +47,15 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-func harnessError(err error) error { return &exitError{code: exitHarness, err: err} }
+// harnessError is err as the harness's failure (exit 4), but for a run the
+// process's limit on open files cannot carry: the concurrency or the limit
+// must change, as for a bad value (exit 3).
+func harnessError(err error) error {
+	if _, ok := errors.AsType[*live.FileLimitError](err); ok {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return &exitError{code: exitHarness, err: err}
+}
 
 // gcPercent is the garbage collector's target when GOGC is not set. A
 // simulation's heap is small and short-lived: collecting at 400% of the

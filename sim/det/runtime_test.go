@@ -42,7 +42,9 @@ func TestLinkFaults(t *testing.T) {
 
 			// No deadline here: the world's CallTimeout bounds the call.
 			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
-			began, wall := r.Now(), time.Now()
+			// That nobody waits for the deadline on the wall clock is
+			// TestVirtualClock's to show, by a margin no machine can eat.
+			began := r.Now()
 			_, err := orders.Payments().Create(context.Background(), req)
 			elapsed := r.Now().Sub(began)
 			if tc.wantErr {
@@ -54,7 +56,6 @@ func TestLinkFaults(t *testing.T) {
 			}
 			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
 			require.LessOrEqual(t, elapsed, tc.maxElapsed+readings)
-			require.Less(t, time.Since(wall), callTimeout, "virtual time: nobody waits for the deadline")
 			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
@@ -188,7 +189,14 @@ func TestNodeFaults(t *testing.T) {
 	require.Equal(t, map[string]bool{"E": false}, rowsIn(t, r, sim.Orders, "E"), "an injected error comes before the service acts")
 
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 1, Downtime: 10 * time.Millisecond}))
-	names := []string{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"}
+	// Before or after is a fair coin from the seeded source: with 24
+	// crashes, all on one side (failing the last checks below although the
+	// runtime is right) has probability 2 × 2⁻²⁴ ≈ 1.2e-7 for any seed; the
+	// seed is fixed, so every run draws the same.
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("k%d", i+1))
+	}
 	for _, name := range names {
 		_, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/"+name)
 		require.ErrorContains(t, err, "connection reset")
@@ -284,7 +292,9 @@ func TestVirtualClock(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, r.Now().Sub(began), time.Hour+time.Minute)
 	require.Less(t, r.Now().Sub(began), time.Hour+time.Minute+readings, "an hour and a minute, and the nanoseconds of the readings")
-	require.Less(t, time.Since(wall), time.Second)
+	// An hour and a minute passed on the clock: a minute of wall time,
+	// however busy the machine, shows nobody waited for them.
+	require.Less(t, time.Since(wall), time.Minute)
 }
 
 // TestDeadlock: a request with no deadline into a partition waits forever,

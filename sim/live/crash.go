@@ -43,8 +43,8 @@ func (n *node) crashAt(inc *incarnation, fault, detail, order, site string, down
 	}
 }
 
-// scheduleRestart restarts the node after d on a runtime goroutine,
-// replacing any restart already pending.
+// scheduleRestart restarts the node after d on the runtime's clock, on a
+// runtime goroutine, replacing any restart already pending.
 func (n *node) scheduleRestart(d time.Duration) {
 	n.mu.Lock()
 	n.cancelRestartLocked()
@@ -52,7 +52,7 @@ func (n *node) scheduleRestart(d time.Duration) {
 	n.pending = cancel
 	n.mu.Unlock()
 	n.rt.spawn(func() {
-		t := time.NewTimer(d)
+		t := time.NewTimer(n.rt.clock.real(d))
 		defer t.Stop()
 		select {
 		case <-t.C:

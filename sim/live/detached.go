@@ -32,7 +32,8 @@ func copyOf(req *http.Request) ([]byte, error) {
 	return io.ReadAll(req.Body)
 }
 
-// late hands req to a detached sender that sends it at at and waits for
+// late hands req to a detached sender that sends it at at (on the
+// runtime's clock) and waits for
 // its answer until req's context is done.
 func (k *link) late(req *http.Request, at time.Time) (*http.Response, error) {
 	body, err := copyOf(req)
@@ -52,7 +53,7 @@ func (k *link) late(req *http.Request, at time.Time) (*http.Response, error) {
 }
 
 // duplicate sends req over the clean lane and a second copy by a
-// detached sender at at; the caller gets the first copy's answer.
+// detached sender at at (on the runtime's clock); the caller gets the first copy's answer.
 func (k *link) duplicate(req *http.Request, seq uint64, at time.Time) (*http.Response, error) {
 	body, err := copyOf(req)
 	if err != nil {
@@ -68,7 +69,8 @@ func (k *link) duplicate(req *http.Request, seq uint64, at time.Time) (*http.Res
 	return resp, err
 }
 
-// send starts a detached sender of req's copy (body) at at, which puts its
+// send starts a detached sender of req's copy (body) at at on the
+// runtime's clock, which puts its
 // answer in ans if ans is not nil. It reports false, sending nothing, once
 // the runtime is stopping.
 func (k *link) send(req *http.Request, body []byte, at time.Time, ans chan<- answer) bool {
@@ -76,7 +78,7 @@ func (k *link) send(req *http.Request, body []byte, at time.Time, ans chan<- ans
 		if k.held != nil {
 			defer k.held.Add(-1)
 		}
-		t := time.NewTimer(time.Until(at))
+		t := time.NewTimer(k.clock.until(at))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -123,9 +125,10 @@ func (k *link) send(req *http.Request, body []byte, at time.Time, ans chan<- ans
 }
 
 // hold keeps the seq-th request back until a request sent after it over
-// the link has been answered, hold has passed, or ctx is done.
+// the link has been answered, hold has passed on the runtime's clock, or
+// ctx is done.
 func (k *link) hold(ctx context.Context, seq uint64, hold time.Duration) error {
-	t := time.NewTimer(hold)
+	t := time.NewTimer(k.clock.real(hold))
 	defer t.Stop()
 	for {
 		k.mu.Lock()

@@ -47,7 +47,9 @@ const deadlineHeader = "Txchaos-Deadline"
 type callerDeadlineKey struct{}
 
 // callerDeadline is the deadline of the caller of a request with context
-// ctx: the node process's, at an egress, or ctx's own.
+// ctx, on the wall clock: the node process's, at an egress, or ctx's own.
+// (A context's deadline is on the wall clock: WithTimeout scales d to it.
+// The link converts it to the runtime's clock, clock.at.)
 func callerDeadline(ctx context.Context) (time.Time, bool) {
 	if d, ok := ctx.Value(callerDeadlineKey{}).(time.Time); ok {
 		return d, true
@@ -56,8 +58,9 @@ func callerDeadline(ctx context.Context) (time.Time, bool) {
 }
 
 // deadlineTransport sends a node process's requests to the egress with
-// their deadline in deadlineHeader: the process and the runtime share the
-// wall clock.
+// their deadline in deadlineHeader, on the wall clock, which the process
+// and the runtime share (their own clocks are both the wall clock slowed
+// down by the same factor from the same epoch).
 type deadlineTransport struct{ next http.RoundTripper }
 
 func (t deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -71,12 +74,12 @@ func (t deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // forward is the handler of a node process's incarnation in the runtime:
 // the guard's service, it hands each request to the process at addr on a
 // connection of its own.
-func forward(addr string) http.Handler {
+func forward(addr string, dialTimeout time.Duration) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", addr, pr.In.Host
 		},
-		Transport:    laneTransport(addr),
+		Transport:    laneTransport(addr, dialTimeout),
 		ErrorHandler: abort,
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}

@@ -20,11 +20,23 @@ import (
 // fast.
 const callTimeout = 300 * time.Millisecond
 
+// hangGuard bounds the tests' waits for something that must happen: long
+// enough that no machine, however busy, reaches it unless the runtime is
+// broken. It guards against a hang and says nothing about speed.
+const hangGuard = time.Minute
+
+// waitFor polls cond until it holds, failing the test after hangGuard.
+func waitFor(t *testing.T, cond func() bool, msg string) {
+	t.Helper()
+	require.Eventually(t, cond, hangGuard, 5*time.Millisecond, msg)
+}
+
 // start runs w until the test ends.
 func start(t *testing.T, w sim.World) *live.Runtime {
 	t.Helper()
 	r, err := live.Start(context.Background(), w, live.Options{Dir: t.TempDir(), Seed: 42})
 	require.NoError(t, err)
+	t.Logf("slowness %.2f", r.Slowness())
 	t.Cleanup(func() { require.NoError(t, r.Stop()) })
 	return r
 }
@@ -121,8 +133,9 @@ func (s *store) Start(n *sim.Node) (http.Handler, error) {
 }
 
 // call sends method path from node from to service and returns the status.
+// It waits callTimeout on the runtime's clock.
 func call(ctx context.Context, from *sim.Node, service, method, path string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := from.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, from.URL(service)+path, nil)
 	if err != nil {

@@ -38,7 +38,8 @@ var laneToxics = [numLanes]string{
 	lost: `{"name":"lost","type":"timeout","stream":"downstream","toxicity":1,"attributes":{"timeout":0}}`,
 }
 
-// dialTimeout bounds opening a connection to a proxy on 127.0.0.1.
+// dialTimeout bounds opening a connection to a proxy on 127.0.0.1, on the
+// runtime's clock.
 const dialTimeout = 2 * time.Second
 
 // link is a directed link of the world: its lanes, its faults, and the
@@ -49,6 +50,7 @@ type link struct {
 	l       sim.Link
 	log     *faultLog
 	to      *node // set for a link to a server node
+	clock   clock
 	proxies [numLanes]*toxiproxy.Proxy
 	addrs   [numLanes]string // the proxies' listen addresses, fixed
 	hops    [numLanes]*http.Transport
@@ -73,8 +75,8 @@ type link struct {
 // newLink starts the lanes of l, each a proxy to upstream. to is the
 // node l leads to if it runs a server (nil for an HTTP service): its link
 // gets server lanes (serverToxics) and carries connections, not requests.
-func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, seed int64, log *faultLog) (*link, error) {
-	k := &link{l: l, log: log, to: to, rng: newRand(seed, "link/"+l.String()), seed: seed, overtake: make(chan struct{})}
+func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, seed int64, log *faultLog, c clock) (*link, error) {
+	k := &link{l: l, log: log, to: to, clock: c, rng: newRand(seed, "link/"+l.String()), seed: seed, overtake: make(chan struct{})}
 	lanes, toxics := []lane{clean, drop, lost}, laneToxics
 	if to != nil {
 		lanes, toxics = append(lanes, lostCrash), serverToxics
@@ -98,7 +100,7 @@ func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, se
 		}
 		k.proxies[ln], k.addrs[ln] = p, p.Listen
 		if to == nil {
-			k.hops[ln] = laneTransport(p.Listen)
+			k.hops[ln] = laneTransport(p.Listen, c.real(dialTimeout))
 		}
 	}
 	return k, nil
@@ -112,7 +114,7 @@ func newLink(tox *toxiproxy.ApiServer, l sim.Link, upstream string, to *node, se
 // connection after answering, and Toxiproxy passes that close through a
 // lane that swallows the answer, so a lost response would fail at once
 // instead of timing out.
-func laneTransport(addr string) *http.Transport {
+func laneTransport(addr string, dialTimeout time.Duration) *http.Transport {
 	d := &net.Dialer{Timeout: dialTimeout}
 	return &http.Transport{
 		Proxy: nil, // never an HTTP proxy from the environment
@@ -194,8 +196,8 @@ func (k *link) siteFault(ln lane, detail, order string) (uint64, string, sim.Lin
 	return seq, extra, f
 }
 
-// RoundTrip sends req over the lane its roll picks, after its delay, on a
-// new connection. It never retries.
+// RoundTrip sends req over the lane its roll picks, after its delay (on
+// the runtime's clock), on a new connection. It never retries.
 func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 	if k.to != nil {
 		if req.Body != nil {
@@ -209,16 +211,18 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("link %s: %w", k.l, err)
 	}
-	sent := time.Now()
+	// The late and duplicated copies' times are on the runtime's clock,
+	// as the caller's deadline is once converted.
+	sent := k.clock.now()
 	detail, order := req.Method+" "+req.URL.Path, req.Header.Get(sim.OrderHeader)
 	ln, delay := k.decide(detail, order)
 	seq, extra, f := k.siteFault(ln, detail, order)
 	if extra == sim.SiteLate {
 		deadline, ok := callerDeadline(req.Context())
-		return k.late(req, f.LateAt(sent, deadline, ok))
+		return k.late(req, f.LateAt(sent, k.clock.at(deadline), ok))
 	}
 	if delay > 0 {
-		t := time.NewTimer(delay)
+		t := time.NewTimer(k.clock.real(delay))
 		select {
 		case <-t.C:
 		case <-req.Context().Done():

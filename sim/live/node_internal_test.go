@@ -24,7 +24,7 @@ func TestRestartOnANewPort(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, r.Stop()) }()
 	get := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard against a hang
 		defer cancel()
 		c := r.Node(sim.Client)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL(sim.Orders)+"/", nil)

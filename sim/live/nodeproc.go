@@ -127,14 +127,16 @@ func startChild(svc sim.Service, sn *sim.Node) (http.Handler, error) {
 	return h, err
 }
 
-// child is the sim.Runtime of a node process: the real clock, its own
-// processes and random source, its requests sent through the runtime that
+// child is the sim.Runtime of a node process: the runtime's clock (the
+// wall clock slowed down as the runtime's is), its own processes and
+// random source, its requests sent through the runtime that
 // started it (which decides their faults), and its crash points asked of
 // that runtime.
 type child struct {
-	ctx  context.Context
-	spec nodeSpec
-	ctl  *http.Client
+	ctx   context.Context
+	spec  nodeSpec
+	clock clock
+	ctl   *http.Client
 
 	mu     sync.Mutex
 	faults sim.NodeFaults
@@ -155,7 +157,8 @@ func newChild(ctx context.Context, spec nodeSpec) *child {
 		stream += "/" + strconv.Itoa(spec.Incarnation)
 	}
 	return &child{
-		ctx: ctx, spec: spec, faults: spec.Faults, rng: newRand(spec.Seed, stream), trs: map[string]http.RoundTripper{},
+		ctx: ctx, spec: spec, clock: clock{start: spec.Epoch, slowness: spec.Slowness},
+		faults: spec.Faults, rng: newRand(spec.Seed, stream), trs: map[string]http.RoundTripper{},
 		ctl: &http.Client{Transport: &http.Transport{Proxy: nil}},
 	}
 }
@@ -166,15 +169,13 @@ func (c *child) setFaults(f sim.NodeFaults) {
 	c.faults = f
 }
 
-// Now implements sim.Runtime: real time, as the runtime's own clock. (A
-// runtime whose clock runs slower than the wall clock must tell its node
-// processes the factor and its start in nodeSpec, and Now, Sleep and
-// WithTimeout here must use them.)
-func (c *child) Now() time.Time { return time.Now() }
+// Now implements sim.Runtime: the runtime's clock, which the process
+// keeps from the epoch and slowness it was told (nodeSpec).
+func (c *child) Now() time.Time { return c.clock.now() }
 
-// Sleep implements sim.Runtime.
+// Sleep implements sim.Runtime: d on the runtime's clock.
 func (c *child) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := time.NewTimer(c.clock.real(d))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -184,9 +185,9 @@ func (c *child) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// WithTimeout implements sim.Runtime.
+// WithTimeout implements sim.Runtime: d on the runtime's clock.
 func (c *child) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeout(ctx, c.clock.real(d))
 }
 
 // Rand implements sim.Runtime: the node's source, seeded by the run's
@@ -233,7 +234,7 @@ func (c *child) Transport(from, to string) http.RoundTripper {
 	if from != c.spec.Node || !ok {
 		return noLink{sim.Link{From: from, To: to}}
 	}
-	tr := deadlineTransport{laneTransport(addr)}
+	tr := deadlineTransport{laneTransport(addr, c.clock.real(dialTimeout))}
 	c.trs[to] = tr
 	return tr
 }

@@ -52,15 +52,27 @@ func testWorld(b []byte) (sim.World, error) {
 // process of its own.
 func startProcs(t *testing.T, world string) *Runtime {
 	t.Helper()
-	return startProcsSeed(t, world, 7)
+	return startProcsWith(t, world, 7, 0)
 }
 
 // startProcsSeed is startProcs with the given seed.
 func startProcsSeed(t *testing.T, world string, seed int64) *Runtime {
 	t.Helper()
+	return startProcsWith(t, world, seed, 0)
+}
+
+// startProcsSlowed is startProcs with Options.Slowness.
+func startProcsSlowed(t *testing.T, world string, slowness float64) *Runtime {
+	t.Helper()
+	return startProcsWith(t, world, 7, slowness)
+}
+
+// startProcsWith is startProcs with the given seed and Options.Slowness.
+func startProcsWith(t *testing.T, world string, seed int64, slowness float64) *Runtime {
+	t.Helper()
 	w, err := testWorld([]byte(world))
 	require.NoError(t, err)
-	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: seed, Isolation: IsolationProcess, World: []byte(world)})
+	r, err := Start(context.Background(), w, Options{Dir: t.TempDir(), Seed: seed, Isolation: IsolationProcess, World: []byte(world), Slowness: slowness})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.Stop()) })
 	return r
@@ -84,6 +96,12 @@ func rowsService(n *sim.Node) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
+	// The node's clock, and a sleep on it.
+	mux.HandleFunc("GET /now", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, n.Now().UnixNano()) })
+	mux.HandleFunc("POST /sleep/{ms}", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.PathValue("ms"))
+		n.Sleep(r.Context(), time.Duration(ms)*time.Millisecond)
+	})
 	mux.HandleFunc("POST /rows/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if err := insert(r.Context(), n.DB(), r.PathValue("name")); err != nil {
 			fail(w, err)
@@ -139,12 +157,17 @@ func rowsService(n *sim.Node) (http.Handler, error) {
 	return mux, nil
 }
 
-// send sends method path from the client to orders, with a deadline, and
-// returns the status and body.
+// procGuard bounds the process tests' waits for something that must
+// happen (a node process to serve, to exit): a guard against a hang on a
+// busy machine, never a speed verdict.
+const procGuard = time.Minute
+
+// send sends method path from the client to orders, with a deadline of
+// two seconds on the runtime's clock, and returns the status and body.
 func send(r *Runtime, method, path string) (int, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	c := r.Node(sim.Client)
+	ctx, cancel := c.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.URL(sim.Orders)+path, nil)
 	if err != nil {
 		return 0, "", err
@@ -169,7 +192,7 @@ func pidOf(t *testing.T, r *Runtime) int {
 		}
 		pid, err = strconv.Atoi(body)
 		return err == nil
-	}, 30*time.Second, 20*time.Millisecond, "orders serves")
+	}, procGuard, 20*time.Millisecond, "orders serves")
 	return pid
 }
 

@@ -67,6 +67,11 @@ type nodeSpec struct {
 	URLs   map[string]string `json:"urls"`
 	Egress map[string]string `json:"egress"`
 	Faults sim.NodeFaults    `json:"faults"`
+	// Epoch and Slowness are the runtime's clock (see the package doc),
+	// which the node process keeps too: the wall clock, slowed down by
+	// Slowness from Epoch.
+	Epoch    time.Time `json:"epoch"`
+	Slowness float64   `json:"slowness"`
 }
 
 // nodeMsg is a later line of a node process's standard input: the node's
@@ -257,7 +262,7 @@ func (n *node) startProcess(ctx context.Context, prev *incarnation) error {
 		inc.teardown()
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
-	g.h = forward(addr)
+	g.h = forward(addr, n.rt.clock.real(dialTimeout))
 	n.mu.Lock()
 	if inc.down {
 		n.mu.Unlock()
@@ -283,6 +288,7 @@ func (n *node) specLocked(gen int) nodeSpec {
 	spec := nodeSpec{
 		Node: n.name, Incarnation: gen, DB: n.path, Seed: r.opt.Seed, World: r.opt.World,
 		Control: r.procs.control, URLs: map[string]string{}, Egress: map[string]string{}, Faults: n.faults.Clone(),
+		Epoch: r.clock.start, Slowness: r.clock.slowness,
 	}
 	for name := range r.nodes {
 		spec.URLs[name] = r.url(n.name, name)

@@ -3,6 +3,8 @@ package live
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,7 +94,7 @@ func TestProcessCrashPoint(t *testing.T) {
 	_, _, err = send(r, http.MethodPost, "/point/crashes")
 	require.Error(t, err, "the caller's connection is cut")
 	require.Equal(t, []string{"orders after-commit"}, appliedOf(r, "crash-point"))
-	require.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return gone(pid) }, procGuard, 10*time.Millisecond)
 	require.Equal(t, map[string]bool{"passes": true, "crashes": true}, fileRows(t, r.DBPath(sim.Orders), "passes", "crashes"),
 		"the row committed before the crash point is kept")
 	require.NotEqual(t, pid, pidOf(t, r), "restarted after the downtime, in a new process")
@@ -123,7 +125,7 @@ func TestProcessCommitCrash(t *testing.T) {
 	r := startProcsSeed(t, "rows", seed)
 	killed := func(pid int) {
 		t.Helper()
-		require.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return gone(pid) }, procGuard, 10*time.Millisecond)
 		p := r.nodes[sim.Orders].cur.proc
 		<-p.exited
 		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -229,7 +231,7 @@ func TestProcessExits(t *testing.T) {
 	r := startProcs(t, "rows")
 	pid := pidOf(t, r)
 	send(r, http.MethodPost, "/die")
-	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, procGuard, 10*time.Millisecond)
 	require.Contains(t, appliedOf(r, "exited")[0], "the node's own bug")
 	require.True(t, gone(pid))
 	require.NoError(t, r.Heal(context.Background()))
@@ -290,4 +292,84 @@ func TestProcessFaultsRefused(t *testing.T) {
 		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
 		require.ErrorContains(t, processFaults(g), name+": not supported with isolation process", "NodeFaults.%s", field.Name)
 	}
+}
+
+// TestProcessClock: a node process keeps the runtime's clock, slowed down
+// as the runtime's is: its Now reads what the runtime's reads, and its
+// sleeps last Slowness times longer on the wall clock.
+func TestProcessClock(t *testing.T) {
+	const slowness = 4
+	r := startProcsSlowed(t, "rows", slowness)
+	pidOf(t, r)                        // it serves
+	time.Sleep(200 * time.Millisecond) // a wall clock would run 150 ms ahead of the runtime's by now
+	before := r.Now()
+	_, body, err := send(r, http.MethodGet, "/now")
+	require.NoError(t, err)
+	after := r.Now()
+	ns, err := strconv.ParseInt(body, 10, 64)
+	require.NoError(t, err)
+	now := time.Unix(0, ns)
+	// The node reads the wall clock, the runtime its monotonic one: a few
+	// milliseconds apart at most.
+	require.False(t, now.Before(before.Add(-10*time.Millisecond)) || now.After(after.Add(10*time.Millisecond)),
+		"the node's clock reads %v, the runtime's %v to %v", now, before, after)
+
+	wall := time.Now()
+	code, _, err := send(r, http.MethodPost, "/sleep/50")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	require.GreaterOrEqual(t, time.Since(wall), slowness*50*time.Millisecond, "a node's sleep lasts Slowness times longer on the wall clock")
+}
+
+// TestProcessLateOnClock: a late request from a node process keeps to the
+// runtime's clock, slowed down as it is. Without a delay it arrives
+// LateMargin after its caller's deadline: the deadline crosses the process
+// boundary on the wall clock and the runtime reads it on its own clock. A
+// late delay is a duration of the runtime's clock. The service's commit
+// time (created_at, its node's clock) says when the request arrived. Only
+// lower bounds are checked: a busy machine makes things later, never
+// earlier.
+func TestProcessLateOnClock(t *testing.T) {
+	const slowness = 4
+	link := sim.Link{From: sim.Orders, To: sim.Payments}
+	callTimeout := testWorlds["charge"]().Config.CallTimeout
+	// created waits for the charge under key and says when it was made.
+	created := func(t *testing.T, r *Runtime, key string) time.Time {
+		var ns int64
+		require.Eventually(t, func() bool {
+			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
+			require.NoError(t, err)
+			defer db.Close()
+			err = db.QueryRow(`SELECT created_at FROM resources WHERE key = ?`, key).Scan(&ns)
+			if !errors.Is(err, sql.ErrNoRows) {
+				require.NoError(t, err)
+			}
+			return err == nil
+		}, procGuard, 20*time.Millisecond, "the late request is applied")
+		return time.Unix(0, ns)
+	}
+	t.Run("after the caller's deadline", func(t *testing.T) {
+		r := startProcsSlowed(t, "charge", slowness)
+		pidOf(t, r)
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{Late: 1}))
+		sent := r.Now()
+		code, _, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, code, "orders gave up waiting for payments")
+		at := created(t, r, "k1")
+		require.False(t, at.Before(sent.Add(callTimeout+sim.LateMargin)),
+			"applied %v after the call began, before its deadline (%v) and the margin (%v) on the runtime's clock", at.Sub(sent), callTimeout, sim.LateMargin)
+	})
+	t.Run("after its delay", func(t *testing.T) {
+		const delay = 100 * time.Millisecond // within the call's timeout
+		r := startProcsSlowed(t, "charge", slowness)
+		pidOf(t, r)
+		require.NoError(t, r.SetLinkFaults(link, sim.LinkFaults{Late: 1, LateDelay: delay}))
+		sent := r.Now()
+		code, _, err := send(r, http.MethodPost, "/charge/k1")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, code, "orders waited for the late answer")
+		at := created(t, r, "k1")
+		require.False(t, at.Before(sent.Add(delay)), "applied %v after the call began, before its delay (%v) on the runtime's clock", at.Sub(sent), delay)
+	})
 }

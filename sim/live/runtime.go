@@ -134,6 +134,40 @@
 // crash shuts the server down at once and restarts it on its files. Sync
 // and Stop write the stream to DBPath(sim.Broker) for the checker. See
 // server.go.
+//
+// # The clock
+//
+// A world's durations — call timeouts, downtimes, latencies, poll
+// intervals, the quiet period after healing — are written for a machine
+// that serves a request in about a millisecond or two. On a machine slower
+// or busier than that, a 300 ms timeout that requests outlast would be a
+// fault nobody chose, and verdicts would depend on the machine. So the
+// runtime's clock runs slower than the wall clock by a slowness factor
+// (Options.Slowness), measured at Start by timing requests through a proxy
+// to a SQLite write, many at once (at least 1: a fast machine runs in real
+// time). Now advances that many times slower, and every duration asked of
+// the runtime (Sleep, WithTimeout, a crash's downtime, injected latency, a
+// late request's delay, a second copy's, a reordered request's hold) lasts
+// that many times longer on the wall clock: the run is the run a faster
+// machine would make, only slower. A context's deadline is on the wall
+// clock; a late request's caller's deadline is read onto the runtime's
+// clock (clock.at) before LateMargin is added. Node processes (isolation
+// process) keep the same clock, told its epoch and slowness when they
+// start, and send their requests' deadlines on the wall clock, which both
+// share. A JetStream broker's own timers run on the wall clock; its
+// duplicate window is the world's, scaled.
+//
+// # Open files
+//
+// A request in flight holds four file descriptors (the caller's socket,
+// the proxy's two, the service's) and its handler a SQLite connection.
+// Start raises the soft limit on open files to the hard one and refuses,
+// with a *FileLimitError, a run whose Options.Clients the limit cannot
+// carry (FilesNeeded): out of descriptors, a proxy stops accepting for good
+// and the run would wait out every request's timeout instead of failing.
+// Runtimes running at once in one process (a sweep's parallel cells) share
+// the limit: a Start that fits it but not beside the others waits for
+// them to stop.
 package live
 
 import (
@@ -175,6 +209,18 @@ type Options struct {
 	// IsolationProcess: the bytes ServeNode's build function turns back
 	// into the same sim.World in each of them.
 	World []byte
+	// Slowness is how many times slower than the wall clock the runtime's
+	// clock runs, from 1 (real time) to MaxSlowness: every duration asked
+	// of the runtime (Sleep, WithTimeout, downtimes, injected latency)
+	// lasts that many times longer on the wall clock. 0, the default,
+	// measures the machine when the runtime starts (see Runtime.Slowness).
+	Slowness float64
+	// Clients is how many clients will call the world at once. Start
+	// raises the process's soft limit on open files to its hard limit and
+	// fails with a *FileLimitError if that cannot carry them (FilesNeeded);
+	// if other runtimes of the process hold too much of it, Start waits
+	// for them to stop (or ctx to be done).
+	Clients int
 }
 
 // Runtime runs a sim.World on real sockets. It implements sim.Runtime and
@@ -182,6 +228,7 @@ type Options struct {
 type Runtime struct {
 	world sim.World
 	opt   Options
+	clock clock
 	tox   *toxiproxy.ApiServer
 	log   *faultLog
 	nodes map[string]*node   // every service and the client; fixed after Start
@@ -194,6 +241,8 @@ type Runtime struct {
 
 	randMu sync.Mutex
 	rands  map[string]*rand.Rand // each node's Rand source
+
+	files func() // releases the open files reserved at Start
 
 	mu      sync.Mutex // guards stopped and bg.Add
 	stopped bool
@@ -220,21 +269,40 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if opt.Dir == "" {
 		return nil, errors.New("live: Options.Dir is empty: the nodes need a directory for their databases")
 	}
+	if err := checkSlowness(opt.Slowness); err != nil {
+		return nil, err
+	}
+	release, err := reserveFiles(ctx, opt.Clients)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		release()
 		return nil, fmt.Errorf("live: create the database directory: %w", err)
 	}
+	if opt.Slowness == 0 {
+		s, err := measureSlowness(ctx, opt.Dir)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		opt.Slowness = s
+	}
 	root, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c := clock{start: time.Now(), slowness: opt.Slowness}
 	r := &Runtime{
 		world:  w,
 		opt:    opt,
+		clock:  c,
 		tox:    newToxServer(),
-		log:    &faultLog{start: time.Now()},
+		log:    &faultLog{clock: c},
 		nodes:  map[string]*node{},
 		links:  map[sim.Link]*link{},
 		root:   root,
 		cancel: cancel,
 		rands:  map[string]*rand.Rand{},
 		quit:   make(chan struct{}),
+		files:  release,
 	}
 	r.net, r.netStop = context.WithCancel(root)
 	if err := r.build(ctx); err != nil {
@@ -252,7 +320,9 @@ func (r *Runtime) build(ctx context.Context) error {
 		if r.world.Services[sim.Broker] == nil {
 			return fmt.Errorf("live: the world's broker is %s, but it has no %s node to run it on", sim.BrokerJetStream, sim.Broker)
 		}
-		r.js = jetstream.NewServer(jetStreamDir(r.opt.Dir), r.world.Config.Dedupe())
+		// The window is the world's, on the runtime's clock; the server's
+		// own timers run on the wall clock.
+		r.js = jetstream.NewServer(jetStreamDir(r.opt.Dir), r.clock.real(r.world.Config.Dedupe()))
 	default:
 		return fmt.Errorf("live: world: broker %q is not one of %v", r.world.Config.Broker, sim.Brokers)
 	}
@@ -306,7 +376,7 @@ func (r *Runtime) build(ctx context.Context) error {
 		if to.js != nil {
 			srv = to
 		}
-		k, err := newLink(r.tox, l, to.addr, srv, r.opt.Seed, r.log)
+		k, err := newLink(r.tox, l, to.addr, srv, r.opt.Seed, r.log, r.clock)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
@@ -355,7 +425,11 @@ func (r *Runtime) Node(name string) *sim.Node {
 
 // Epoch is the clock's reading when the runtime started: Applied's times
 // count from it.
-func (r *Runtime) Epoch() time.Time { return r.log.start }
+func (r *Runtime) Epoch() time.Time { return r.clock.start }
+
+// Slowness is how many times slower than the wall clock the runtime's
+// clock runs: Options.Slowness, or the factor measured at Start.
+func (r *Runtime) Slowness() float64 { return r.clock.slowness }
 
 // DBPath is the file of node's database, or "" for a node without one (the
 // client, an unknown name).
@@ -366,12 +440,14 @@ func (r *Runtime) DBPath(node string) string {
 	return filepath.Join(r.opt.Dir, node+".db")
 }
 
-// Now implements sim.Runtime: real time.
-func (r *Runtime) Now() time.Time { return time.Now() }
+// Now implements sim.Runtime: the runtime's clock, which runs Slowness
+// times slower than the wall clock.
+func (r *Runtime) Now() time.Time { return r.clock.now() }
 
-// Sleep implements sim.Runtime: it waits d of real time or until ctx is done.
+// Sleep implements sim.Runtime: it waits d on the runtime's clock (d times
+// Slowness of real time) or until ctx is done.
 func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := time.NewTimer(r.clock.real(d))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -381,9 +457,10 @@ func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// WithTimeout implements sim.Runtime: context.WithTimeout on real time.
+// WithTimeout implements sim.Runtime: context.WithTimeout of d on the
+// runtime's clock (d times Slowness of real time).
 func (r *Runtime) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeout(ctx, r.clock.real(d))
 }
 
 // Rand implements sim.Runtime: a number in [0,1) from node's own source,
@@ -531,6 +608,7 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, fmt.Errorf("live: write the broker's stream for the checker: %w", err))
 		}
 	}
+	r.files()
 	return errors.Join(errs...)
 }
 
@@ -540,9 +618,10 @@ func newToxServer() *toxiproxy.ApiServer {
 	return toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 }
 
-// faultLog records the faults as they happen.
+// faultLog records the faults as they happen, timed on the runtime's clock
+// from its start.
 type faultLog struct {
-	start time.Time
+	clock clock
 	mu    sync.Mutex
 	list  []sim.Applied
 }
@@ -555,7 +634,7 @@ func (l *faultLog) add(fault, target, detail, order string) {
 func (l *faultLog) addAt(fault, target, detail, order, site string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = append(l.list, sim.Applied{At: time.Since(l.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
+	l.list = append(l.list, sim.Applied{At: l.clock.now().Sub(l.clock.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
 }
 
 func (l *faultLog) all() []sim.Applied {

@@ -26,12 +26,12 @@ func TestLinkFaults(t *testing.T) {
 		faults     sim.LinkFaults
 		wantErr    bool
 		wantCharge bool          // the payments database holds the charge
-		minElapsed time.Duration // the caller waited at least this long
+		minElapsed time.Duration // the caller waited at least this long on the runtime's clock (less a rounding)
 		fault      string        // the Applied record
 	}{
-		{"lost response: charged, caller times out", sim.LinkFaults{LostResponse: 1}, true, true, callTimeout - 20*time.Millisecond, "lost-response"},
-		{"dropped request: not charged, caller times out", sim.LinkFaults{DropRequest: 1}, true, false, callTimeout - 20*time.Millisecond, "drop-request"},
-		{"partition: not charged, caller times out", sim.LinkFaults{Down: true}, true, false, callTimeout - 20*time.Millisecond, "partition"},
+		{"lost response: charged, caller times out", sim.LinkFaults{LostResponse: 1}, true, true, callTimeout - time.Millisecond, "lost-response"},
+		{"dropped request: not charged, caller times out", sim.LinkFaults{DropRequest: 1}, true, false, callTimeout - time.Millisecond, "drop-request"},
+		{"partition: not charged, caller times out", sim.LinkFaults{Down: true}, true, false, callTimeout - time.Millisecond, "partition"},
 		{"latency: charged, late", sim.LinkFaults{Latency: 80 * time.Millisecond, Jitter: 10 * time.Millisecond}, false, true, 70 * time.Millisecond, "latency"},
 	}
 	for _, tc := range tests {
@@ -42,17 +42,17 @@ func TestLinkFaults(t *testing.T) {
 
 			// No deadline here: the world's CallTimeout bounds the call.
 			req := sim.ResourceRequest{Key: "charge-1", Order: "o1", Customer: "c1", Amount: 100}
-			began := time.Now()
+			began := r.Now()
 			_, err := orders.Payments().Create(context.Background(), req)
-			elapsed := time.Since(began)
+			elapsed := r.Now().Sub(began)
 			if tc.wantErr {
 				require.Error(t, err)
 				require.True(t, sim.IsTransient(err), "want *sim.Unavailable, got %T: %v", err, err)
+				require.ErrorIs(t, err, context.DeadlineExceeded, "the world's CallTimeout, the call's only deadline, ended it")
 			} else {
 				require.NoError(t, err)
 			}
 			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
-			require.Less(t, elapsed, callTimeout+time.Second, "the world's CallTimeout bounds the call")
 			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
@@ -72,9 +72,7 @@ func TestLinkFaults(t *testing.T) {
 
 			require.NoError(t, r.Heal(context.Background()))
 			require.NoError(t, r.Heal(context.Background()), "Heal is idempotent")
-			ctx2, cancel2 := context.WithTimeout(context.Background(), callTimeout)
-			defer cancel2()
-			res, err := orders.Payments().Create(ctx2, req)
+			res, err := orders.Payments().Create(context.Background(), req)
 			require.NoError(t, err, "after Heal the link works")
 			require.Equal(t, sim.ResourceActive, res.State)
 		})
@@ -97,7 +95,7 @@ func TestCrashLosesUncommittedWork(t *testing.T) {
 
 	held := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, hangGuard)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, client.URL(sim.Orders)+"/hold/B", nil)
 		resp, err := client.HTTP(sim.Orders).Do(req)
@@ -112,7 +110,7 @@ func TestCrashLosesUncommittedWork(t *testing.T) {
 	select {
 	case err := <-held:
 		require.Error(t, err, "the crash cuts the connection of the request in flight")
-	case <-time.After(2 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the request in flight did not fail when its node crashed")
 	}
 	ticks := s.ticks.Load()
@@ -127,7 +125,7 @@ func TestCrashLosesUncommittedWork(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, status, "row %s after the restart", name)
 	}
-	require.Eventually(t, func() bool { return s.ticks.Load() > ticks }, time.Second, 5*time.Millisecond, "the process runs again")
+	waitFor(t, func() bool { return s.ticks.Load() > ticks }, "the process runs again")
 	require.Equal(t, []string{"orders ", "orders "}, append(applied(r, "crash"), applied(r, "restart")...))
 }
 
@@ -139,10 +137,12 @@ func TestCrashPoint(t *testing.T) {
 	r := start(t, s.world())
 	client := r.Node(sim.Client)
 	ctx := context.Background()
-	const downtime = 300 * time.Millisecond
+	// Long enough on the runtime's clock that the request right after the
+	// crash finds the node down.
+	const downtime = time.Second
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashPoints: map[string]float64{"after-commit": 1}, Downtime: downtime}))
 
-	crashed := time.Now()
+	crashed := r.Now()
 	_, err := call(ctx, client, sim.Orders, http.MethodPost, "/point/X")
 	require.Error(t, err, "the node crashed while handling the request")
 	require.Equal(t, []string{"orders after-commit"}, applied(r, "crash-point"))
@@ -150,11 +150,11 @@ func TestCrashPoint(t *testing.T) {
 
 	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/X")
 	require.Error(t, err, "the node is down")
-	require.Eventually(t, func() bool {
+	waitFor(t, func() bool {
 		status, err := call(ctx, client, sim.Orders, http.MethodGet, "/rows/X")
 		return err == nil && status == http.StatusOK
-	}, 3*time.Second, 10*time.Millisecond, "the node restarts after its downtime, with the commit made before the crash point")
-	require.GreaterOrEqual(t, time.Since(crashed), downtime)
+	}, "the node restarts after its downtime, with the commit made before the crash point")
+	require.GreaterOrEqual(t, r.Now().Sub(crashed), downtime)
 	require.Equal(t, []string{"orders "}, applied(r, "restart"))
 	require.Equal(t, int32(2), s.starts.Load())
 }
@@ -162,16 +162,35 @@ func TestCrashPoint(t *testing.T) {
 // TestCrashRate crashes the node on every request, before or after the
 // handler ran: the caller always fails, and the row is there exactly when
 // the crash came after the handler.
+//
+// Each crash is before or after with probability 1/2, drawn from the
+// runtime's seeded source. With 24 requests the chance that all of them
+// fall on the same side, failing the last two assertions although the
+// runtime is right, is 2 × 2⁻²⁴ ≈ 1.2e-7 for any seed; with the fixed seed
+// the draws are the same on every run.
 func TestCrashRate(t *testing.T) {
 	s := newStore()
 	r := start(t, s.world())
 	client := r.Node(sim.Client)
 	ctx := context.Background()
-	names := []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"}
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("r%d", i))
+	}
 	for _, name := range names {
 		require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 1, Downtime: time.Hour}))
-		_, err := call(ctx, client, sim.Orders, http.MethodPost, "/rows/"+name)
+		// No short deadline: the request must reach the handler, however
+		// slow the machine, and the crash, not a timeout, must end it.
+		reqCtx, cancel := context.WithTimeout(ctx, hangGuard)
+		req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, client.URL(sim.Orders)+"/rows/"+name, nil)
+		require.NoError(t, err)
+		resp, err := client.HTTP(sim.Orders).Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+		}
 		require.Error(t, err, "the node crashed with the request in flight")
+		require.NotErrorIs(t, err, context.DeadlineExceeded, "the crash, not the guard, ended the request")
 		require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
 		require.NoError(t, r.Restart(ctx, sim.Orders), "Restart cancels the pending restart and starts now")
 	}
@@ -195,8 +214,7 @@ func TestCrashRate(t *testing.T) {
 func TestErrorRate(t *testing.T) {
 	r := start(t, paymentsWorld())
 	require.NoError(t, r.SetNodeFaults(sim.Payments, sim.NodeFaults{ErrorRate: 1}))
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
+	ctx := context.Background() // the world's CallTimeout bounds each call
 	_, err := r.Node(sim.Orders).Payments().Create(ctx, sim.ResourceRequest{Key: "k", Order: "o", Customer: "c", Amount: 1})
 	var u *sim.Unavailable
 	require.ErrorAs(t, err, &u)
@@ -267,7 +285,9 @@ func TestSeededRand(t *testing.T) {
 // TestChurn runs callers against a node that crashes, fails and loses
 // messages at random while the test heals it and stops the runtime in the
 // middle of it all: nothing deadlocks, nothing leaks (TestMain checks), and
-// the healed world answers.
+// the healed world answers. The churn lasts until calls have succeeded and
+// the node has crashed and restarted, however long that takes on a busy
+// machine.
 func TestChurn(t *testing.T) {
 	s := newStore()
 	w := s.world()
@@ -285,7 +305,7 @@ func TestChurn(t *testing.T) {
 	for i := range 4 {
 		wg.Go(func() {
 			for j := 0; ctx.Err() == nil; j++ {
-				ctx, cancelCall := context.WithTimeout(ctx, 50*time.Millisecond)
+				ctx, cancelCall := r.WithTimeout(ctx, 50*time.Millisecond)
 				path := fmt.Sprintf("/rows/c%d-%d", i, j)
 				if j%2 == 1 {
 					path = fmt.Sprintf("/point/c%d-%d", i, j)
@@ -300,24 +320,29 @@ func TestChurn(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(400 * time.Millisecond)
+	counts := func() map[string]int {
+		c := map[string]int{}
+		for _, a := range r.Applied() {
+			c[a.Fault]++
+		}
+		return c
+	}
+	require.NoError(t, r.Sleep(ctx, 400*time.Millisecond))
+	waitFor(t, func() bool {
+		c := counts()
+		return ok.Load() > 0 && c["crash"]+c["crash-point"] > 0 && c["restart"] > 0
+	}, "calls succeed, and the node crashes and restarts")
 	require.NoError(t, r.Heal(context.Background()))
 	status, err := call(context.Background(), r.Node(sim.Client), sim.Orders, http.MethodGet, "/rows/none")
 	require.NoError(t, err, "the healed world answers")
 	require.Equal(t, http.StatusNotFound, status)
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashRate: 0.3, Downtime: 10 * time.Millisecond}))
-	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, r.Sleep(ctx, 100*time.Millisecond))
 	require.NoError(t, r.Stop(), "Stop in the middle of crashes and restarts")
 	cancel()
 	wg.Wait()
 
-	counts := map[string]int{}
-	for _, a := range r.Applied() {
-		counts[a.Fault]++
-	}
-	t.Logf("calls: %d ok, %d failed; faults applied: %v", ok.Load(), failed.Load(), counts)
-	require.NotZero(t, ok.Load())
-	require.NotZero(t, counts["crash"]+counts["crash-point"], "the node crashed")
-	require.NotZero(t, counts["restart"], "and restarted")
-	require.Zero(t, counts["restart-failed"])
+	c := counts()
+	t.Logf("calls: %d ok, %d failed; faults applied: %v", ok.Load(), failed.Load(), c)
+	require.Zero(t, c["restart-failed"])
 }

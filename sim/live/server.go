@@ -95,7 +95,7 @@ func (r *Runtime) brokerClient(sn *sim.Node) sim.BrokerClient {
 func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 	ln, delay := k.decide(op, "") // a JetStream call names no order
 	if delay > 0 {
-		t := time.NewTimer(delay)
+		t := time.NewTimer(k.clock.real(delay))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -121,7 +121,7 @@ func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 			ln = lostCrash
 		}
 	}
-	d := net.Dialer{Timeout: dialTimeout}
+	d := net.Dialer{Timeout: k.clock.real(dialTimeout)}
 	return d.DialContext(ctx, "tcp", k.addrs[ln])
 }
 

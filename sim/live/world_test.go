@@ -53,10 +53,10 @@ func TestCheckoutWorld(t *testing.T) {
 	o, err := r.Node(sim.Client).Orders().Checkout(ctx, "o1", sim.Checkout{Customer: "c1", SKU: "sku-1", Qty: 1, Amount: 30})
 	require.NoError(t, err)
 	require.Equal(t, sim.OrderConfirmed, o.State)
-	require.Eventually(t, func() bool { return points() == 30 }, 2*time.Second, 10*time.Millisecond)
+	waitFor(t, func() bool { return points() == 30 }, "the consumer credits the confirmed order")
 
 	require.NoError(t, r.Crash(sim.Rewards, 50*time.Millisecond))
 	_, err = r.Node(sim.Client).Orders().Checkout(ctx, "o2", sim.Checkout{Customer: "c1", SKU: "sku-1", Qty: 1, Amount: 12})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return points() == 42 }, 2*time.Second, 10*time.Millisecond, "the restarted consumer picks up where it acknowledged")
+	waitFor(t, func() bool { return points() == 42 }, "the restarted consumer picks up where it acknowledged")
 }
