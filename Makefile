@@ -33,8 +33,10 @@ test-live:
 demo:
 	$(GO) run ./cmd/txchaos demo
 
+# BenchmarkDetScale runs 100,000 orders (minutes): past go test's default
+# 10-minute limit on a busy machine.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) -timeout 60m ./...
 
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then \

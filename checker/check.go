@@ -203,6 +203,22 @@ func Check(h []Op, s *State, reads ReadModel) Report {
 	return r
 }
 
+// CheckStuck is the stuck check of Check alone: what in s is unfinished
+// (see Stuck), and whether it could be judged (s holds every database it
+// needs). A runner asks it of the state it read at rest, to confirm what
+// a Watch found.
+func CheckStuck(s *State) (f Finding, judged bool) {
+	for _, c := range checks {
+		if c.class == Stuck {
+			if s == nil || len(lacking(s, c)) > 0 {
+				return Finding{}, false
+			}
+			return c.run(newWorld(s)), true
+		}
+	}
+	panic("checker: no stuck check")
+}
+
 // lacking explains each part of the state check c needs that s lacks.
 func lacking(s *State, c check) []string {
 	var out []string
@@ -255,87 +271,6 @@ func noun(service string) string {
 	return "resource"
 }
 
-// world indexes a State for the checks.
-type world struct {
-	s      *State
-	orders map[string]OrderRow
-	// held maps service → order key → the resources held for it, by id.
-	held map[string]map[string][]ResourceRow
-	// credits maps order key → its credits at rewards, by id.
-	credits map[string][]CreditRow
-	// committed is the rewards group's committed offset in the orders topic.
-	committed int64
-}
-
-func newWorld(s *State) *world {
-	w := &world{
-		s:       s,
-		orders:  map[string]OrderRow{},
-		held:    map[string]map[string][]ResourceRow{},
-		credits: map[string][]CreditRow{},
-	}
-	for _, o := range s.Orders {
-		w.orders[o.Key] = o
-	}
-	for svc, rows := range s.Resources {
-		m := map[string][]ResourceRow{}
-		for _, r := range sortedResources(rows) {
-			if r.State == sim.ResourceActive {
-				m[r.Order] = append(m[r.Order], r)
-			}
-		}
-		w.held[svc] = m
-	}
-	credits := append([]CreditRow(nil), s.Credits...)
-	sort.SliceStable(credits, func(i, j int) bool { return credits[i].ID < credits[j].ID })
-	for _, c := range credits {
-		w.credits[c.Order] = append(w.credits[c.Order], c)
-	}
-	for _, o := range s.Offsets {
-		if o.Topic == sim.OrdersTopic && o.Group == sim.RewardsGroup && o.Offset > w.committed {
-			w.committed = o.Offset
-		}
-	}
-	return w
-}
-
-func sortedResources(rows []ResourceRow) []ResourceRow {
-	out := append([]ResourceRow(nil), rows...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// sortedOrders returns the orders sorted by key.
-func (w *world) sortedOrders() []OrderRow {
-	out := append([]OrderRow(nil), w.s.Orders...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-// orderEvents returns the order.confirmed events of the orders topic, by
-// offset.
-func (w *world) orderEvents() []EventRow {
-	var out []EventRow
-	for _, e := range w.s.Events {
-		if e.Topic == sim.OrdersTopic && e.Type == sim.OrderConfirmedEvent {
-			out = append(out, e)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
-	return out
-}
-
-// orderState describes the state of the order with key for an example.
-func (w *world) orderState(key string) string {
-	o, ok := w.orders[key]
-	if !ok {
-		return "no such order"
-	}
-	return "order " + o.State
-}
-
-func isTerminal(state string) bool { return state == sim.OrderConfirmed || state == sim.OrderFailed }
-
 func ids[T any](rows []T, id func(T) int64) string {
 	s := make([]string, len(rows))
 	for i, r := range rows {
@@ -344,37 +279,26 @@ func ids[T any](rows []T, id func(T) int64) string {
 	return strings.Join(s, ", ")
 }
 
-func resourceID(r ResourceRow) int64 { return r.ID }
-
 // checkLeakedResource counts each held resource that no confirmed order
 // owns: its order is absent from the orders table, failed, or not terminal.
 func checkLeakedResource(w *world) Finding {
 	var f Finding
 	for _, svc := range downstream {
-		// The arrival order at the service tells a resource created after a
-		// cancel for its order (a compensation that overtook its action).
-		created := map[int64]int64{}
-		firstCancel := map[string]int64{}
-		for _, l := range w.s.Log[svc] {
-			switch {
-			case l.Op == "create" && l.Outcome == "created":
-				created[l.ResourceID] = l.Seq
-			case l.Op == "cancel" && l.Order != "":
-				if s, ok := firstCancel[l.Order]; !ok || l.Seq < s {
-					firstCancel[l.Order] = l.Seq
-				}
-			}
-		}
-		for _, r := range sortedResources(w.s.Resources[svc]) {
+		v := w.svc[svc]
+		var arrival *arrivals
+		for _, r := range v.res {
 			if r.State != sim.ResourceActive {
 				continue
 			}
-			if o, ok := w.orders[r.Order]; ok && o.State == sim.OrderConfirmed {
+			if o, ok := w.lookup(r.Order); ok && o.State == sim.OrderConfirmed {
 				continue
 			}
+			if arrival == nil {
+				arrival = newArrivals(v.log)
+			}
 			late := ""
-			if c, ok := firstCancel[r.Order]; ok && created[r.ID] > c {
-				late = fmt.Sprintf("; created after a cancel for its order (log seq %d > %d)", created[r.ID], c)
+			if c, ok := arrival.firstCancel[r.Order]; ok && arrival.created[r.ID] > c {
+				late = fmt.Sprintf("; created after a cancel for its order (log seq %d > %d)", arrival.created[r.ID], c)
 			}
 			f.add("%s %s %d for order %s: %s%s", svc, noun(svc), r.ID, r.Order, w.orderState(r.Order), late)
 		}
@@ -382,17 +306,41 @@ func checkLeakedResource(w *world) Finding {
 	return f
 }
 
+// arrivals is the arrival order at a service, which tells a resource
+// created after a cancel for its order (a compensation that overtook its
+// action): the log seq each resource was created at, and the first cancel
+// of each order.
+type arrivals struct {
+	created     map[int64]int64
+	firstCancel map[string]int64
+}
+
+func newArrivals(log []LogRow) *arrivals {
+	a := &arrivals{created: map[int64]int64{}, firstCancel: map[string]int64{}}
+	for _, l := range log {
+		switch {
+		case l.Op == "create" && l.Outcome == "created":
+			a.created[l.ResourceID] = l.Seq
+		case l.Op == "cancel" && l.Order != "":
+			if s, ok := a.firstCancel[l.Order]; !ok || l.Seq < s {
+				a.firstCancel[l.Order] = l.Seq
+			}
+		}
+	}
+	return a
+}
+
 // checkPartialCommit counts each order that breaks all-or-nothing: confirmed
 // without a held resource at each of payments, inventory and shipping, or
 // failed while something is still held for it.
 func checkPartialCommit(w *world) Finding {
 	var f Finding
-	for _, o := range w.sortedOrders() {
+	for _, o := range w.orders {
 		switch o.State {
 		case sim.OrderConfirmed:
 			var lack []string
 			for _, svc := range downstream {
-				if len(w.held[svc][o.Key]) == 0 {
+				if !w.svc[svc].held.has(o.Key) {
 					lack = append(lack, noun(svc)+" at "+svc)
 				}
 			}
@@ -402,7 +350,10 @@ func checkPartialCommit(w *world) Finding {
 		case sim.OrderFailed:
 			var holds []string
 			for _, svc := range downstream {
-				for _, r := range w.held[svc][o.Key] {
+				if !w.svc[svc].held.has(o.Key) {
+					continue
+				}
+				for _, r := range w.heldFor(svc, o.Key) {
 					holds = append(holds, fmt.Sprintf("%s %d at %s", noun(svc), r.ID, svc))
 				}
 			}
@@ -420,21 +371,22 @@ func checkPartialCommit(w *world) Finding {
 func checkDuplicateEffect(w *world) Finding {
 	var f Finding
 	for _, svc := range downstream {
+		held := w.svc[svc].held
 		var keys []string
-		for k, rs := range w.held[svc] {
-			if len(rs) > 1 {
+		for k := range held.first {
+			if held.many(k) {
 				keys = append(keys, k)
 			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			rs := w.held[svc][k]
+			rs := w.heldFor(svc, k)
 			f.add("order %s: %d active %ss at %s (ids %s)", k, len(rs), noun(svc), svc, ids(rs, resourceID))
 		}
 	}
 	for _, svc := range downstream {
 		applied := cancelsApplied(w, svc)
-		for _, r := range sortedResources(w.s.Resources[svc]) {
+		for _, r := range w.svc[svc].res {
 			if n := max(r.Cancels, applied[r.ID]); n > 1 {
 				f.add("%s %s %d for order %s: cancelled %d times", svc, noun(svc), r.ID, r.Order, n)
 			}
@@ -447,15 +399,18 @@ func checkDuplicateEffect(w *world) Finding {
 func checkLostEvent(w *world) Finding {
 	var f Finding
 	_, brokerMissing := w.s.Missing[sim.Broker]
-	events := map[string]EventRow{}
-	for _, e := range w.orderEvents() {
-		if _, ok := events[e.Order]; !ok {
-			events[e.Order] = e
-		}
-	}
-	for _, o := range w.sortedOrders() {
-		if o.State != sim.OrderConfirmed || len(w.credits[o.Key]) > 0 {
+	var events map[string]EventRow // built at the first lost event
+	for _, o := range w.orders {
+		if o.State != sim.OrderConfirmed || w.credit.has(o.Key) {
 			continue
+		}
+		if events == nil {
+			events = map[string]EventRow{}
+			for _, e := range w.events {
+				if _, ok := events[e.Order]; !ok {
+					events[e.Order] = e
+				}
+			}
 		}
 		e, published := events[o.Key]
 		switch {
@@ -476,9 +431,12 @@ func checkLostEvent(w *world) Finding {
 // orders topic that is not confirmed in the orders database.
 func checkGhostEvent(w *world) Finding {
 	var f Finding
-	first := map[string]EventRow{}
+	first := map[string]EventRow{} // the ghosts' first events
 	var keys []string
-	for _, e := range w.orderEvents() {
+	for _, e := range w.events {
+		if o, ok := w.lookup(e.Order); ok && o.State == sim.OrderConfirmed {
+			continue
+		}
 		if _, ok := first[e.Order]; !ok {
 			first[e.Order] = e
 			keys = append(keys, e.Order)
@@ -486,9 +444,6 @@ func checkGhostEvent(w *world) Finding {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if o, ok := w.orders[k]; ok && o.State == sim.OrderConfirmed {
-			continue
-		}
 		f.add("order %s: %s event at offset %d, but %s", k, sim.OrderConfirmedEvent, first[k].Offset, w.orderState(k))
 	}
 	return f
@@ -499,20 +454,20 @@ func checkGhostEvent(w *world) Finding {
 func checkDuplicateConsumerEffect(w *world) Finding {
 	var f Finding
 	var keys []string
-	for k, cs := range w.credits {
-		if len(cs) > 1 {
+	for k := range w.credit.first {
+		if w.credit.many(k) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		cs := w.credits[k]
+		cs := w.creditsOf(k)
 		events := make([]string, len(cs))
 		for i, c := range cs {
 			events[i] = c.EventID
 		}
 		f.add("order %s: credited %d times at rewards (credit ids %s; event ids %s)",
-			k, len(cs), ids(cs, func(c CreditRow) int64 { return c.ID }), strings.Join(events, ", "))
+			k, len(cs), ids(cs, creditID), strings.Join(events, ", "))
 	}
 	return f
 }
@@ -580,7 +535,7 @@ func checkNotConserved(w *world) Finding {
 // MaxRejections times (checkRetriedRefusals).
 func checkStuck(w *world) Finding {
 	var f Finding
-	for _, o := range w.sortedOrders() {
+	for _, o := range w.orders {
 		if !isTerminal(o.State) {
 			f.add("order %s: %s after healing", o.Key, o.State)
 		}
@@ -595,9 +550,7 @@ func checkStuck(w *world) Finding {
 			f.add("%s: %s unfinished after healing", n, k)
 		}
 	}
-	events := append([]EventRow(nil), w.s.Events...)
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Offset < events[j].Offset })
-	for _, e := range events {
+	for _, e := range sortedBy(w.s.Events, byOffset) {
 		if e.Topic == sim.OrdersTopic && e.Offset > w.committed {
 			f.add("event at offset %d (%s for order %s): not consumed by %s (committed offset %d)",
 				e.Offset, e.Type, e.Order, sim.RewardsGroup, w.committed)

@@ -169,10 +169,12 @@ func TestCheckClasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := cleanWorld(t)
 			tt.mutate(w)
+			found := w.watch()
 			s := w.read()
 			require.Empty(t, s.Missing)
 			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
+			require.Equal(t, r.Anomalies[checker.Stuck].Count > 0, found != "", "the Watch found %q", found)
 			require.Empty(t, r.Unchecked)
 			require.Empty(t, r.Reason)
 			if len(tt.want) == 0 {

@@ -31,3 +31,6 @@ func Linearizes(h []Op) bool {
 	}
 	return porcupine.CheckOperations(orderModel, operations(h, idx, self, false))
 }
+
+// WatchQueries are a Watch's questions by node.
+func WatchQueries() map[string][]string { return watchQueries() }

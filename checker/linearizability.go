@@ -225,27 +225,41 @@ func self(op *Op) any { return op }
 // history indexes h for the check: the ops of each order key, the orders
 // of each customer, the balance reads.
 type history struct {
-	h         []Op
-	keys      []string         // order keys, sorted
-	ops       map[string][]int // order key → its checkouts and reads, in h's order
-	customer  map[string]string
-	amount    map[string]int64
+	h    []Op
+	keys []string         // order keys, sorted
+	ops  map[string][]int // order key → its checkouts and reads, in h's order
+	// first maps an order key to its first checkout, in h: its customer
+	// and amount.
+	first     map[string]int
 	customers map[string][]string // customer → its order keys, sorted
 	balances  []int               // balance reads answered ok
 }
 
 func indexHistory(h []Op) *history {
-	x := &history{h: h, ops: map[string][]int{}, customer: map[string]string{}, amount: map[string]int64{}, customers: map[string][]string{}}
+	x := &history{h: h, ops: map[string][]int{}, first: map[string]int{}, customers: map[string][]string{}}
+	// Count each key's ops, then hand each key its part of one array:
+	// a slice per key, not a slice grown per key.
+	n := map[string]int{}
+	for i := range h {
+		if op := &h[i]; op.Kind == KindCheckout || op.Kind == KindGet {
+			if n[op.Key] == 0 {
+				x.keys = append(x.keys, op.Key)
+			}
+			n[op.Key]++
+		}
+	}
+	all := make([]int, 0, len(h))
+	for _, k := range x.keys {
+		x.ops[k] = all[len(all) : len(all) : len(all)+n[k]]
+		all = all[:len(all)+n[k]]
+	}
 	for i := range h {
 		op := &h[i]
 		switch op.Kind {
 		case KindCheckout, KindGet:
-			if _, seen := x.ops[op.Key]; !seen {
-				x.keys = append(x.keys, op.Key)
-			}
 			x.ops[op.Key] = append(x.ops[op.Key], i)
-			if _, known := x.customer[op.Key]; op.Kind == KindCheckout && !known {
-				x.customer[op.Key], x.amount[op.Key] = op.Input.Customer, op.Input.Amount
+			if _, known := x.first[op.Key]; op.Kind == KindCheckout && !known {
+				x.first[op.Key] = i
 				x.customers[op.Input.Customer] = append(x.customers[op.Input.Customer], op.Key)
 			}
 		case KindBalance:
@@ -259,6 +273,15 @@ func indexHistory(h []Op) *history {
 		sort.Strings(ks)
 	}
 	return x
+}
+
+// amount is the amount of order k's first checkout.
+func (x *history) amount(k string) int64 {
+	i, ok := x.first[k]
+	if !ok {
+		return 0
+	}
+	return x.h[i].Input.Amount
 }
 
 // fastPath lets checkLinearizability accept a partition without porcupine
@@ -307,8 +330,15 @@ func checkLinearizability(x *history) (Finding, []Partition, []string) {
 	var parts []Partition
 	var timedOut []string
 	h := x.h
+	var buf []int
 	for _, k := range x.keys {
-		idx := slices.DeleteFunc(slices.Clone(x.ops[k]), func(i int) bool { return h[i].Kind != KindCheckout && !settles(&h[i]) })
+		buf = buf[:0]
+		for _, i := range x.ops[k] {
+			if h[i].Kind == KindCheckout || settles(&h[i]) {
+				buf = append(buf, i)
+			}
+		}
+		idx := buf
 		if why := x.staleAnswer(k); why != "" {
 			p := Partition{Key: k, Verdict: VerdictAnomalies, File: fileName("history-", k)}
 			parts = append(parts, p)
@@ -374,7 +404,7 @@ func (x *history) balanceViolation(b *Op, bb bounds) string {
 	switch {
 	case b.Points < bb.lower:
 		return fmt.Sprintf("balance %d points at %s, but the clients had been told orders worth %d were confirmed (%s): %d missing",
-			b.Points, at(b.Call), bb.lower, list(bb.sure), bb.lower-b.Points)
+			b.Points, at(b.Call), bb.lower, list(bb.sure, bb.nsure), bb.lower-b.Points)
 	case b.Points > bb.upper:
 		return fmt.Sprintf("balance %d points at %s, more than the %d its orders not answered failed are worth: %d too many",
 			b.Points, at(b.Call), bb.upper, b.Points-bb.upper)
@@ -384,12 +414,13 @@ func (x *history) balanceViolation(b *Op, bb bounds) string {
 
 // bounds are the least and the most a balance read may count: the amounts
 // of the orders of its customer a client had seen confirmed before the
-// read was sent (named in sure; the last of them first seen confirmed at
-// known), and of those no client saw failed without also seeing them
-// confirmed.
+// read was sent (nsure of them, the first MaxExamples named in sure; the
+// last of them first seen confirmed at known), and of those no client saw
+// failed without also seeing them confirmed.
 type bounds struct {
 	lower, upper int64
 	sure         []string
+	nsure        int
 	known        time.Duration
 }
 
@@ -415,23 +446,27 @@ func (x *history) balanceBounds(b *Op, client int) bounds {
 			}
 		}
 		if first >= 0 {
-			bb.lower += x.amount[k]
-			bb.sure = append(bb.sure, fmt.Sprintf("%s %d", k, x.amount[k]))
+			bb.lower += x.amount(k)
+			if bb.nsure < MaxExamples {
+				bb.sure = append(bb.sure, fmt.Sprintf("%s %d", k, x.amount(k)))
+			}
+			bb.nsure++
 			bb.known = max(bb.known, first)
 		}
 		if seenConfirmed || !seenFailed {
-			bb.upper += x.amount[k]
+			bb.upper += x.amount(k)
 		}
 	}
 	return bb
 }
 
-// list joins up to MaxExamples items, saying how many more there are.
-func list(items []string) string {
-	if len(items) <= MaxExamples {
+// list joins up to MaxExamples items of n, saying how many more there are.
+func list(items []string, n int) string {
+	items = items[:min(len(items), MaxExamples)]
+	if n <= len(items) {
 		return strings.Join(items, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:MaxExamples], ", "), len(items)-MaxExamples)
+	return fmt.Sprintf("%s and %d more", strings.Join(items, ", "), n-len(items))
 }
 
 // explain says why the ops of h at idx, one order key's, do not linearize:

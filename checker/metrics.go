@@ -69,10 +69,11 @@ func metrics(h []Op) Metrics {
 		return m
 	}
 	first, last := h[0].Call, h[0].Return
-	last1 := map[string]Op{}
+	last1 := map[string]int{} // key → its last attempt, in h
 	var keys []string
 	var lat []time.Duration
-	for _, op := range h {
+	for i := range h {
+		op := &h[i]
 		first = min(first, op.Call)
 		last = max(last, op.Return)
 		if op.Kind != KindCheckout {
@@ -82,17 +83,17 @@ func metrics(h []Op) Metrics {
 		if op.Outcome.Definitive() {
 			lat = append(lat, op.Return-op.Call)
 		}
-		prev, seen := last1[op.Key]
+		j, seen := last1[op.Key]
 		if !seen {
 			keys = append(keys, op.Key)
 		}
-		if !seen || op.Attempt > prev.Attempt || op.Attempt == prev.Attempt && op.Call > prev.Call {
-			last1[op.Key] = op
+		if prev := &h[j]; !seen || op.Attempt > prev.Attempt || op.Attempt == prev.Attempt && op.Call > prev.Call {
+			last1[op.Key] = i
 		}
 	}
 	m.Checkouts = len(keys)
 	for _, k := range keys {
-		op := last1[k]
+		op := &h[last1[k]]
 		switch {
 		case op.Outcome == OutcomeRejected, op.Outcome == OutcomeOK && op.State == sim.OrderFailed:
 			m.Rejected++

@@ -244,7 +244,7 @@ type decided struct {
 // read at rest that shows one), else the one its checkouts answered when
 // they agree, else the first one a read returned.
 func (x *history) decision(k string) (decided, bool) {
-	var settled, fromCheckout, fromRead *decided
+	var settled, fromCheckout, fromRead decided // op nil: none yet
 	disagree := false
 	for _, i := range x.ops[k] {
 		op := &x.h[i]
@@ -252,29 +252,29 @@ func (x *history) decision(k string) (decided, bool) {
 		if !ok || level(s) < 2 {
 			continue
 		}
-		d := &decided{op, s, settles(op)}
+		d := decided{op, s, settles(op)}
 		switch {
 		case d.settled:
-			if settled == nil || op.Return < settled.op.Return {
+			if settled.op == nil || op.Return < settled.op.Return {
 				settled = d
 			}
-		case op.Kind == KindCheckout && fromCheckout == nil:
+		case op.Kind == KindCheckout && fromCheckout.op == nil:
 			fromCheckout = d
 		case op.Kind == KindCheckout:
 			disagree = disagree || fromCheckout.s != s
-		case fromRead == nil || op.Return < fromRead.op.Return:
+		case fromRead.op == nil || op.Return < fromRead.op.Return:
 			fromRead = d
 		}
 	}
 	switch {
-	case settled != nil:
-		return *settled, true
+	case settled.op != nil:
+		return settled, true
 	case disagree: // non-linearizable says so; the reads cannot be held to either
 		return decided{}, false
-	case fromCheckout != nil:
-		return *fromCheckout, true
-	case fromRead != nil:
-		return *fromRead, true
+	case fromCheckout.op != nil:
+		return fromCheckout, true
+	case fromRead.op != nil:
+		return fromRead, true
 	}
 	return decided{}, false
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/txchaos/txchaos/sim"
@@ -46,6 +45,8 @@ const (
 // the network delivered, or a driver that had not yet heard — refused as
 // it must be; a caller that kept retrying it would leave its work
 // unfinished, which the pending queries count.
+//
+// refusalOutcomes are the outcomes it may say yes to.
 func refusal(l LogRow) bool {
 	switch l.Outcome {
 	case outRejected, outKeyConflict, outNotFound:
@@ -56,26 +57,14 @@ func refusal(l LogRow) bool {
 	return false
 }
 
-// steps indexes one service's log by step. A step is one order's resource
-// at the service: every create and cancel for it names the order (or, for a
-// cancel that names none, the key of a resource that does).
-type steps struct {
-	// order maps a resource key to the order of the resource holding it.
-	order map[string]string
-	// res maps a resource id to its row.
-	res map[int64]ResourceRow
-}
+var refusalOutcomes = []string{outRejected, outKeyConflict, outNotFound, outAlreadyCancelled}
 
-func newSteps(w *world, svc string) steps {
-	s := steps{order: map[string]string{}, res: map[int64]ResourceRow{}}
-	for _, r := range w.s.Resources[svc] {
-		s.res[r.ID] = r
-		if r.Key != "" {
-			s.order[r.Key] = r.Order
-		}
-	}
-	return s
-}
+// steps names the steps of one service's log rows. A step is one order's
+// resource at the service: every create and cancel for it names the order
+// (or, for a cancel that names none, the key of a resource that does).
+type steps struct{ v *service }
+
+func newSteps(w *world, svc string) steps { return steps{w.svc[svc]} }
 
 // of names the step a log row is about: its order, or failing that the
 // order of the resource with its key, or failing that its key.
@@ -83,7 +72,7 @@ func (s steps) of(l LogRow) string {
 	if l.Order != "" {
 		return l.Order
 	}
-	if o, ok := s.order[l.Key]; ok && o != "" {
+	if o, ok := s.v.keyOrder(l.Key); ok && o != "" {
 		return o
 	}
 	return "key " + l.Key
@@ -92,15 +81,8 @@ func (s steps) of(l LogRow) string {
 // held reports whether the resource with id is still held at the end of
 // the run.
 func (s steps) held(id int64) bool {
-	r, ok := s.res[id]
+	r, ok := s.v.resource(id)
 	return ok && r.State == sim.ResourceActive
-}
-
-// log returns the service's log in arrival order.
-func (w *world) log(svc string) []LogRow {
-	out := append([]LogRow(nil), w.s.Log[svc]...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out
 }
 
 // checkHangingAction counts each create that took effect (outcome created)
@@ -113,7 +95,7 @@ func checkHangingAction(w *world) Finding {
 	for _, svc := range downstream {
 		st := newSteps(w, svc)
 		cancel := map[string]LogRow{} // step → its first cancel
-		for _, l := range w.log(svc) {
+		for _, l := range w.svc[svc].log {
 			step := st.of(l)
 			switch {
 			case l.Op == opCancel:
@@ -145,7 +127,7 @@ func checkEmptyCompensation(w *world) Finding {
 		st := newSteps(w, svc)
 		empty := map[string]LogRow{}  // steps with an unrecorded empty cancel
 		reported := map[string]bool{} // steps already counted
-		for _, l := range w.log(svc) {
+		for _, l := range w.svc[svc].log {
 			step := st.of(l)
 			switch {
 			case l.Op == opCancel && l.Outcome == outNotFound:
@@ -171,7 +153,7 @@ func checkEmptyCompensation(w *world) Finding {
 // once, so more than one is a duplicate effect.
 func cancelsApplied(w *world, svc string) map[int64]int64 {
 	n := map[int64]int64{}
-	for _, l := range w.s.Log[svc] {
+	for _, l := range w.svc[svc].log {
 		if l.Op == opCancel && l.Outcome == outCancelled {
 			n[l.ResourceID]++
 		}
@@ -184,37 +166,74 @@ func cancelsApplied(w *world, svc string) map[int64]int64 {
 // cancel (same key, or same order when it has no key) retried as if the
 // error were transient.
 func checkRetriedRefusals(w *world, f *Finding) {
-	type request struct{ op, id, order string }
 	for _, svc := range downstream {
 		st := newSteps(w, svc)
-		count := map[request]int{}
-		outcomes := map[request]map[string]int{}
-		var seen []request
-		for _, l := range w.log(svc) {
-			if !refusal(l) {
-				continue
+		var r refusals
+		for _, l := range w.svc[svc].log {
+			if refusal(l) {
+				r.add(l, st.of(l))
 			}
-			r := request{l.Op, "", st.of(l)}
-			if l.Key != "" {
-				r.id = " by key " + l.Key
-			}
-			if count[r] == 0 {
-				seen = append(seen, r)
-				outcomes[r] = map[string]int{}
-			}
-			count[r]++
-			outcomes[r][l.Outcome]++
 		}
-		for _, r := range seen {
-			if count[r] <= MaxRejections {
-				continue
-			}
-			var by []string
-			for _, o := range slices.Sorted(maps.Keys(outcomes[r])) {
-				by = append(by, fmt.Sprintf("%s ×%d", o, outcomes[r][o]))
-			}
-			f.add("%s: %s%s for order %s refused %d times (%s): retried on a non-transient error",
-				svc, r.op, r.id, r.order, count[r], strings.Join(by, ", "))
+		r.report(svc, f)
+	}
+}
+
+// refusals counts the non-transient refusals of one service's requests,
+// log row by log row (checkRetriedRefusals, and a Watch's cursor over the
+// log).
+type refusals struct {
+	count    map[request]int
+	outcomes map[request]map[string]int
+	seen     []request // in order of first refusal
+}
+
+// request is a create or cancel at a service: its operation, its key
+// (" by key K", or "" when it has none) and its step.
+type request struct{ op, id, order string }
+
+// add counts l, a log row about step, if it is a refusal.
+func (r *refusals) add(l LogRow, step string) {
+	if !refusal(l) {
+		return
+	}
+	q := request{l.Op, "", step}
+	if l.Key != "" {
+		q.id = " by key " + l.Key
+	}
+	if r.count == nil {
+		r.count, r.outcomes = map[request]int{}, map[request]map[string]int{}
+	}
+	if r.count[q] == 0 {
+		r.seen = append(r.seen, q)
+		r.outcomes[q] = map[string]int{}
+	}
+	r.count[q]++
+	r.outcomes[q][l.Outcome]++
+}
+
+// retried reports whether a request was refused more than MaxRejections
+// times.
+func (r *refusals) retried() bool {
+	for _, q := range r.seen {
+		if r.count[q] > MaxRejections {
+			return true
 		}
+	}
+	return false
+}
+
+// report adds to f each request of svc refused more than MaxRejections
+// times.
+func (r *refusals) report(svc string, f *Finding) {
+	for _, q := range r.seen {
+		if r.count[q] <= MaxRejections {
+			continue
+		}
+		var by []string
+		for _, o := range slices.Sorted(maps.Keys(r.outcomes[q])) {
+			by = append(by, fmt.Sprintf("%s ×%d", o, r.outcomes[q][o]))
+		}
+		f.add("%s: %s%s for order %s refused %d times (%s): retried on a non-transient error",
+			svc, q.op, q.id, q.order, r.count[q], strings.Join(by, ", "))
 	}
 }

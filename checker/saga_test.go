@@ -238,10 +238,12 @@ func TestCheckSagaOrdering(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := cleanWorld(t)
 			tt.mutate(w)
+			found := w.watch()
 			s := w.read()
 			require.Empty(t, s.Missing)
 			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
+			require.Equal(t, r.Anomalies[checker.Stuck].Count > 0, found != "", "the Watch found %q", found)
 			for c, ex := range tt.examples {
 				require.Contains(t, r.Anomalies[c].Examples[0], ex, "class %s", c)
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"unique"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -155,18 +156,32 @@ var nodes = []string{sim.Orders, sim.Payments, sim.Inventory, sim.Shipping, sim.
 // mistake (an unknown node name, a Pending without a name or SQL, or two
 // with one name) or when ctx is done.
 func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*State, error) {
-	seen := map[string]bool{}
-	for _, p := range pending {
-		if p.Name == "" || strings.TrimSpace(p.SQL) == "" {
-			return nil, fmt.Errorf("checker: pending query %q: name and SQL are required", p.Name)
+	return readState(ctx, func(node string) bool { _, ok := dbs[node]; return ok }, func(node string, read func(*sql.Tx) error) error {
+		path, ok := dbs[node]
+		if !ok {
+			return errors.New("no database given")
 		}
-		if _, ok := dbs[p.node()]; !ok && !isNode(p.node()) {
-			return nil, fmt.Errorf("checker: pending query %q: node %q has no database", p.Name, p.node())
+		return readNode(ctx, path, read)
+	}, pending)
+}
+
+// ReadStateFrom is ReadState over databases already open, by node: each is
+// read in one read transaction. It is how a runner that keeps its
+// databases in memory reads them (the det runtime's Runtime.Reader).
+func ReadStateFrom(ctx context.Context, dbs map[string]*sql.DB, pending []Pending) (*State, error) {
+	return readState(ctx, func(node string) bool { _, ok := dbs[node]; return ok }, func(node string, read func(*sql.Tx) error) error {
+		db, ok := dbs[node]
+		if !ok || db == nil {
+			return errors.New("no database given")
 		}
-		if seen[p.Name] {
-			return nil, fmt.Errorf("checker: pending query %q given twice", p.Name)
-		}
-		seen[p.Name] = true
+		return inReadTx(ctx, db, read)
+	}, pending)
+}
+
+// readState reads a state, each node by read.
+func readState(ctx context.Context, has func(node string) bool, read func(node string, fn func(*sql.Tx) error) error, pending []Pending) (*State, error) {
+	if err := checkPending(pending, has); err != nil {
+		return nil, err
 	}
 	s := &State{
 		Orders:    []OrderRow{},
@@ -188,12 +203,7 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		path, ok := dbs[node]
-		if !ok {
-			missing(node, errors.New("no database given"))
-			continue
-		}
-		err := readNode(ctx, path, func(tx *sql.Tx) error {
+		err := read(node, func(tx *sql.Tx) error {
 			switch node {
 			case sim.Orders:
 				if err := readOrders(ctx, tx, s); err != nil {
@@ -220,7 +230,7 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		if !isNode(p.node()) && !extra[p.node()] {
 			extra[p.node()] = true
 			node := p.node()
-			err := readNode(ctx, dbs[node], func(tx *sql.Tx) error {
+			err := read(node, func(tx *sql.Tx) error {
 				return readPendings(ctx, tx, s, pending, node, missing)
 			})
 			if err != nil {
@@ -232,6 +242,25 @@ func ReadState(ctx context.Context, dbs map[string]string, pending []Pending) (*
 		}
 	}
 	return s, nil
+}
+
+// checkPending refuses a caller's mistake in pending: a query without a
+// name or SQL, one on a node that has no database, two with one name.
+func checkPending(pending []Pending, has func(node string) bool) error {
+	seen := map[string]bool{}
+	for _, p := range pending {
+		if p.Name == "" || strings.TrimSpace(p.SQL) == "" {
+			return fmt.Errorf("checker: pending query %q: name and SQL are required", p.Name)
+		}
+		if !has(p.node()) && !isNode(p.node()) {
+			return fmt.Errorf("checker: pending query %q: node %q has no database", p.Name, p.node())
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("checker: pending query %q given twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	return nil
 }
 
 // readPendings runs the pending queries that run on node.
@@ -273,18 +302,44 @@ func readNode(ctx context.Context, path string, read func(tx *sql.Tx) error) err
 		return err
 	}
 	defer db.Close()
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer tx.Rollback()
-	if err := read(tx); err != nil {
+	if err := inReadTx(ctx, db, read); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
 
+// inReadTx runs read in one read transaction on db.
+func inReadTx(ctx context.Context, db *sql.DB, read func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return read(tx)
+}
+
 // scanAll runs query and appends one row per result, scanned by scan.
+// intern replaces each string with its canonical copy (unique.Make): the
+// same order, customer, SKU or state read from every table is one string
+// in memory, not one a row — a third of a long run's state.
+func intern(ss ...*string) {
+	for _, s := range ss {
+		*s = unique.Make(*s).Value()
+	}
+}
+
+// count is the number of rows of table, to size the slice its rows are
+// read into (a long run's state holds hundreds of thousands; a slice grown
+// by doubling would hold its old and new array at each growth); 0 when it
+// cannot be counted, the read then says why.
+func count(ctx context.Context, tx *sql.Tx, table string) int {
+	var n int
+	if tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n) != nil {
+		return 0
+	}
+	return n
+}
+
 func scanAll(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
@@ -300,10 +355,11 @@ func scanAll(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows)
 }
 
 func readOrders(ctx context.Context, tx *sql.Tx, s *State) error {
-	orders := []OrderRow{}
+	orders := make([]OrderRow, 0, count(ctx, tx, "orders"))
 	err := scanAll(ctx, tx, `SELECT key, customer, sku, qty, amount, state, reason, updated_at FROM orders ORDER BY key`, func(r *sql.Rows) error {
 		var o OrderRow
 		err := r.Scan(&o.Key, &o.Customer, &o.SKU, &o.Qty, &o.Amount, &o.State, &o.Reason, &o.UpdatedAt)
+		intern(&o.Key, &o.Customer, &o.SKU, &o.State, &o.Reason)
 		orders = append(orders, o)
 		return err
 	})
@@ -332,20 +388,22 @@ func readPending(ctx context.Context, tx *sql.Tx, p Pending) ([]string, error) {
 }
 
 func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error {
-	res := []ResourceRow{}
+	res := make([]ResourceRow, 0, count(ctx, tx, "resources"))
 	err := scanAll(ctx, tx, `SELECT id, COALESCE(key, ''), order_ref, customer, sku, qty, amount, state, cancels, created_at, cancelled_at FROM resources ORDER BY id`, func(r *sql.Rows) error {
 		var x ResourceRow
 		err := r.Scan(&x.ID, &x.Key, &x.Order, &x.Customer, &x.SKU, &x.Qty, &x.Amount, &x.State, &x.Cancels, &x.CreatedAt, &x.CancelledAt)
+		intern(&x.Key, &x.Order, &x.Customer, &x.SKU, &x.State)
 		res = append(res, x)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	log := []LogRow{}
+	log := make([]LogRow, 0, count(ctx, tx, "log"))
 	err = scanAll(ctx, tx, `SELECT seq, op, key, resource_id, order_ref, outcome, at FROM log ORDER BY seq`, func(r *sql.Rows) error {
 		var x LogRow
 		err := r.Scan(&x.Seq, &x.Op, &x.Key, &x.ResourceID, &x.Order, &x.Outcome, &x.At)
+		intern(&x.Op, &x.Key, &x.Order, &x.Outcome)
 		log = append(log, x)
 		return err
 	})
@@ -372,10 +430,11 @@ func readResources(ctx context.Context, tx *sql.Tx, node string, s *State) error
 }
 
 func readBroker(ctx context.Context, tx *sql.Tx, s *State) error {
-	events := []EventRow{}
+	events := make([]EventRow, 0, count(ctx, tx, "events"))
 	err := scanAll(ctx, tx, `SELECT offset, topic, event_id, type, order_ref, customer, amount, published_at FROM events ORDER BY offset`, func(r *sql.Rows) error {
 		var e EventRow
 		err := r.Scan(&e.Offset, &e.Topic, &e.EventID, &e.Type, &e.Order, &e.Customer, &e.Amount, &e.PublishedAt)
+		intern(&e.Topic, &e.Type, &e.Order, &e.Customer)
 		events = append(events, e)
 		return err
 	})
@@ -397,10 +456,11 @@ func readBroker(ctx context.Context, tx *sql.Tx, s *State) error {
 }
 
 func readRewards(ctx context.Context, tx *sql.Tx, s *State) error {
-	credits := []CreditRow{}
+	credits := make([]CreditRow, 0, count(ctx, tx, "credits"))
 	err := scanAll(ctx, tx, `SELECT id, event_id, offset, order_ref, customer, points, at FROM credits ORDER BY id`, func(r *sql.Rows) error {
 		var c CreditRow
 		err := r.Scan(&c.ID, &c.EventID, &c.Offset, &c.Order, &c.Customer, &c.Points, &c.At)
+		intern(&c.EventID, &c.Order, &c.Customer)
 		credits = append(credits, c)
 		return err
 	})

@@ -93,7 +93,7 @@ func (w *world) witness(h []Op, example string) *Witness {
 // key (or its part after the last colon) the run knows as an order.
 func (w *world) orderSubject(h []Op, example string) (string, bool) {
 	known := func(k string) bool {
-		if _, ok := w.orders[k]; ok {
+		if _, ok := w.order[k]; ok {
 			return true
 		}
 		for _, op := range h {
@@ -311,7 +311,7 @@ func (w *world) orderStory(h []Op, key string, cited map[int64]bool) []string {
 		return story
 	}
 	story = w.missingLine(story, sim.Orders)
-	if o, ok := w.orders[key]; ok {
+	if o, ok := w.lookup(key); ok {
 		line := fmt.Sprintf("orders: order %s customer %s %s×%d amount %d: %s", o.Key, o.Customer, o.SKU, o.Qty, o.Amount, o.State)
 		if o.Reason != "" {
 			line += " (" + o.Reason + ")"
@@ -327,13 +327,13 @@ func (w *world) orderStory(h []Op, key string, cited map[int64]bool) []string {
 		}
 		st := newSteps(w, svc)
 		var res []ResourceRow
-		for _, r := range sortedResources(w.s.Resources[svc]) {
+		for _, r := range w.svc[svc].res {
 			if r.Order == key {
 				res = append(res, r)
 			}
 		}
 		var log []LogRow
-		for _, l := range w.log(svc) {
+		for _, l := range w.svc[svc].log {
 			if st.of(l) == key {
 				log = append(log, l)
 			}
@@ -368,7 +368,7 @@ func (w *world) orderStory(h []Op, key string, cited map[int64]bool) []string {
 	}
 	story = w.missingLine(story, sim.Rewards)
 	if _, missing := w.s.Missing[sim.Rewards]; !missing {
-		cs := w.credits[key]
+		cs := w.creditsOf(key)
 		if len(cs) == 0 {
 			story = append(story, "rewards: no credit for this order")
 		}
@@ -425,7 +425,7 @@ func (w *world) customerStory(h []Op, customer string) []string {
 	}
 	story = w.missingLine(story, sim.Orders)
 	var orders []OrderRow
-	for _, o := range w.sortedOrders() {
+	for _, o := range w.orders {
 		if o.Customer == customer {
 			orders = append(orders, o)
 		}
@@ -435,7 +435,7 @@ func (w *world) customerStory(h []Op, customer string) []string {
 	}, "orders:")
 	story = w.missingLine(story, sim.Payments)
 	var held []ResourceRow
-	for _, r := range sortedResources(w.s.Resources[sim.Payments]) {
+	for _, r := range w.svc[sim.Payments].res {
 		if r.Customer == customer && r.State == sim.ResourceActive {
 			held = append(held, r)
 		}
@@ -474,7 +474,7 @@ func (w *world) skuStory(sku string) []string {
 		}
 	}
 	var held []ResourceRow
-	for _, r := range sortedResources(w.s.Resources[sim.Inventory]) {
+	for _, r := range w.svc[sim.Inventory].res {
 		if r.SKU == sku && r.State == sim.ResourceActive {
 			held = append(held, r)
 		}
@@ -484,7 +484,7 @@ func (w *world) skuStory(sku string) []string {
 	}
 	return section(story, held, maxStoryRows, func(r ResourceRow) string {
 		line := resourceLine(sim.Inventory, r)
-		if o, ok := w.orders[r.Order]; ok {
+		if o, ok := w.lookup(r.Order); ok {
 			line += "; order " + o.State
 		}
 		return line

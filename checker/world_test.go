@@ -29,7 +29,7 @@ func newTestWorld(t *testing.T) *testWorld {
 	dir := t.TempDir()
 	w := &testWorld{t: t, dbs: map[string]*sql.DB{}, paths: map[string]string{}}
 	schemas := map[string][]string{
-		sim.Orders:    {sim.OrdersSchema, `CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, sent INTEGER NOT NULL)`},
+		sim.Orders:    {sim.OrdersSchema, sim.OrdersIndex, `CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, sent INTEGER NOT NULL)`},
 		sim.Payments:  sim.ResourceSchema,
 		sim.Inventory: sim.ResourceSchema,
 		sim.Shipping:  sim.ResourceSchema,
@@ -107,6 +107,20 @@ func (w *testWorld) ack(offset int64) {
 func (w *testWorld) credit(order, customer string, points, offset int64) {
 	w.exec(sim.Rewards, `INSERT INTO credits(event_id, offset, order_ref, customer, points, at) VALUES (?, ?, ?, ?, ?, ?)`,
 		"e-"+order, offset, order, customer, points, w.now())
+}
+
+// watch asks a new Watch what is unfinished in the world's databases,
+// open as the services left them.
+func (w *testWorld) watch(pending ...checker.Pending) string {
+	w.t.Helper()
+	if pending == nil {
+		pending = []checker.Pending{outboxPending}
+	}
+	watch, err := checker.NewWatch(pending)
+	require.NoError(w.t, err)
+	found, err := watch.Unfinished(context.Background(), w.dbs)
+	require.NoError(w.t, err)
+	return found
 }
 
 // read closes the world's databases and reads them as the checker does.

@@ -41,6 +41,27 @@ func Diff(a, b *Record) (string, error) {
 	return "the records differ in their encoding only", nil
 }
 
+// DiffJSON compares two JSON documents, a and b, found under path in a
+// record (a line of its history, "history[41]", say), and describes the
+// first difference as Diff does; "" when they are the same.
+func DiffJSON(path string, a, b []byte) (string, error) {
+	va, err := decodeNumbers(a)
+	if err != nil {
+		return "", err
+	}
+	vb, err := decodeNumbers(b)
+	if err != nil {
+		return "", err
+	}
+	if d := firstDiff(path, va, vb); d != "" {
+		return d, nil
+	}
+	if !bytes.Equal(a, b) {
+		return path + ": the same values, encoded differently", nil
+	}
+	return "", nil
+}
+
 func decodeNumbers(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -1,10 +1,15 @@
-// Package results is the on-disk record of one txchaos run: a single
-// versioned JSON document written atomically, read back with its schema
-// version checked.
+// Package results is the on-disk record of one txchaos run: a versioned
+// JSON document, record.json, written atomically, read back with its
+// schema version checked — the summary a person opens — and, from schema
+// version 4, the run's bulk in files beside it (Files): the client history
+// and the faults applied as gzip-compressed JSON Lines (WriteLines,
+// ReadLines), the final state as SQLite databases. A record is whole once
+// its record.json is written: it is written last.
 //
 // The parts produced by other packages (the run's configuration, the faults
-// applied, the metrics, the checker's findings, the history and the final
-// state) are carried as json.RawMessage, so results imports none of them.
+// applied, the metrics, the checker's findings, and in records before
+// version 4 the history and the final state) are carried as
+// json.RawMessage, so results imports none of them.
 //
 // Everything that depends on the machine or the wall clock lives under the
 // "host" key. Record.Comparable leaves it out: two runs of the
@@ -26,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -48,11 +54,22 @@ import (
 // schedule (schedule) and names the site of every fault applied; a
 // version-2 det run's late, duplicated and reordered requests and commit
 // crashes fell on requests numbered per link, so it does not replay.
-const SchemaVersion = 3
+//
+// Version 4: record.json is the summary; the history, the faults applied
+// (faults_applied.events) and the final state are no longer in it but in
+// the files it names (files), so that a run of 100,000 orders has a
+// record a person opens and a program reads in a moment.
+const SchemaVersion = 4
+
+// filesSince is the first schema version whose record keeps its history,
+// faults applied and final state in files (Files).
+const filesSince = 4
 
 // SupportedVersions are the schema versions Read accepts: an older record
-// is still read (and judged again by check), though not replayed.
-var SupportedVersions = []int{1, 2, SchemaVersion}
+// is still read (and judged again by check), though a det record before
+// version 3 is not replayed; before version 4 a record holds its history
+// and state inline.
+var SupportedVersions = []int{1, 2, 3, SchemaVersion}
 
 // Tool is the value of Record.Tool.
 const Tool = "txchaos"
@@ -103,11 +120,50 @@ type Record struct {
 	Reads         json.RawMessage `json:"reads,omitempty"`
 	Verdict       string          `json:"verdict"` // "clean" | "anomalies" | "unknown"
 	VerdictReason string          `json:"verdict_reason,omitempty"`
-	History       json.RawMessage `json:"history,omitempty"`
-	State         json.RawMessage `json:"state,omitempty"`
+	// History and State are the client history and the final state of a
+	// record before version 4; from version 4 they are in Files.
+	History json.RawMessage `json:"history,omitempty"`
+	State   json.RawMessage `json:"state,omitempty"`
+	// Files names the parts of the run stored beside the record (version
+	// 4), relative to its directory.
+	Files *Files `json:"files,omitempty"`
 	// Host is everything host-dependent, so that two runs compare without
 	// it.
 	Host Host `json:"host"`
+}
+
+// Files are the parts of a run stored beside its record, each a path
+// relative to the record's directory; an empty one is not stored.
+type Files struct {
+	// History is the client history: one operation a line, in JSON Lines
+	// compressed with gzip (WriteLines).
+	History string `json:"history,omitempty"`
+	// Faults is every fault the runtime applied, one a line, as History.
+	Faults string `json:"faults,omitempty"`
+	// State is a directory of SQLite databases: the final state as the
+	// checker read it, one database a node, with the tables it reads.
+	State string `json:"state,omitempty"`
+}
+
+// FilesFor are the names of the parts of the record at path: history.jsonl.gz,
+// faults.jsonl.gz and state beside a record.json, and the same names after
+// the record's own ("run.history.jsonl.gz") beside a record named
+// otherwise, so that records may share a directory.
+func FilesFor(path string) Files {
+	prefix := ""
+	if base := filepath.Base(path); base != "record.json" {
+		prefix = strings.TrimSuffix(base, ".json") + "."
+	}
+	return Files{History: prefix + "history.jsonl.gz", Faults: prefix + "faults.jsonl.gz", State: prefix + "state"}
+}
+
+// Path is the path of a file a record names, the record being at
+// recordPath; "" for a file not stored.
+func (f *Files) Path(recordPath, name string) string {
+	if f == nil || name == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(recordPath), filepath.FromSlash(name))
 }
 
 // Host is what depends on the machine and the wall clock.
@@ -197,6 +253,19 @@ func (r *Record) Validate() error {
 			bad("%s: not valid JSON", name)
 		}
 	}
+	switch {
+	case r.SchemaVersion >= filesSince && (len(r.History) > 0 || len(r.State) > 0):
+		bad("history, state: a record of schema version %d keeps them in files (files), not inline", r.SchemaVersion)
+	case r.SchemaVersion < filesSince && r.Files != nil:
+		bad("files: a record of schema version %d keeps its history and state inline; files are from version %d", r.SchemaVersion, filesSince)
+	}
+	if r.Files != nil {
+		for name, f := range map[string]string{"history": r.Files.History, "faults": r.Files.Faults, "state": r.Files.State} {
+			if f != "" && !filepath.IsLocal(filepath.FromSlash(f)) {
+				bad("files.%s: %q is not a path inside the record's directory", name, f)
+			}
+		}
+	}
 	if r.Evidence != nil {
 		if err := r.Evidence.validate(); err != nil {
 			errs = append(errs, err)
@@ -280,11 +349,21 @@ var hook func(tmp string) error
 //
 // SchemaVersion and Tool are filled in when zero (on a copy: r is not
 // modified), and the record must pass Validate. The directory must exist.
+// Write the files the record names (Files) first: the record says they
+// are there.
 func Write(path string, r *Record) (err error) {
 	data, err := Marshal(r)
 	if err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic writes path with write, atomically: see Write.
+func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -301,7 +380,7 @@ func Write(path string, r *Record) (err error) {
 			err = fmt.Errorf("results: writing %s: %w", path, err)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		return err
 	}
 	if err := f.Chmod(0o644); err != nil {

@@ -44,7 +44,7 @@ func detCheckouts(tb testing.TB, n, clients int) time.Duration {
 				}
 			})
 		}
-		join(ctx, rt, &done, clients)
+		join(ctx, detRuntime{rt}, &done, clients)
 		return failed
 	})
 	took := time.Since(start)

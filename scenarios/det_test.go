@@ -36,13 +36,15 @@ func record(t *testing.T, cfg Config) (*Result, *results.Record) {
 	return res, rec
 }
 
-// requireReplays runs cfg twice and requires the same record outside the
-// host key, naming the first field that differs.
+// requireReplays runs cfg twice and requires the same run outside the
+// host key — the record, the history, every fault applied, the final
+// state — naming the first field that differs.
 func requireReplays(t *testing.T, cfg Config) *Result {
 	t.Helper()
 	res, a := record(t, cfg)
-	_, b := record(t, cfg)
-	diff, err := results.Diff(a, b)
+	again, _ := record(t, cfg)
+	first := &Stored{Record: a, History: res.History, Applied: res.Applied, State: res.State}
+	diff, err := first.Diff(context.Background(), again)
 	require.NoError(t, err)
 	require.Empty(t, diff, "%s under %q: the second run differs from the first", cfg.Pattern, cfg.Faults)
 	return res

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -112,10 +111,6 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if l, ok := rt.(liveRuntime); ok {
 		res.Slowness = l.Slowness()
 	}
-	paths := map[string]string{}
-	for _, node := range world.Nodes() {
-		paths[node] = rt.DBPath(node)
-	}
 	pending := checkerPending(spec.Pending)
 	nem := faults.NewNemesis(profile, sched.Moments(), world.Links, world.Nodes(), rt, rt, cfg.Seed)
 	var history checker.History
@@ -146,7 +141,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		// The state read at rest, or at the quiet period's deadline, is
 		// the one judged: work the final reads give time to finish was
 		// not done in time, and is stuck.
-		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, paths, pending)
+		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, world.Nodes(), pending)
 		if err != nil {
 			return err
 		}
@@ -220,37 +215,62 @@ const (
 )
 
 // awaitRest polls the world's databases until nothing is stuck (every
-// order terminal, no pending work, the consumer caught up) restChecks
-// times in a row, or quiet passes, and returns whether the world came to
-// rest and the state it last read: the world at rest, or as it stood at
-// the deadline. A poll that finds no database changed since the last one
-// (Sync) reuses the last state read.
-func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, paths map[string]string, pending []checker.Pending) (bool, *checker.State, error) {
+// order terminal, no pending work, the consumer caught up, no request
+// retried on a refusal) restChecks times in a row, or quiet passes, and
+// returns whether the world came to rest and the state it read then: the
+// world at rest, or as it stood at the deadline.
+//
+// A poll asks a checker.Watch, whose questions cost what is unfinished or
+// new, not the whole state; the state is read, and the stuck check run on
+// it, once: at rest, to confirm, or at the deadline. Should the check find
+// stuck work the Watch did not, each later poll reads the state and judges
+// it whole, as the check would.
+func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, nodes []string, pending []checker.Pending) (bool, *checker.State, error) {
 	deadline := rt.Now().Add(quiet)
-	var state *checker.State
-	stuck := false
+	watch, err := checker.NewWatch(pending)
+	if err != nil {
+		return false, nil, err
+	}
+	whole := false // judge each poll on the whole state
 	for calm := 0; ; {
-		changed, err := rt.Sync()
+		dbs, done, err := rt.Readers(nodes)
 		if err != nil {
-			return false, nil, fmt.Errorf("write the databases while waiting for rest: %w", err)
+			return false, nil, fmt.Errorf("open the databases while waiting for rest: %w", err)
 		}
-		if changed || state == nil {
-			state, err = checker.ReadState(ctx, paths, pending)
-			if err != nil {
-				return false, nil, fmt.Errorf("read the state while waiting for rest: %w", err)
+		var state *checker.State
+		read := func() (stuck bool, err error) {
+			if state, err = checker.ReadStateFrom(ctx, dbs, pending); err != nil {
+				return false, fmt.Errorf("read the state while waiting for rest: %w", err)
 			}
-			r := checker.Check(nil, state, checker.Linearizable) // no history: only the state's checks
-			stuck = r.Anomalies[checker.Stuck].Count > 0 || slices.Contains(r.Unchecked, checker.Stuck)
+			f, judged := checker.CheckStuck(state)
+			return f.Count > 0 || !judged, nil
+		}
+		var stuck bool
+		if whole {
+			stuck, err = read()
+		} else {
+			var found string
+			found, err = watch.Unfinished(ctx, dbs)
+			stuck = found != ""
 		}
 		calm++
 		if stuck || rt.Held() > 0 { // a request still in the network changes the world when it lands
 			calm = 0
-			calm = 0
 		}
-		if calm >= restChecks {
+		atRest := err == nil && calm >= restChecks
+		late := !atRest && !rt.Now().Before(deadline)
+		if (atRest || late) && state == nil && err == nil {
+			if stuck, err = read(); err == nil && stuck && atRest { // the Watch missed it
+				whole, atRest, calm = true, false, 0
+			}
+		}
+		done()
+		switch {
+		case err != nil:
+			return false, nil, err
+		case atRest:
 			return true, state, nil
-		}
-		if !rt.Now().Before(deadline) {
+		case late:
 			return false, state, nil
 		}
 		if err := rt.Sleep(ctx, restPoll); err != nil {

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,16 +41,17 @@ func TestJetStream(t *testing.T) {
 		require.Len(t, res.State.Events, confirmed,
 			"one event per confirmed order in the stream: the relay published again each event whose answer was lost, and the duplicate window dropped the copy")
 
-		rec, err := res.Record()
+		path := filepath.Join(t.TempDir(), "record.json")
+		rec, err := res.WriteRecord(context.Background(), path)
 		require.NoError(t, err)
 		var cfg Config
 		require.NoError(t, json.Unmarshal(rec.Config, &cfg))
 		require.Equal(t, sim.BrokerJetStream, cfg.World.Broker, "the record names the broker")
-		var s checker.State
-		require.NoError(t, json.Unmarshal(rec.State, &s))
+		stored, err := ReadRun(context.Background(), path)
+		require.NoError(t, err)
 		spec, err := patterns.Lookup("outbox")
 		require.NoError(t, err)
-		require.Equal(t, res.Report.Verdict, checker.Check(res.History, &s, spec.Reads).Verdict, "txchaos check judges the record alike")
+		require.Equal(t, res.Report.Verdict, checker.Check(stored.History, stored.State, spec.Reads).Verdict, "txchaos check judges the record alike")
 	})
 	t.Run("naive dual write loses events while the broker is unreachable", func(t *testing.T) {
 		res := execute(t, quickJetStream("naive-dual-write", "drop-request=orders-broker:1,crash=broker:0.05"))

@@ -111,7 +111,8 @@ func Merge(out string, dirs []string) (Merged, error) {
 	return m, nil
 }
 
-// copyCell copies a finished cell's files, its record last.
+// copyCell copies a finished cell's files and directories (a record's
+// state is a directory of databases), its record last.
 func copyCell(from, to string) error {
 	entries, err := os.ReadDir(from)
 	if err != nil {
@@ -122,11 +123,21 @@ func copyCell(from, to string) error {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && e.Name() != RecordFile && !strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") || e.Name() == RecordFile {
+			continue
+		}
+		if e.IsDir() {
+			if err := copyCell(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
+				return err
+			}
+		} else if e.Type().IsRegular() {
 			names = append(names, e.Name())
 		}
 	}
-	for _, n := range append(names, RecordFile) {
+	if _, err := os.Stat(filepath.Join(from, RecordFile)); err == nil {
+		names = append(names, RecordFile)
+	}
+	for _, n := range names {
 		data, err := os.ReadFile(filepath.Join(from, n))
 		if err != nil {
 			return err

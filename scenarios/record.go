@@ -34,7 +34,9 @@ type FaultsApplied struct {
 	// "lost-response orders->payments".
 	Counts map[string]int `json:"counts"`
 	Steps  []faults.Step  `json:"steps"`
-	Events []sim.Applied  `json:"events"`
+	// Events is every fault applied; a record keeps them in a file of
+	// their own (results.Files.Faults), records before version 4 here.
+	Events []sim.Applied `json:"events,omitempty"`
 }
 
 // Faults summarises what was applied.
@@ -45,9 +47,6 @@ func (r *Result) Faults() FaultsApplied {
 	}
 	if fa.Steps == nil {
 		fa.Steps = []faults.Step{}
-	}
-	if fa.Events == nil {
-		fa.Events = []sim.Applied{}
 	}
 	return fa
 }
@@ -76,7 +75,11 @@ func (r *Result) Timings() map[string]float64 {
 	}
 }
 
-// Record is the result as a versioned record for results.Write.
+// Record is the result's record: the summary a person opens — the
+// configuration, the faults applied (counted, and the nemesis's steps),
+// the verdict, the findings with their witnesses, the metrics. The
+// history, each fault applied and the final state are not in it:
+// WriteRecord stores them beside it.
 func (r *Result) Record() (*results.Record, error) {
 	anomalies := map[string]int{}
 	for _, c := range checker.Classes {
@@ -111,17 +114,17 @@ func (r *Result) Record() (*results.Record, error) {
 		rec.Host.Extra = r.Timings()
 		rec.Host.Extra["slowness"] = r.Slowness
 	}
+	fa := r.Faults()
+	fa.Events = nil
 	for _, f := range []struct {
 		dst *json.RawMessage
 		v   any
 	}{
 		{&rec.Config, r.Config},
-		{&rec.FaultsApplied, r.Faults()},
+		{&rec.FaultsApplied, fa},
 		{&rec.Metrics, metrics},
 		{&rec.Findings, r.Report.Anomalies},
 		{&rec.Reads, r.Report.Reads},
-		{&rec.History, r.History},
-		{&rec.State, r.State},
 	} {
 		b, err := json.Marshal(f.v)
 		if err != nil {

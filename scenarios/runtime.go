@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"database/sql"
+	"os"
 	"time"
 
 	"github.com/txchaos/txchaos/faults"
@@ -31,6 +33,12 @@ type Runtime interface {
 	// are current but for a JetStream broker's stream, which Sync dumps,
 	// and it always reports a change.
 	Sync() (changed bool, err error)
+	// Readers are read-only handles on the databases of nodes, by node,
+	// for the questions asked while waiting for rest and the state read
+	// then; done releases them. The det runtime's are its memory
+	// databases, kept open; the live runtime's are its files (a
+	// JetStream broker's stream dumped first), opened for the call.
+	Readers(nodes []string) (dbs map[string]*sql.DB, done func(), err error)
 	// Main runs fn, the run proper, as the runtime's main process: the
 	// det runtime drives its scheduler until fn returns. fn and what it
 	// starts must block only through the runtime (Sleep, requests) and
@@ -54,8 +62,29 @@ var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg
 		if err != nil {
 			return nil, err
 		}
-		return det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions()})
+		rt, err := det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions()})
+		if err != nil {
+			return nil, err
+		}
+		return detRuntime{rt}, nil
 	},
+}
+
+// detRuntime is the det runtime, whose readers are its memory databases.
+type detRuntime struct{ *det.Runtime }
+
+// Readers returns the runtime's own handles (det.Runtime.Reader): they
+// stay open until Stop.
+func (r detRuntime) Readers(nodes []string) (map[string]*sql.DB, func(), error) {
+	dbs := map[string]*sql.DB{}
+	for _, n := range nodes {
+		db, err := r.Reader(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		dbs[n] = db
+	}
+	return dbs, func() {}, nil
 }
 
 // liveRuntime is the live runtime, whose main process is the caller's
@@ -65,4 +94,28 @@ type liveRuntime struct{ *live.Runtime }
 // Main calls fn.
 func (liveRuntime) Main(ctx context.Context, fn func(ctx context.Context) error) error {
 	return fn(ctx)
+}
+
+// Readers brings the files up to date (Sync) and opens each read-only; a
+// file that cannot be opened is left out, and reads as missing.
+func (r liveRuntime) Readers(nodes []string) (map[string]*sql.DB, func(), error) {
+	if _, err := r.Sync(); err != nil {
+		return nil, nil, err
+	}
+	dbs := map[string]*sql.DB{}
+	done := func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}
+	for _, n := range nodes {
+		path := r.DBPath(n)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if db, err := sim.OpenReadOnly(path); err == nil {
+			dbs[n] = db
+		}
+	}
+	return dbs, done, nil
 }

@@ -144,6 +144,12 @@ func TestMergeShards(t *testing.T) {
 		gb, err := onDisk.Comparable()
 		require.NoError(t, err)
 		require.Equal(t, string(wb), string(gb), "cell %s", want.Cell.ID)
+		merged, err := ReadRun(ctx, filepath.Join(out, CellsDir, got.Cell.ID, RecordFile))
+		require.NoError(t, err, "the merged cell holds the files its record names (the state a directory)")
+		first, err := ReadRun(ctx, filepath.Join(straightDir, CellsDir, want.Cell.ID, RecordFile))
+		require.NoError(t, err)
+		merged.Record = first.Record
+		require.Equal(t, first, merged, "cell %s: the merged history, faults and state", want.Cell.ID)
 		require.FileExists(t, filepath.Join(out, CellsDir, got.Cell.ID, CellFile))
 	}
 	for _, f := range []string{SweepFile, SummaryFile, AggregateFile} {

@@ -587,10 +587,6 @@ func (r *sweepRun) runCell(ctx context.Context, c Cell) error {
 		}
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
-	rec, err := res.Record()
-	if err != nil {
-		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
-	}
 	dir := r.cellDir(c)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
@@ -602,7 +598,8 @@ func (r *sweepRun) runCell(ctx context.Context, c Cell) error {
 	if _, err := res.WriteHistories(dir); err != nil {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
-	if err := results.Write(filepath.Join(dir, RecordFile), rec); err != nil {
+	rec, err := res.WriteRecord(ctx, filepath.Join(dir, RecordFile))
+	if err != nil {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
 	r.mu.Lock()

@@ -35,6 +35,13 @@ const OrdersSchema = `CREATE TABLE IF NOT EXISTS orders (
 	updated_at INTEGER NOT NULL DEFAULT 0
 )`
 
+// OrdersIndex serves the queries a recovery process runs on every tick
+// (patterns.PendingOrders: the orders in a state, last touched before a
+// time) and the runner's question whether any order is unfinished, by an
+// index rather than a scan of every order. patterns.Migrate creates it
+// with OrdersSchema.
+const OrdersIndex = `CREATE INDEX IF NOT EXISTS orders_state ON orders(state, updated_at)`
+
 // Checkout is the body of POST /checkout on the orders service. The order's
 // key travels in the Idempotency-Key header.
 type Checkout struct {

@@ -32,12 +32,12 @@ judged, and the verdict is unknown unless another class found an anomaly.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
-			rec, err := results.Read(path)
+			stored, err := scenarios.ReadRun(cmd.Context(), path)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			h, s, err := storedRun(rec)
-			if err != nil {
+			rec, h, s := stored.Record, stored.History, stored.State
+			if err := checkHistory(h); err != nil {
 				return usageError("%s: %v", path, err)
 			}
 			promise, from := readPromise(rec)
@@ -50,29 +50,6 @@ judged, and the verdict is unknown unless another class found an anomaly.`,
 			return verdictExit(string(rep.Verdict))
 		},
 	}
-}
-
-// storedRun decodes the history and the state a record holds. A record
-// without a state gives a nil one, which the checker judges unknown; one
-// without a history gives an empty one (see notJudged).
-func storedRun(rec *results.Record) ([]checker.Op, *checker.State, error) {
-	var h []checker.Op
-	if !null(rec.History) {
-		if err := json.Unmarshal(rec.History, &h); err != nil {
-			return nil, nil, fmt.Errorf("history: not a list of client operations: %w", err)
-		}
-		if err := checkHistory(h); err != nil {
-			return nil, nil, err
-		}
-	}
-	var s *checker.State
-	if !null(rec.State) {
-		s = new(checker.State)
-		if err := json.Unmarshal(rec.State, s); err != nil {
-			return nil, nil, fmt.Errorf("state: not a checker state: %w", err)
-		}
-	}
-	return h, s, nil
 }
 
 // kinds and outcomes are the values a history's operations may hold.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,22 +11,48 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/scenarios"
 )
 
-// editRecord rewrites the record at path into a new file in dir, letting
-// edit change its top-level fields.
+// editRecord rewrites the run recorded at path into a new file in dir as
+// a record of schema version 3 stores it, everything inline (history,
+// state, faults_applied.events), letting edit change its top-level fields.
 func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]json.RawMessage)) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var doc map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(data, &doc))
+	doc := inline(t, path)
 	edit(doc)
 	out, err := json.MarshalIndent(doc, "", "  ")
 	require.NoError(t, err)
 	edited := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(edited, out, 0o644))
 	return edited
+}
+
+// inline is the run recorded at path as a record of schema version 3:
+// its history, state and faults applied in record.json.
+func inline(t *testing.T, path string) map[string]json.RawMessage {
+	t.Helper()
+	stored, err := scenarios.ReadRun(context.Background(), path)
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &doc))
+	var fa map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(doc["faults_applied"], &fa))
+	for key, v := range map[string]any{"history": stored.History, "state": stored.State, "schema_version": 3} {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		doc[key] = b
+	}
+	events, err := json.Marshal(stored.Applied)
+	require.NoError(t, err)
+	fa["events"] = events
+	if doc["faults_applied"], err = json.Marshal(fa); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "files")
+	return doc
 }
 
 // TestCheckStoredRecord re-checks the record of a real short run: as
@@ -174,4 +202,72 @@ func TestCheckBadRecords(t *testing.T) {
 		require.Equal(t, exitUsage, code)
 		require.Contains(t, stderr, "accepts 1 arg(s), received 0")
 	})
+}
+
+// TestCheckReadsTheRecordsFiles: a record (schema version 4) keeps its
+// history, faults and state in files beside it; check judges those, a
+// record of version 3 (everything inline) the same way, and refuses a
+// record whose files are gone or are not what it names.
+func TestCheckReadsTheRecordsFiles(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "run", "--runtime", "det", "--pattern", "outbox", "--txns", "10", "--out", dir)
+	require.Equal(t, 0, code, stderr+out)
+	records, err := filepath.Glob(filepath.Join(dir, "*", "record.json"))
+	require.NoError(t, err)
+	require.Len(t, records, 1)
+	data, err := os.ReadFile(records[0])
+	require.NoError(t, err)
+	require.NotContains(t, string(data), `"history": [`, "the history is not in record.json")
+	require.Contains(t, string(data), `"files": {`)
+
+	// copyRun copies the run's directory; edit changes the copy.
+	copyRun := func(t *testing.T, edit func(dir string)) string {
+		to := t.TempDir()
+		require.NoError(t, os.CopyFS(to, os.DirFS(filepath.Dir(records[0]))))
+		edit(to)
+		return filepath.Join(to, "record.json")
+	}
+	t.Run("as stored: clean", func(t *testing.T) {
+		code, out, stderr := run(t, "check", records[0])
+		require.Equal(t, 0, code, stderr+out)
+		require.Contains(t, out, "\nverdict: CLEAN\nstored verdict: CLEAN — the same\n")
+	})
+	t.Run("version 3, inline: the same", func(t *testing.T) {
+		path := editRecord(t, records[0], t.TempDir(), "v3.json", func(map[string]json.RawMessage) {})
+		code, out, stderr := run(t, "check", path)
+		require.Equal(t, 0, code, stderr+out)
+		require.Contains(t, out, "\nverdict: CLEAN\nstored verdict: CLEAN — the same\n")
+	})
+	t.Run("a credit applied twice in the state's database", func(t *testing.T) {
+		path := copyRun(t, func(dir string) {
+			db, err := sql.Open("sqlite", filepath.Join(dir, "state", "rewards.db"))
+			require.NoError(t, err)
+			defer db.Close()
+			_, err = db.Exec(`INSERT INTO credits(event_id, offset, order_ref, customer, points, at) SELECT event_id, offset, order_ref, customer, points, at FROM credits ORDER BY id LIMIT 1`)
+			require.NoError(t, err)
+		})
+		code, out, stderr := run(t, "check", path)
+		require.Equal(t, 1, code, stderr+out)
+		require.Regexp(t, `\nduplicate-consumer-effect +1 +order o\d+: credited 2 times at rewards`, out)
+		require.Contains(t, out, "stored verdict: CLEAN — the new verdict DIFFERS\n")
+	})
+	for _, tt := range []struct {
+		name, want string
+		edit       func(dir string)
+	}{
+		{"the history file gone", "history: results: open", func(dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "history.jsonl.gz"))) }},
+		{"a history file not gzip", "history: results: ", func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "history.jsonl.gz"), []byte(`{"kind":"get"}`), 0o644))
+		}},
+		{"the state gone", "state: ", func(dir string) { require.NoError(t, os.RemoveAll(filepath.Join(dir, "state"))) }},
+		{"a state database gone", "state: checker: load the state: broker: database", func(dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, "state", "broker.db")))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := run(t, "check", copyRun(t, tt.edit))
+			require.Equal(t, exitUsage, code, stderr+out)
+			require.Contains(t, stderr, tt.want)
+		})
+	}
 }

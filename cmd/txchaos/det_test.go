@@ -48,9 +48,13 @@ func TestReplay(t *testing.T) {
 	require.Zero(t, code, stderr)
 	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3")
 
-	tampered := edit(t, rec, func(doc map[string]any) {
-		op := doc["history"].([]any)[2].(map[string]any)
-		op["return"] = op["return"].(float64) + 1
+	tampered := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) {
+		var h []map[string]any
+		require.NoError(t, json.Unmarshal(doc["history"], &h))
+		h[2]["return"] = h[2]["return"].(float64) + 1
+		b, err := json.Marshal(h)
+		require.NoError(t, err)
+		doc["history"] = b
 	})
 	code, out, _ = run(t, "replay", tampered)
 	require.Equal(t, 1, code)
@@ -61,17 +65,27 @@ func TestReplay(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, `runtime "live": only a det run replays`)
 
-	old := edit(t, rec, func(doc map[string]any) { doc["schema_version"] = 1 })
+	inlined := editRecord(t, rec, t.TempDir(), "record.json", func(map[string]json.RawMessage) {})
+	code, out, stderr = run(t, "replay", inlined)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3", "a record of schema version 3, its history and state inline, replays")
+
+	old := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("1") })
 	code, _, stderr = run(t, "replay", old)
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 1: this txchaos writes schema version 3 and replays only that")
+	require.Contains(t, stderr, "schema_version 1: this txchaos replays schema versions 3 to 4 only")
+
+	mixed := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("4") })
+	code, _, stderr = run(t, "replay", mixed)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "history, state: a record of schema version 4 keeps them in files (files), not inline")
 
 	// A det record written by txchaos before fault sites were numbered per
 	// order (schema version 2: testdata/det-record-v2.json, by the main
 	// binary of 24c43fd) is refused, naming its version; check still reads it.
 	code, _, stderr = run(t, "replay", filepath.Join("testdata", "det-record-v2.json"))
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 2: this txchaos writes schema version 3 and replays only that")
+	require.Contains(t, stderr, "schema_version 2: this txchaos replays schema versions 3 to 4 only")
 	require.Contains(t, stderr, "per order")
 	code, _, stderr = run(t, "check", filepath.Join("testdata", "det-record-v2.json"))
 	require.Equal(t, 1, code, "an old record is still judged: %s", stderr)

@@ -129,14 +129,10 @@ unknown verdicts, 3 bad flags, 4 harness failure.`,
 				path, seen := written[ff.Seed]
 				if dir != "" && !seen {
 					path = filepath.Join(dir, "seed-"+strconv.FormatInt(ff.Seed, 10), "record.json")
-					rec, err := ff.Result.Record()
-					if err != nil {
-						return harnessError(err)
-					}
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						return harnessError(err)
 					}
-					if err := results.Write(path, rec); err != nil {
+					if _, err := ff.Result.WriteRecord(cmd.Context(), path); err != nil {
 						return harnessError(err)
 					}
 					written[ff.Seed] = path

@@ -71,19 +71,22 @@ func TestWriteRunPagesFirst(t *testing.T) {
 	res, err := scenarios.Execute(context.Background(), cfg, "")
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Report.Linearizability, "this run must have history pages to write")
-	rec, err := res.Record()
-	require.NoError(t, err)
-
 	dir := t.TempDir()
+	path := filepath.Join(dir, "record.json")
 	last := res.Report.Linearizability[len(res.Report.Linearizability)-1].File
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, last, "x"), 0o755)) // a page cannot replace a directory
-	require.Error(t, writeRun(dir, res, rec))
-	require.NoFileExists(t, filepath.Join(dir, "record.json"), "no record names a page that is not there")
+	_, err = writeRun(context.Background(), path, res)
+	require.Error(t, err)
+	require.NoFileExists(t, path, "no record names a page that is not there")
 
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, last)))
-	require.NoError(t, writeRun(dir, res, rec))
+	rec, err := writeRun(context.Background(), path, res)
+	require.NoError(t, err)
 	for _, p := range res.Report.Linearizability {
 		require.FileExists(t, filepath.Join(dir, p.File))
 	}
-	require.FileExists(t, filepath.Join(dir, "record.json"))
+	require.FileExists(t, path)
+	require.FileExists(t, filepath.Join(dir, rec.Files.History))
+	require.FileExists(t, filepath.Join(dir, rec.Files.Faults))
+	require.FileExists(t, filepath.Join(dir, rec.Files.State, "state.json"))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -40,7 +41,10 @@ func TestEventSourcingExitsCleanWithStaleReads(t *testing.T) {
 			require.Contains(t, out, m[0][1:], "check tells the same reads")
 			require.Contains(t, out, "reads judged against the promise eventual (the record's)")
 
-			old := edit(t, recs[0], func(doc map[string]any) { doc["schema_version"] = 1; delete(doc, "reads") })
+			old := editRecord(t, recs[0], t.TempDir(), "record.json", func(doc map[string]json.RawMessage) {
+				doc["schema_version"] = json.RawMessage("1")
+				delete(doc, "reads")
+			})
 			code, out, stderr = run(t, "check", old)
 			require.Zero(t, code, "%s%s", out, stderr)
 			require.Contains(t, out, "reads judged against the promise eventual (pattern event-sourcing's)", "a version-1 record names no promise: the pattern's")

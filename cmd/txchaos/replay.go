@@ -18,12 +18,12 @@ func newReplay() *cobra.Command {
 		Use:   "replay RESULT.json",
 		Short: "Run a stored det run again and confirm it reproduces, byte for byte",
 		Long: `replay reads a run's record, runs its configuration again on the det runtime
-(same seed, same schedule) and compares the two records outside their host
-key: the history, the faults applied, the final state, the verdict.
+(same seed, same schedule) and compares the two runs outside their host key:
+the record's summary, then the history, the faults applied, the final state.
 
 Exit status: 0 the run reproduces, 1 it does not (the first differing field is
-printed), 3 bad arguments (a live run, or a record of an older schema version,
-cannot be replayed), 4 harness failure.`,
+printed), 3 bad arguments (a live run, or a record of schema version 1, cannot
+be replayed), 4 harness failure.`,
 		Example: `  txchaos run --runtime det --pattern naive-dual-write --faults lost-response=0.2 --seed 7
   txchaos replay txchaos-out/naive-dual-write-seed7-*/record.json`,
 		Args: cobra.ExactArgs(1),
@@ -32,22 +32,22 @@ cannot be replayed), 4 harness failure.`,
 			if err != nil {
 				return err
 			}
-			if rec.SchemaVersion != results.SchemaVersion {
-				return usageError("%s: schema_version %d: this txchaos writes schema version %d and replays only that: "+
+			if rec.SchemaVersion < replayable {
+				return usageError("%s: schema_version %d: this txchaos replays schema versions %d to %d only: "+
 					"a det run recorded at version %d %s, so it cannot reproduce byte for byte; run its configuration again "+
 					"(txchaos run --runtime det --pattern %s --seed %d ...) and replay the new record",
-					args[0], rec.SchemaVersion, results.SchemaVersion, rec.SchemaVersion, whyNotReplayed(rec.SchemaVersion), rec.Pattern, rec.Seed)
+					args[0], rec.SchemaVersion, replayable, results.SchemaVersion, rec.SchemaVersion, whyNotReplayed(rec.SchemaVersion), rec.Pattern, rec.Seed)
 			}
 			if out != "" {
 				if err := checkOutFile("out", out); err != nil {
 					return err
 				}
 			}
-			res, err := scenarios.Execute(cmd.Context(), cfg, "")
+			stored, err := scenarios.ReadRun(cmd.Context(), args[0])
 			if err != nil {
-				return harnessError(err)
+				return usageError("%v", err)
 			}
-			again, err := res.Record()
+			res, err := scenarios.Execute(cmd.Context(), cfg, "")
 			if err != nil {
 				return harnessError(err)
 			}
@@ -55,11 +55,11 @@ cannot be replayed), 4 harness failure.`,
 				if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 					return harnessError(err)
 				}
-				if err := results.Write(out, again); err != nil {
+				if _, err := res.WriteRecord(cmd.Context(), out); err != nil {
 					return harnessError(err)
 				}
 			}
-			diff, err := results.Diff(rec, again)
+			diff, err := stored.Diff(cmd.Context(), res)
 			if err != nil {
 				return harnessError(err)
 			}
@@ -69,13 +69,18 @@ cannot be replayed), 4 harness failure.`,
 				return &exitError{code: 1}
 			}
 			fmt.Fprintf(w, "%s reproduces: pattern %s, seed %d, %d operations, %d faults applied, verdict %s — identical outside the host key\n",
-				args[0], cfg.Pattern, cfg.Seed, len(res.History), len(res.Applied), again.Verdict)
+				args[0], cfg.Pattern, cfg.Seed, len(res.History), len(res.Applied), res.Report.Verdict)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "also write the replayed record to this file")
 	return cmd
 }
+
+// replayable is the first schema version replay reproduces (see
+// whyNotReplayed); a record of version 3 holds its run inline, of 4 beside
+// it, and both replay.
+const replayable = 3
 
 // whyNotReplayed says what changed since a det record of an older schema
 // version was written.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -275,32 +276,35 @@ func runOne(cmd *cobra.Command, cfg scenarios.Config, outDir string) (*scenarios
 	if err != nil {
 		return nil, nil, "", harnessError(err)
 	}
-	rec, err := res.Record()
-	if err != nil {
-		return nil, nil, "", harnessError(err)
-	}
-	path := ""
-	if outDir != "" {
-		name := fmt.Sprintf("%s-seed%d-%s", cfg.Pattern, cfg.Seed, res.Started.UTC().Format("20060102T150405.000"))
-		path = filepath.Join(outDir, name, "record.json")
-		if err := writeRun(filepath.Dir(path), res, rec); err != nil {
+	if outDir == "" {
+		rec, err := res.Record()
+		if err != nil {
 			return nil, nil, "", harnessError(err)
 		}
+		return res, rec, "", nil
+	}
+	name := fmt.Sprintf("%s-seed%d-%s", cfg.Pattern, cfg.Seed, res.Started.UTC().Format("20060102T150405.000"))
+	path := filepath.Join(outDir, name, "record.json")
+	rec, err := writeRun(cmd.Context(), path, res)
+	if err != nil {
+		return nil, nil, "", harnessError(err)
 	}
 	return res, rec, path, nil
 }
 
-// writeRun writes a run into dir: its history pages, then its
-// record.json. The record comes last, so that a run stopped midway (kill
-// -9, a full disk) leaves no record naming pages that are not there.
-func writeRun(dir string, res *scenarios.Result, rec *results.Record) error {
+// writeRun writes a run's record at path: its history pages, then its
+// record (Result.WriteRecord: the record.json last). A run stopped midway
+// (kill -9, a full disk) leaves no record naming pages or files that are
+// not there.
+func writeRun(ctx context.Context, path string, res *scenarios.Result) (*results.Record, error) {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("results directory: %w", err)
+		return nil, fmt.Errorf("results directory: %w", err)
 	}
 	if _, err := res.WriteHistories(dir); err != nil {
-		return err
+		return nil, err
 	}
-	return results.Write(filepath.Join(dir, "record.json"), rec)
+	return res.WriteRecord(ctx, path)
 }
 
 // verdictExit turns a verdict into the command's exit status.

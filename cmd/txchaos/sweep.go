@@ -53,6 +53,11 @@ func newSweep() *cobra.Command {
 finished cell's record under OUT/cells/<cell>/record.json and a row of
 OUT/summary.csv. Turn OUT into charts with: txchaos report OUT.
 
+A live run lasts as long as its simulated time: 120 cells of 1,000 orders
+take about 5 hours live and minutes with --runtime det, the way to run a
+large sweep (each cell replays from its seed). The sweep prints an estimate
+of both before it starts, from one short det run of each pattern.
+
 A fault kind at rate R becomes a profile (see txchaos list):
   lost-response, drop-request     KIND=R: per-request probability on every link
   lost-response:orders-payments   on one link
@@ -109,6 +114,11 @@ unknown, 3 bad flags, 4 harness failure, 130 interrupted.`,
 			}
 			if err := checkOutDir("out", out); err != nil {
 				return err
+			}
+			if !resume {
+				if err := writeEstimate(cmd.Context(), cmd.OutOrStdout(), s, parallel); err != nil {
+					return err
+				}
 			}
 			done, err := runSweep(cmd.Context(), cmd.OutOrStdout(), s, out, parallel, resume, true)
 			if err != nil {
@@ -287,6 +297,40 @@ func runSweep(ctx context.Context, w io.Writer, s scenarios.Sweep, dir string, p
 	fmt.Fprintf(w, "done: %d cells, %d with anomalies\nsummary: %s\n", len(done), pr.anomalyCells, filepath.Join(dir, scenarios.SummaryFile))
 	writeAggregate(w, done, s.Seeds, filepath.Join(dir, scenarios.AggregateFile))
 	return done, nil
+}
+
+// writeEstimate prints what the sweep s is expected to take, on its
+// runtime and on the other, before it starts (scenarios.EstimateSweep).
+func writeEstimate(ctx context.Context, w io.Writer, s scenarios.Sweep, parallel int) error {
+	cells, err := s.Cells()
+	if err != nil {
+		return usageError("%v", err)
+	}
+	e, err := scenarios.EstimateSweep(ctx, s, cells)
+	if err != nil {
+		return harnessError(err)
+	}
+	live, det := e.Wall("live", parallel), e.Wall("det", parallel)
+	fmt.Fprintf(w, "estimate: %d cells of %d orders take about %s on the live runtime (a live run lasts its simulated time) and %s on det, %d at a time (from a det run of up to %d orders of each pattern, %s)\n",
+		e.Cells, s.Base.Workload.Txns, roughly(live), roughly(det), max(parallel, 1), scenarios.ProbeOrders, roughly(e.Probe))
+	if s.Base.Runtime == "live" && live > 10*time.Minute && det < live/10 {
+		fmt.Fprintf(w, "estimate: for a large sweep, --runtime det runs the same cells in a fraction of the time\n")
+	}
+	return nil
+}
+
+// roughly is d rounded to what an estimate means: seconds under ten
+// minutes, minutes under ten hours, hours beyond.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < 10*time.Minute:
+		return d.Round(time.Second).String()
+	case d < 10*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Hour).String()
 }
 
 // isTerminal reports whether w is a terminal (a character device).

@@ -72,6 +72,7 @@ func TestSweepCLI(t *testing.T) {
 	code, out, stderr := run(t, args...)
 	require.Equal(t, 1, code, "anomalies found: exit 1\n"+stderr+out)
 	require.Contains(t, out, "sweep: 2 cells (1 patterns × 1 fault kinds × 2 rates × 1 seeds) on the live runtime into "+dir)
+	require.Regexp(t, `^estimate: 2 cells of 10 orders take about \S+ on the live runtime \(a live run lasts its simulated time\) and \S+ on det, 1 at a time \(from a det run of up to 100 orders of each pattern, \S+\)\nsweep: `, out, "the estimate comes first")
 	require.Contains(t, out, "[1/2] ✓ naive-dual-write_none_0_seed1  clean · availability 100%")
 	require.Contains(t, out, "[2/2] ✗ naive-dual-write_crashpoint@after-local-commit_0.5_seed1  anomalies: ")
 	require.Contains(t, out, "done: 2 cells, 1 with anomalies")

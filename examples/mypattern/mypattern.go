@@ -64,7 +64,7 @@ type service struct {
 
 // Start implements sim.Service.
 func (s service) Start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, patterns.OutboxSchema); err != nil {
+	if err := patterns.Migrate(n, patterns.OutboxSchema, patterns.OutboxIndex); err != nil {
 		return nil, err
 	}
 	n.Go("relay", func(ctx context.Context) { n.Every(ctx, relayEvery, func(ctx context.Context) { s.relay(ctx, n) }) })

@@ -23,7 +23,10 @@
 // de-duplicates). Transient errors are retried with capped backoff; a
 // stream left non-terminal (retries spent, coordinator crashed) is
 // re-driven by a recovery process; a business rejection compensates the
-// steps made and fails the order.
+// steps made and fails the order. Recovery finds those streams in an index
+// of the open streams (streams), written in each append's transaction, so
+// that a tick costs what is open, not every stream ever written; the
+// pending query still asks the event store itself.
 //
 // Promises: the event is the state change, so a state change and its
 // event cannot part — no lost event, no ghost event, no duplicate effect at
@@ -59,6 +62,12 @@ var schema = []string{
 		version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL, UNIQUE (order_key, version))`,
 	`CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)`,
 	`INSERT OR IGNORE INTO positions(name, seq) VALUES ('projection_position', 0), ('publish_position', 0)`,
+	// streams is an index of the event store, kept in each append's
+	// transaction: each stream's last append (at, MAX(at) of its events)
+	// and whether it has ended (a Confirmed or Failed event). The open
+	// ones are indexed by last append: recovery's question.
+	`CREATE TABLE IF NOT EXISTS streams (order_key TEXT PRIMARY KEY, ended INTEGER NOT NULL, at INTEGER NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS streams_open ON streams(order_key, at) WHERE ended = 0`,
 }
 
 const (
@@ -98,7 +107,10 @@ func start(n *sim.Node) (http.Handler, error) {
 	var rec patterns.Resumer
 	n.Go("recovery", func(ctx context.Context) {
 		n.Every(ctx, recoveryEvery, func(ctx context.Context) {
-			keys := patterns.Keys(ctx, n, notTerminal+` AND MAX(at) < ? LIMIT 100`, n.Now().Add(-patterns.Abandoned(n)).UnixNano())
+			// The streams notTerminal selects, last appended to before the
+			// cut, by key: the open streams' index.
+			keys := patterns.Keys(ctx, n, `SELECT order_key FROM streams WHERE ended = 0 AND at < ? ORDER BY order_key LIMIT 100`,
+				n.Now().Add(-patterns.Abandoned(n)).UnixNano())
 			rec.Resume(n, keys, func(ctx context.Context, key string) { drive(ctx, n, key) })
 		})
 	})
@@ -158,24 +170,33 @@ func load(ctx context.Context, n *sim.Node, key string) (State, error) {
 }
 
 // appendEvents appends events to a stream folded at version, or fails
-// with errConflict if the stream has moved on since.
+// with errConflict if the stream has moved on since. The stream's row in
+// streams moves in the same transaction.
 func appendEvents(ctx context.Context, n *sim.Node, key string, version int, events ...Event) error {
 	return sim.InTx(ctx, n.DB(), func(tx *sql.Tx) error {
+		var at int64
+		ended := 0
 		for i, e := range events {
 			data, err := json.Marshal(e.Data)
 			if err != nil {
 				return err
 			}
+			at = n.Now().UnixNano()
 			res, err := tx.Exec(`INSERT OR IGNORE INTO order_events(order_key, version, type, data, at) VALUES (?, ?, ?, ?, ?)`,
-				key, version+i+1, e.Type, string(data), n.Now().UnixNano())
+				key, version+i+1, e.Type, string(data), at)
 			if err != nil {
 				return err
 			}
 			if k, _ := res.RowsAffected(); k == 0 {
 				return errConflict
 			}
+			if e.Type == Confirmed || e.Type == Failed {
+				ended = 1
+			}
 		}
-		return nil
+		_, err := tx.Exec(`INSERT INTO streams(order_key, ended, at) VALUES (?, ?, ?)
+			ON CONFLICT(order_key) DO UPDATE SET ended = MAX(ended, excluded.ended), at = MAX(at, excluded.at)`, key, ended, at)
+		return err
 	})
 }
 

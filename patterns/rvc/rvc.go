@@ -63,7 +63,7 @@ func init() {
 }
 
 func start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, patterns.OutboxSchema); err != nil {
+	if err := patterns.Migrate(n, patterns.OutboxSchema, patterns.OutboxIndex); err != nil {
 		return nil, err
 	}
 	n.Go("relay", func(ctx context.Context) {

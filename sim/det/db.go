@@ -1,8 +1,8 @@
 package det
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -33,11 +33,12 @@ import (
 type store struct {
 	path    string
 	dsn     string
-	keep    *sql.Conn     // holds the memory database open
-	keepDB  *sql.DB       // keep's pool
-	commits atomic.Uint64 // transactions committed in it, by any connection
-	synced  uint64        // commits when sync last looked
-	image   []byte        // the database as sync last wrote it
+	keep    *sql.Conn         // holds the memory database open
+	keepDB  *sql.DB           // keep's pool
+	commits atomic.Uint64     // transactions committed in it, by any connection
+	synced  uint64            // commits when sync last looked
+	written [sha256.Size]byte // the hash of the database as sync last wrote it
+	reader  *sql.DB           // reads between steps (Runtime.Reader); nil until asked for
 }
 
 // newStore creates the in-memory database of the node whose file is path,
@@ -128,7 +129,8 @@ func (st *store) sync() (bool, error) {
 		return false, fmt.Errorf("write database %s: %w", st.path, err)
 	}
 	st.synced = commits
-	if bytes.Equal(image, st.image) {
+	sum := sha256.Sum256(image)
+	if sum == st.written {
 		return false, nil
 	}
 	tmp := st.path + ".tmp"
@@ -139,13 +141,34 @@ func (st *store) sync() (bool, error) {
 		os.Remove(tmp)
 		return false, fmt.Errorf("write database %s: %w", st.path, err)
 	}
-	st.image = image
+	st.written = sum // not the image: a database's copy held for every node would double the memory a long run needs
 	return true, nil
+}
+
+// read is the store's handle for reading between steps of the world,
+// opened on first use: one connection, whose prepared statements stay
+// cached from one question to the next.
+func (st *store) read() (*sql.DB, error) {
+	if st.reader == nil {
+		db := sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		if err := db.PingContext(context.Background()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open database %s: %w", st.path, err)
+		}
+		st.reader = db
+	}
+	return st.reader, nil
 }
 
 // close frees the memory database.
 func (st *store) close() error {
-	return errors.Join(st.keep.Close(), st.keepDB.Close())
+	var err error
+	if st.reader != nil {
+		err = st.reader.Close()
+	}
+	return errors.Join(err, st.keep.Close(), st.keepDB.Close())
 }
 
 // connector opens connections to one database for database/sql.
@@ -339,9 +362,16 @@ func (t *countedTx) Rollback() error {
 	return err
 }
 
+// traceStatement, when a test sets it, is told the text of each statement
+// a node's service runs, and the node's name.
+var traceStatement func(node, query string)
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if c.inc == nil {
 		return c.exec(query, args)
+	}
+	if traceStatement != nil {
+		traceStatement(c.inc.n.name, query)
 	}
 	if c.inc.refuses() && query != "ROLLBACK" {
 		return nil, errCrashedDB
@@ -365,6 +395,9 @@ func (c *cachingConn) exec(query string, args []driver.NamedValue) (driver.Resul
 func (c *cachingConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if c.inc != nil && c.inc.refuses() {
 		return nil, errCrashedDB
+	}
+	if c.inc != nil && traceStatement != nil {
+		traceStatement(c.inc.n.name, query)
 	}
 	s, err := c.stmt(query)
 	if err != nil {

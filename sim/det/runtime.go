@@ -2,6 +2,7 @@ package det
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -282,6 +283,22 @@ func (r *Runtime) DBPath(node string) string {
 		return ""
 	}
 	return filepath.Join(r.opt.Dir, node+".db")
+}
+
+// Reader is a handle on node's database for reading it between steps of
+// the world (from a process, or while no Main runs), as the checker does
+// at rest: it sees what node's incarnations committed, in memory, without
+// a Sync. The runtime keeps it open until Stop; do not close it, and hold
+// no transaction or rows on it across a step.
+func (r *Runtime) Reader(node string) (*sql.DB, error) {
+	n := r.nodes[node]
+	switch {
+	case r.stopped:
+		return nil, errStopped
+	case n == nil || n.store == nil:
+		return nil, fmt.Errorf("det: node %q has no database", node)
+	}
+	return n.store.read()
 }
 
 // Now implements sim.Runtime: the virtual clock. Reading it takes a

@@ -37,7 +37,7 @@ const outbox = `CREATE TABLE IF NOT EXISTS outbox (
 )`
 
 func start(n *sim.Node) (http.Handler, error) {
-	if err := patterns.Migrate(n, outbox); err != nil {
+	if err := patterns.Migrate(n, outbox, patterns.OutboxIndex); err != nil {
 		return nil, err
 	}
 	// TODO(2b): the relay: patterns.Relay publishes the unsent rows in order

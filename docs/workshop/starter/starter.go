@@ -56,7 +56,9 @@ func start(n *sim.Node) (http.Handler, error) {
 	// TODO(1): create a table for events waiting to be published, e.g.
 	//   CREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY,
 	//     order_ref TEXT, customer TEXT, amount INTEGER, sent_at INTEGER DEFAULT 0)
-	// by passing the statement to Migrate.
+	// by passing the statement to Migrate, with patterns.OutboxIndex after
+	// it (the unsent rows by an index: a relay pass that does not read
+	// every row ever sent).
 	if err := patterns.Migrate(n); err != nil {
 		return nil, err
 	}

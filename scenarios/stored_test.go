@@ -1,0 +1,79 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestWriteRecordRoundTrip: a run written with WriteRecord reads back
+// with ReadRun as it was — its history, every fault applied, its final
+// state — and its record.json holds none of them.
+func TestWriteRecordRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	res, err := Execute(ctx, detTiny("outbox", "lost-response=0.3,crash=payments:0.5"), "")
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Applied)
+	path := filepath.Join(t.TempDir(), "record.json")
+	rec, err := res.WriteRecord(ctx, path)
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), `"history": [`)
+	require.NotContains(t, string(data), `"events": [`)
+
+	got, err := ReadRun(ctx, path)
+	require.NoError(t, err)
+	require.Equal(t, res.History, got.History)
+	require.Equal(t, res.Applied, got.Applied)
+	require.Equal(t, res.State, got.State)
+	require.Equal(t, rec.Verdict, got.Record.Verdict)
+	d, err := got.Diff(ctx, res)
+	require.NoError(t, err)
+	require.Empty(t, d, "the stored run is the run")
+
+	_, err = res.WriteRecord(ctx, path)
+	require.NoError(t, err, "a record written again replaces the first, its state directory too")
+}
+
+// TestStoredDiff: Diff names the first difference in each part of a run.
+func TestStoredDiff(t *testing.T) {
+	ctx := context.Background()
+	res, err := Execute(ctx, detTiny("outbox", "lost-response=0.3"), "")
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Applied)
+	rec, err := res.Record()
+	require.NoError(t, err)
+	stored := func() *Stored {
+		c := *res.State
+		return &Stored{Record: rec, History: append(res.History[:0:0], res.History...), Applied: append(res.Applied[:0:0], res.Applied...), State: &c}
+	}
+	for _, tt := range []struct {
+		name, want string
+		edit       func(s *Stored)
+	}{
+		{"history", "history[1].return: ", func(s *Stored) { s.History[1].Return += time.Millisecond }},
+		{"a history cut short", "history: ", func(s *Stored) { s.History = s.History[:len(s.History)-1] }},
+		{"faults", "faults_applied.events[0]", func(s *Stored) { s.Applied[0].Target = "nowhere" }},
+		{"state", "state.orders[0].state: ", func(s *Stored) {
+			s.State.Orders = append(s.State.Orders[:0:0], s.State.Orders...)
+			s.State.Orders[0].State = "made-up"
+		}},
+		{"no state", "state: missing vs present", func(s *Stored) { s.State = nil }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stored()
+			tt.edit(s)
+			d, err := s.Diff(ctx, res)
+			require.NoError(t, err)
+			require.Contains(t, d, tt.want)
+		})
+	}
+	d, err := stored().Diff(ctx, res)
+	require.NoError(t, err)
+	require.Empty(t, d)
+}
