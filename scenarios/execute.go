@@ -36,6 +36,10 @@ type Result struct {
 	// landed and changed the verdict. Both are nil on the live runtime.
 	Schedule faults.Schedule
 	Passes   []sim.Pass
+	// healedAt is how many of Passes the run passed before healing: the
+	// record counts those (as it did before a schedule's faults landed
+	// after healing), so that an older record replays.
+	healedAt int
 	// Converged reports whether the world came to rest after healing, and
 	// Converge how long that took on the runtime's clock.
 	Converged bool
@@ -132,6 +136,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		join(ctx, rt, nemDone, 1)
 		if nemErr != nil {
 			return nemErr
+		}
+		if st, ok := rt.(siteRecorder); ok { // the record counts the sites passed until healing
+			res.healedAt = len(st.Passes())
 		}
 		if err := nem.Heal(ctx); err != nil {
 			return fmt.Errorf("heal: %w", err)
