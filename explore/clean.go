@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/txchaos/txchaos/patterns"
-	"github.com/txchaos/txchaos/results"
 	"github.com/txchaos/txchaos/scenarios"
 )
 
@@ -35,7 +35,7 @@ func Clean(t testing.TB, spec patterns.Spec, b Bound) *Result {
 	t.Logf("pattern %s: %s", spec.Name, res.Summary())
 	if ce := res.Counterexample; ce != nil {
 		saved := ""
-		if paths, err := ce.Write(t.ArtifactDir()); err != nil {
+		if paths, err := ce.Write(t.Context(), t.ArtifactDir()); err != nil {
 			saved = "\nrecord not written: " + err.Error()
 		} else {
 			saved = "\nrecord and schedule (kept with go test -artifacts): " + strings.Join(paths, ", ")
@@ -67,19 +67,16 @@ func (r *Result) BoundText() string {
 		r.Bound, r.Sites-r.Idle, r.Sites, r.Idle, r.Config.Seed)
 }
 
-// Write writes the counterexample's record (record.json) and its
-// schedule (schedule.txt, for txchaos run --schedule) into dir and
-// returns their paths.
-func (ce *Counterexample) Write(dir string) ([]string, error) {
-	rec, err := ce.Run.Record()
-	if err != nil {
-		return nil, err
-	}
+// Write writes the counterexample's record (record.json, with the files
+// it names beside it: scenarios.Result.WriteRecord) and its schedule
+// (schedule.txt, for txchaos run --schedule) into dir and returns their
+// paths.
+func (ce *Counterexample) Write(ctx context.Context, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	record, schedule := filepath.Join(dir, "record.json"), filepath.Join(dir, "schedule.txt")
-	if err := results.Write(record, rec); err != nil {
+	if _, err := ce.Run.WriteRecord(ctx, record); err != nil {
 		return nil, err
 	}
 	text := "# " + strings.Join(classNames(ce), ", ") + "\n" + strings.Join(ce.Schedule.Lines(true), "\n") + "\n"

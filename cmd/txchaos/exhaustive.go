@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -122,12 +123,12 @@ func runExhaustive(cmd *cobra.Command, f *runFlags, x *exhaustiveFlags, parallel
 		fmt.Fprintf(w, "no counterexample within the bound: %s\n", res.BoundText())
 		return nil
 	}
-	return printCounterexample(w, f.out, began, ce)
+	return printCounterexample(cmd.Context(), w, f.out, began, ce)
 }
 
 // printCounterexample prints ce, writes its record and schedule under
 // out (when not empty) and returns exit status 1.
-func printCounterexample(w io.Writer, out string, began time.Time, ce *explore.Counterexample) error {
+func printCounterexample(ctx context.Context, w io.Writer, out string, began time.Time, ce *explore.Counterexample) error {
 	cfg := ce.Run.Config
 	fmt.Fprintf(w, "\ncounterexample: %d fault(s)\n", len(ce.Schedule))
 	for _, line := range ce.Schedule.Lines(true) {
@@ -146,7 +147,7 @@ func printCounterexample(w io.Writer, out string, began time.Time, ce *explore.C
 		return &exitError{code: 1}
 	}
 	dir := filepath.Join(out, fmt.Sprintf("exhaustive-%s-%s", cfg.Pattern, began.UTC().Format("20060102T150405")))
-	paths, err := ce.Write(dir)
+	paths, err := ce.Write(ctx, dir)
 	if err != nil {
 		return harnessError(err)
 	}
