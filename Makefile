@@ -14,7 +14,7 @@ all: lint test build
 build:
 	$(GO) build -o bin/txchaos ./cmd/txchaos
 
-# The det runtime's suites (scenarios, and the demo's in cmd/txchaos) run
+# The det runtime's suites (scenarios, explore, and the demo's in cmd/txchaos) run
 # SQLite (C translated to Go) ten times slower under -race, where they run
 # a sample; they run in full once more without.
 # The live expectation matrix runs a sample of its cells here (every
@@ -23,7 +23,7 @@ build:
 # longer: go test's default 10-minute limit per package is too tight.
 test:
 	$(GO) test -race -count=1 -timeout 40m ./...
-	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos
+	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos ./explore
 
 # Every cell of the live expectation matrix (110 live runs, many minutes
 # on two idle cores).

@@ -31,10 +31,15 @@ type Result struct {
 	// Schedule is the faults a det run got, each at its site or moment,
 	// in order (the decisions with the times and requests they were
 	// taken at): run as Config.Schedule, it is the same run. Passes are
-	// the sites the run passed until healing (see sim.Pass): where a fault
-	// could have landed. Both are nil on the live runtime.
+	// the sites the run passed until the state it judged was read, during
+	// recovery too (see sim.Pass): where a scheduled fault could have
+	// landed and changed the verdict. Both are nil on the live runtime.
 	Schedule faults.Schedule
 	Passes   []sim.Pass
+	// healedAt is how many of Passes the run passed before healing: the
+	// record counts those (as it did before a schedule's faults landed
+	// after healing), so that an older record replays.
+	healedAt int
 	// Converged reports whether the world came to rest after healing, and
 	// Converge how long that took on the runtime's clock.
 	Converged bool
@@ -132,6 +137,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		if nemErr != nil {
 			return nemErr
 		}
+		if st, ok := rt.(siteRecorder); ok { // the record counts the sites passed until healing
+			res.healedAt = len(st.Passes())
+		}
 		if err := nem.Heal(ctx); err != nil {
 			return fmt.Errorf("heal: %w", err)
 		}
@@ -143,6 +151,9 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, world.Nodes(), pending)
 		if err != nil {
 			return err
+		}
+		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
+			res.Passes = st.Passes()
 		}
 		res.Converge = rt.Now().Sub(healed)
 		finalReads(ctx, rt.Node(sim.Client), cfg, start, &history)
@@ -158,7 +169,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		for i := range decisions { // count from the run's start, as the history does
 			decisions[i].At -= start.Sub(rt.Epoch())
 		}
-		res.Schedule, res.Passes = faults.Recorded(decisions, nem.Moments()), st.Passes()
+		res.Schedule = faults.Recorded(decisions, nem.Moments())
 	}
 	for _, a := range res.Applied {
 		if a.Fault == "exited" { // isolation process: a node's own bug, no fault

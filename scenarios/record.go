@@ -141,7 +141,7 @@ func (r *Result) scheduleRecord() *results.Schedule {
 	if rs.Faults == nil {
 		rs.Faults = []string{}
 	}
-	for _, p := range r.Passes {
+	for _, p := range r.Passes[:min(r.healedAt, len(r.Passes))] {
 		if p.Idle {
 			rs.Idle++
 		}

@@ -22,10 +22,11 @@ func newExplore() *cobra.Command {
 		seeds    int
 		parallel int
 		stop     bool
+		x        exhaustiveFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "explore",
-		Short: "Run many seeds on the det runtime and report the first failing seed of each anomaly class",
+		Short: "Run many seeds (or, with --exhaustive, every schedule of a few faults) on the det runtime and report what fails first",
 		Long: `explore runs one configuration on the det runtime with seeds SEED, SEED+1, ...
 and reports, for each anomaly class found, the first seed that shows it and
 how many do (TigerBeetle's VOPR). Each first failing run's record is written
@@ -37,21 +38,29 @@ of the kinds, each with targets and a rate of its own — so that seeds reach
 states a profile with every fault at once would not. The profile drawn is in
 the seed's record and on its run command: the seed replays as any other.
 With --faults every seed runs that profile.
+` + exhaustiveHelp + `
 
-Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
-3 bad flags, 4 harness failure.`,
+Exit status: 0 every seed (schedule) clean, 1 anomalies found, 2 only
+unknown verdicts, 3 bad flags, 4 harness failure.`,
 		Example: `  txchaos explore --pattern outbox --seeds 500
   txchaos explore --pattern saga --seeds 200 --forget-empty-cancel --stop
-  txchaos explore --pattern saga --seeds 200 --faults lost-response=0.2,crash=payments:0.05 --txns 20`,
+  txchaos explore --pattern saga --seeds 200 --faults lost-response=0.2,crash=payments:0.05 --txns 20
+  txchaos explore --exhaustive --pattern outbox --orders 1 --max-faults 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if seeds < 1 {
-				return usageError("--seeds: %d must be at least 1", seeds)
+			if err := x.check(cmd); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("parallel") {
 				if err := checkParallel(parallel); err != nil {
 					return err
 				}
+			}
+			if x.on {
+				return runExhaustive(cmd, &f, &x, parallel)
+			}
+			if seeds < 1 {
+				return usageError("--seeds: %d must be at least 1", seeds)
 			}
 			swarm := !cmd.Flags().Changed("faults")
 			cfg, err := f.config()
@@ -160,6 +169,7 @@ Exit status: 0 every seed clean, 1 anomalies found, 2 only unknown verdicts,
 	cmd.Flags().IntVar(&seeds, "seeds", 100, "how many seeds to run, from --seed on")
 	cmd.Flags().BoolVar(&stop, "stop", false, "stop at the first failing seed (every seed below it is run)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "runs at once, 1 to 64 (default: one per CPU)")
+	x.bind(cmd)
 	return cmd
 }
 

@@ -91,15 +91,15 @@ func (r *Runtime) Restart(ctx context.Context, node string) error {
 	})
 }
 
-// Heal implements sim.Controller: it removes every link and node fault
-// and the schedule's decisions not yet taken, cancels pending delayed
-// restarts and restarts every node that is down, now. From then on no
-// site is passed (Passes). Healing a healed world does nothing.
+// Heal implements sim.Controller: it removes every link and node fault,
+// cancels pending delayed restarts and restarts every node that is down,
+// now. The schedule's decisions not yet taken stay: a schedule is finite,
+// and its faults land where the run reaches their sites, during recovery
+// too. Healing a healed world does nothing.
 func (r *Runtime) Heal(ctx context.Context) error {
 	if r.stopped {
 		return errStopped
 	}
-	r.sites.healed = true
 	for _, l := range r.world.Links {
 		r.links[l].faults = sim.LinkFaults{}
 	}

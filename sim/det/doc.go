@@ -108,9 +108,11 @@
 // payments for o000003"), per link, point and node otherwise. Numbered per
 // order, a site names the same request in a run where another order's
 // requests were retried, dropped or slowed. The runtime records every site
-// it passes and every fault it takes there (Passes, Decisions) until Heal.
+// it passes and every fault it takes there (Passes, Decisions).
 // Options.Schedule names faults by site: at a site it names, its decision
-// is taken; elsewhere the faults the controller set decide as usual (a
+// is taken, before healing or after (Heal ends the faults the controller
+// set, not a schedule's, which are finite: they land during recovery
+// too); elsewhere the faults the controller set decide as usual (a
 // scenario run under a schedule sets none). A run's decisions, run again
 // as a schedule with no faults set, are the same run.
 //

@@ -8,13 +8,13 @@ import (
 
 // sites is what the runtime knows of fault sites: the decisions of its
 // schedule (Options.Schedule), the sites it has passed and the decisions
-// it has taken, drawn or scheduled. Heal ends them all: a healed world
-// has no fault sites.
+// it has taken, drawn or scheduled. Heal ends the faults a profile draws,
+// not a schedule's: a schedule is finite, and its faults land wherever the
+// run reaches their sites, before healing or after (during recovery).
 type sites struct {
 	schedule map[slotKey]sim.Decision
 	passed   []sim.Pass
 	taken    []sim.Decision
-	healed   bool
 }
 
 // slotKey is one slot of one site.
@@ -42,11 +42,8 @@ func newSites(schedule []sim.Decision) (*sites, error) {
 }
 
 // pass records that the run reached site and asks for a decision in slot,
-// and returns the pass's index in passed, or -1 once healed.
+// and returns the pass's index in passed.
 func (s *sites) pass(site string, slot sim.Slot) int {
-	if s.healed {
-		return -1
-	}
 	s.passed = append(s.passed, sim.Pass{Site: site, Slot: slot})
 	return len(s.passed) - 1
 }
@@ -66,7 +63,7 @@ func (s *sites) idle(c *call, order string) {
 
 // decision is the schedule's decision at site in slot, if any.
 func (s *sites) decision(site string, slot sim.Slot) (sim.Decision, bool) {
-	if s.healed || len(s.schedule) == 0 {
+	if len(s.schedule) == 0 {
 		return sim.Decision{}, false
 	}
 	d, ok := s.schedule[slotKey{site, slot}]
@@ -86,6 +83,6 @@ func (r *Runtime) take(d sim.Decision, detail string) {
 func (r *Runtime) Decisions() []sim.Decision { return append([]sim.Decision(nil), r.sites.taken...) }
 
 // Passes returns every site the runtime passed, with the slot it asked a
-// decision for, in order, until Heal: the sites where a fault could have
-// landed.
+// decision for, in order, healed or not: the sites where a scheduled fault
+// could have landed.
 func (r *Runtime) Passes() []sim.Pass { return append([]sim.Pass(nil), r.sites.passed...) }
