@@ -299,7 +299,8 @@ func (e *explorer) run(level []*node, k int) error {
 					return
 				}
 				if k < e.bound.MaxFaults || k == 0 { // its children are made from them (and the fault-free run's are counted)
-					n.passes, n.next = r.Passes, after(r.Passes, n.faults)
+					n.passes = slices.Collect(r.Passes.All())
+					n.next = after(n.passes, n.faults)
 				}
 				verdicts[i] = r.Report.Verdict
 				if r.Report.Verdict == checker.VerdictAnomalies && (first < 0 || i < first) {

@@ -32,10 +32,11 @@ type Result struct {
 	// in order (the decisions with the times and requests they were
 	// taken at): run as Config.Schedule, it is the same run. Passes are
 	// the sites the run passed until the state it judged was read, during
-	// recovery too (see sim.Pass): where a scheduled fault could have
-	// landed and changed the verdict. Both are nil on the live runtime.
+	// recovery too (see sim.Pass), kept compact (a long run passes
+	// millions): where a scheduled fault could have landed and changed the
+	// verdict. Both are nil on the live runtime.
 	Schedule faults.Schedule
-	Passes   []sim.Pass
+	Passes   *sim.Passes
 	// healedAt is how many of Passes the run passed before healing: the
 	// record counts those (as it did before a schedule's faults landed
 	// after healing), so that an older record replays.
@@ -138,7 +139,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 			return nemErr
 		}
 		if st, ok := rt.(siteRecorder); ok { // the record counts the sites passed until healing
-			res.healedAt = len(st.Passes())
+			res.healedAt = st.Passes().Len()
 		}
 		if err := nem.Heal(ctx); err != nil {
 			return fmt.Errorf("heal: %w", err)
@@ -202,7 +203,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 // decisions it took there: the det runtime.
 type siteRecorder interface {
 	Decisions() []sim.Decision
-	Passes() []sim.Pass
+	Passes() *sim.Passes
 }
 
 func checkerPending(ps []patterns.Pending) []checker.Pending {

@@ -141,7 +141,11 @@ func (r *Result) scheduleRecord() *results.Schedule {
 	if rs.Faults == nil {
 		rs.Faults = []string{}
 	}
-	for _, p := range r.Passes[:min(r.healedAt, len(r.Passes))] {
+	i := 0
+	for p := range r.Passes.All() {
+		if i++; i > r.healedAt {
+			break
+		}
 		if p.Idle {
 			rs.Idle++
 		}

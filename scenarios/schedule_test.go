@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestScheduleIsTheRun(t *testing.T) {
 			again.Faults, again.Schedule = "", a.Schedule.String()
 			b, err := Execute(context.Background(), again, "")
 			require.NoError(t, err)
-			t.Logf("%d faults in the schedule, %d sites passed, %d applied", len(a.Schedule), len(a.Passes), len(a.Applied))
+			t.Logf("%d faults in the schedule, %d sites passed, %d applied", len(a.Schedule), a.Passes.Len(), len(a.Applied))
 			require.Equal(t, jsonOf(t, a.History), jsonOf(t, b.History), "the same history")
 			require.Equal(t, jsonOf(t, a.Applied), jsonOf(t, b.Applied), "the same faults applied")
 			require.Equal(t, a.Schedule.Lines(true), b.Schedule.Lines(true), "the same schedule recorded")
@@ -73,7 +74,7 @@ func TestScheduleSitesStable(t *testing.T) {
 	// o000003's first.
 	before := func(r *Result) int {
 		n := 0
-		for _, p := range r.Passes {
+		for p := range r.Passes.All() {
 			if p.Slot != sim.SlotNet || !strings.HasSuffix(p.Site, "on orders->payments") {
 				continue
 			}
@@ -82,7 +83,7 @@ func TestScheduleSitesStable(t *testing.T) {
 			}
 			n++
 		}
-		t.Fatalf("the run never sent o000003's first charge: %v", r.Passes)
+		t.Fatalf("the run never sent o000003's first charge: %v", slices.Collect(r.Passes.All()))
 		return 0
 	}
 	require.Greater(t, before(a), before(b), "the lost response to o000001 made orders retry its charge")
@@ -108,7 +109,7 @@ func TestScheduleSitesStable(t *testing.T) {
 // sitesOf lists the sites about order that r passed, in order.
 func sitesOf(r *Result, order string) []string {
 	var out []string
-	for _, p := range r.Passes {
+	for p := range r.Passes.All() {
 		if strings.Contains(p.Site, " "+order+" ") || strings.HasSuffix(p.Site, " "+order) {
 			out = append(out, string(p.Slot)+" "+p.Site)
 		}
@@ -138,7 +139,11 @@ func TestScheduleRecord(t *testing.T) {
 	require.Regexp(t, `^request 1 of o000002 on orders->payments: lost-response  # at \S+: POST /resources$`, rec.Schedule.Faults[0])
 	require.Regexp(t, `^visit 1 of after-local-commit at orders for o000003: crashpoint  # at \S+`, rec.Schedule.Faults[1])
 	visits, commits := 0, 0
-	for _, p := range res.Passes[:res.healedAt] { // the record counts the sites passed until healing
+	i := 0
+	for p := range res.Passes.All() { // the record counts the sites passed until healing
+		if i++; i > res.healedAt {
+			break
+		}
 		switch p.Slot {
 		case sim.SlotVisit:
 			if strings.HasPrefix(p.Site, "visit ") && strings.Contains(p.Site, " of after-local-commit at orders") {

@@ -355,7 +355,7 @@ func (inc *incarnation) beforeCommit(changed bool) int32 {
 	k := n.commits[order]
 	site := sim.CommitSite(n.name, order, k)
 	if i := r.sites.pass(site, sim.SlotCommit); i >= 0 && !changed {
-		r.sites.passed[i].Idle = true
+		r.sites.passed.SetIdle(i)
 	}
 	crash, before := n.faults.CommitFault(r.opt.Seed, site)
 	if d, ok := r.sites.decision(site, sim.SlotCommit); ok {

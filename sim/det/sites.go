@@ -13,7 +13,7 @@ import (
 // run reaches their sites, before healing or after (during recovery).
 type sites struct {
 	schedule map[slotKey]sim.Decision
-	passed   []sim.Pass
+	passed   sim.Passes
 	taken    []sim.Decision
 }
 
@@ -44,8 +44,7 @@ func newSites(schedule []sim.Decision) (*sites, error) {
 // pass records that the run reached site and asks for a decision in slot,
 // and returns the pass's index in passed.
 func (s *sites) pass(site string, slot sim.Slot) int {
-	s.passed = append(s.passed, sim.Pass{Site: site, Slot: slot})
-	return len(s.passed) - 1
+	return s.passed.Add(site, slot)
 }
 
 // idle marks the passes of c idle when it is a request about no order
@@ -55,9 +54,7 @@ func (s *sites) idle(c *call, order string) {
 		return
 	}
 	for _, i := range c.passes {
-		if i >= 0 && i < len(s.passed) {
-			s.passed[i].Idle = true
-		}
+		s.passed.SetIdle(i)
 	}
 }
 
@@ -85,4 +82,4 @@ func (r *Runtime) Decisions() []sim.Decision { return append([]sim.Decision(nil)
 // Passes returns every site the runtime passed, with the slot it asked a
 // decision for, in order, healed or not: the sites where a scheduled fault
 // could have landed.
-func (r *Runtime) Passes() []sim.Pass { return append([]sim.Pass(nil), r.sites.passed...) }
+func (r *Runtime) Passes() *sim.Passes { return r.sites.passed.Clone() }
