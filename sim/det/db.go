@@ -49,6 +49,11 @@ func newStore(path string) (*store, error) {
 	q.Add("_pragma", "synchronous(OFF)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// A memory database's pages are in memory already: a connection's
+	// page cache (2 MB each by default, a dozen connections a world)
+	// copies them again, outside Go's heap. 256 KiB a connection keeps a
+	// long run's memory down at no measured cost (BenchmarkDetScale).
+	q.Add("_pragma", "cache_size(-256)")
 	q.Set("_txlock", "immediate")
 	q.Set("vfs", "memdb")
 	abs, err := filepath.Abs(path)

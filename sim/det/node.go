@@ -20,10 +20,10 @@ type node struct {
 	cur     *incarnation
 	num     int // incarnations so far
 	faults  sim.NodeFaults
-	rng     *rand.Rand           // the node's fault rolls
-	restart *timer               // the pending delayed restart, or nil
-	commits map[string]uint64    // commits of its started incarnations so far, per order: site numbers
-	visits  map[[2]string]uint64 // visits to each crash point so far, per point and order: site numbers
+	rng     *rand.Rand          // the node's fault rolls
+	restart *timer              // the pending delayed restart, or nil
+	commits map[orderID]uint64  // commits of its started incarnations so far, per order: site numbers
+	visits  map[visitKey]uint64 // visits to each crash point so far, per point and order: site numbers
 	s       *sched
 	rt      *Runtime
 }
@@ -247,10 +247,10 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 		return true
 	}
 	if n.visits == nil {
-		n.visits = map[[2]string]uint64{}
+		n.visits = map[visitKey]uint64{}
 	}
 	order := r.s.cur.order()
-	k := [2]string{point, order}
+	k := visitKey{point, r.sites.order(order)}
 	n.visits[k]++
 	site := sim.VisitSite(node, point, order, n.visits[k])
 	r.sites.pass(site, sim.SlotVisit)
@@ -348,11 +348,12 @@ func (inc *incarnation) beforeCommit(changed bool) int32 {
 	}
 	n, r := inc.n, inc.n.rt
 	if n.commits == nil {
-		n.commits = map[string]uint64{}
+		n.commits = map[orderID]uint64{}
 	}
 	order := n.s.cur.order()
-	n.commits[order]++
-	k := n.commits[order]
+	id := r.sites.order(order)
+	n.commits[id]++
+	k := n.commits[id]
 	site := sim.CommitSite(n.name, order, k)
 	if i := r.sites.pass(site, sim.SlotCommit); i >= 0 && !changed {
 		r.sites.passed.SetIdle(i)

@@ -15,6 +15,34 @@ type sites struct {
 	schedule map[slotKey]sim.Decision
 	passed   sim.Passes
 	taken    []sim.Decision
+	orders   map[string]orderID // the orders met so far, numbered (see order)
+}
+
+// orderID is an order's number in a run: what the runtime's per-order
+// site counters are keyed by. A run of 100,000 orders keeps a counter per
+// order on every link and node it passes: keyed by the order's string,
+// each a copy taken from its request, they held some 70 MB.
+type orderID uint32
+
+// order is the number of order, the same for every request about it; ""
+// (about no order) is numbered too.
+func (s *sites) order(order string) orderID {
+	id, ok := s.orders[order]
+	if !ok {
+		if s.orders == nil {
+			s.orders = map[string]orderID{}
+		}
+		id = orderID(len(s.orders))
+		s.orders[order] = id
+	}
+	return id
+}
+
+// visitKey is a crash point of a node and an order: a node's visits to
+// its crash points are counted by both.
+type visitKey struct {
+	point string
+	order orderID
 }
 
 // slotKey is one slot of one site.
