@@ -412,8 +412,15 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, inc.err)
 		}
 	}
-	_, err = r.Sync()
-	errs = append(errs, err, r.closeStores())
+	// Each database is written, then freed, in turn: a long run's
+	// databases are not all held while the last is written.
+	for _, name := range r.nodeNames() {
+		if n := r.nodes[name]; n.store != nil {
+			_, err := n.store.sync()
+			errs = append(errs, err, n.store.close())
+			n.store = nil
+		}
+	}
 	r.cancel()
 	return errors.Join(errs...)
 }
