@@ -84,7 +84,8 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	profile, _ := faults.Parse(cfg.Faults)         // validated
 	sched, _ := faults.ParseSchedule(cfg.Schedule) // validated
-	if dir == "" {
+	scratch := dir == ""
+	if scratch {
 		tmp, release, err := newWorkDir()
 		if err != nil {
 			return nil, err
@@ -101,7 +102,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if cfg.IsolationName() == live.IsolationProcess {
 		desc = describeWorld(spec.Name, wcfg)
 	}
-	rt, err := runtimes[cfg.Runtime](ctx, world, dir, cfg, desc)
+	rt, err := runtimes[cfg.Runtime](ctx, world, dir, scratch, cfg, desc)
 	if err != nil {
 		return nil, fmt.Errorf("start the world: %w", err)
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// each is taken when the run reaches its site, until Heal. Where it
 	// decides nothing, the faults the controller set decide as usual.
 	Schedule []sim.Decision
+	// Scratch says the files in Dir are not wanted once the run stops
+	// (a temporary directory, removed then): Stop does not write the
+	// databases to them. Sync still does.
+	Scratch bool
 }
 
 // Runtime runs a sim.World in one process under a seeded scheduler and a
@@ -368,8 +372,9 @@ func (r *Runtime) Transport(from, to string) http.RoundTripper {
 }
 
 // Stop ends every process (each is aborted at its next step, as a crash
-// would), closes every database and reports the errors of closing them.
-// Stop is idempotent.
+// would), writes every database that changed to its file (Sync) unless
+// Options.Scratch, closes them and reports the errors of doing so. Stop
+// is idempotent.
 func (r *Runtime) Stop() error {
 	if r.stopped {
 		return nil
@@ -412,8 +417,11 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, inc.err)
 		}
 	}
-	_, err = r.Sync()
-	errs = append(errs, err, r.closeStores())
+	if !r.opt.Scratch {
+		_, err = r.Sync()
+		errs = append(errs, err)
+	}
+	errs = append(errs, r.closeStores())
 	r.cancel()
 	return errors.Join(errs...)
 }
