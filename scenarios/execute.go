@@ -85,7 +85,10 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	profile, _ := faults.Parse(cfg.Faults)         // validated
 	sched, _ := faults.ParseSchedule(cfg.Schedule) // validated
 	scratch := dir == ""
-	if scratch {
+	switch {
+	case scratch && cfg.Runtime == results.RuntimeDet:
+		dir = scratchDir() // the databases stay in memory: it only names them
+	case scratch:
 		tmp, release, err := newWorkDir()
 		if err != nil {
 			return nil, err

@@ -45,8 +45,8 @@ type store struct {
 }
 
 // newStore creates the in-memory database of the node whose file is path,
-// loading the file when it exists.
-func newStore(path string) (*store, error) {
+// loading the file when load and it exists.
+func newStore(path string, load bool) (*store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(MEMORY)")
 	q.Add("_pragma", "synchronous(OFF)")
@@ -67,10 +67,12 @@ func newStore(path string) (*store, error) {
 		st.keep.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if _, err := os.Stat(path); err == nil {
-		if err := st.load(ctx); err != nil {
-			st.close()
-			return nil, fmt.Errorf("load database %s: %w", path, err)
+	if load {
+		if _, err := os.Stat(path); err == nil {
+			if err := st.load(ctx); err != nil {
+				st.close()
+				return nil, fmt.Errorf("load database %s: %w", path, err)
+			}
 		}
 	}
 	st.synced = st.commits.Load()
