@@ -33,6 +33,9 @@ import (
 type store struct {
 	path string
 	dsn  string
+	uri  string // the memory database's, without the connections' settings
+	// loaded: the store started from its file (see template)
+	loaded bool
 	// keep is a pool of one connection, opened with the store and never
 	// closed before it: it holds the memory database open, and serves the
 	// reads between steps (Runtime.Reader), whose prepared statements stay
@@ -58,7 +61,7 @@ func newStore(path string, load bool) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	st := &store{path: path, dsn: "file:" + filepath.ToSlash(abs) + "?" + q.Encode()}
+	st := &store{path: path, dsn: "file:" + filepath.ToSlash(abs) + "?" + q.Encode(), uri: "file:" + filepath.ToSlash(abs) + "?vfs=memdb"}
 	st.keep = sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
 	st.keep.SetMaxOpenConns(1)
 	st.keep.SetMaxIdleConns(1) // and no lifetime: the connection stays
@@ -73,6 +76,7 @@ func newStore(path string, load bool) (*store, error) {
 				st.close()
 				return nil, fmt.Errorf("load database %s: %w", path, err)
 			}
+			st.loaded = true
 		}
 	}
 	st.synced = st.commits.Load()
@@ -183,7 +187,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 }
 
 func (c connector) Driver() driver.Driver {
-	return cachingDriver{d: sqliteDriver, openTx: c.openTx, commits: &c.st.commits, inc: c.inc}
+	return cachingDriver{d: sqliteDriver, st: c.st, openTx: c.openTx, commits: &c.st.commits, inc: c.inc}
 }
 
 // cachingDriver wraps the SQLite driver: each connection keeps its
@@ -202,6 +206,7 @@ func (c connector) Driver() driver.Driver {
 // whose handle it is crash at its commits: see incarnation.beforeCommit.
 type cachingDriver struct {
 	d       *sqlite.Driver
+	st      *store
 	openTx  *atomic.Int64
 	commits *atomic.Uint64
 	inc     *incarnation
