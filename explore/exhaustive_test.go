@@ -22,7 +22,7 @@ import (
 	"github.com/txchaos/txchaos/sim"
 )
 
-func spec(t *testing.T, name string) patterns.Spec {
+func spec(t testing.TB, name string) patterns.Spec {
 	t.Helper()
 	s, err := patterns.Lookup(name)
 	require.NoError(t, err)

@@ -85,7 +85,11 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	profile, _ := faults.Parse(cfg.Faults)         // validated
 	sched, _ := faults.ParseSchedule(cfg.Schedule) // validated
-	if dir == "" {
+	scratch := dir == ""
+	switch {
+	case scratch && cfg.Runtime == results.RuntimeDet:
+		dir = scratchDir() // the databases stay in memory: it only names them
+	case scratch:
 		tmp, release, err := newWorkDir()
 		if err != nil {
 			return nil, err
@@ -102,7 +106,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if cfg.IsolationName() == live.IsolationProcess {
 		desc = describeWorld(spec.Name, wcfg)
 	}
-	rt, err := runtimes[cfg.Runtime](ctx, world, dir, cfg, desc)
+	rt, err := runtimes[cfg.Runtime](ctx, world, dir, scratch, cfg, desc)
 	if err != nil {
 		return nil, fmt.Errorf("start the world: %w", err)
 	}

@@ -179,7 +179,7 @@ func startRuntime(t *testing.T, r faultRuntime, world string, seed int64) Runtim
 	t.Helper()
 	w, err := faultWorld(world)
 	require.NoError(t, err)
-	rt, err := runtimes[r.runtime](context.Background(), w, t.TempDir(), Config{Seed: seed, Isolation: r.isolation}, []byte(faultWorldPrefix+world))
+	rt, err := runtimes[r.runtime](context.Background(), w, t.TempDir(), false, Config{Seed: seed, Isolation: r.isolation}, []byte(faultWorldPrefix+world))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, rt.Stop()) })
 	return rt

@@ -49,20 +49,22 @@ type Runtime interface {
 
 // runtimes starts a world on a runtime, by the runtime's name
 // (Config.Runtime); world describes it to node processes (NodeMain).
-var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error){
-	"live": func(ctx context.Context, w sim.World, dir string, cfg Config, world []byte) (Runtime, error) {
+// scratch says dir is removed when the run ends: the det runtime then
+// does not write its databases there at Stop.
+var runtimes = map[string]func(ctx context.Context, w sim.World, dir string, scratch bool, cfg Config, world []byte) (Runtime, error){
+	"live": func(ctx context.Context, w sim.World, dir string, _ bool, cfg Config, world []byte) (Runtime, error) {
 		rt, err := live.Start(ctx, w, live.Options{Dir: dir, Seed: cfg.Seed, Isolation: cfg.Isolation, World: world, Clients: cfg.Workload.Concurrency})
 		if err != nil {
 			return nil, err
 		}
 		return liveRuntime{rt}, nil
 	},
-	"det": func(ctx context.Context, w sim.World, dir string, cfg Config, _ []byte) (Runtime, error) {
+	"det": func(ctx context.Context, w sim.World, dir string, scratch bool, cfg Config, _ []byte) (Runtime, error) {
 		sched, err := faults.ParseSchedule(cfg.Schedule) // validated
 		if err != nil {
 			return nil, err
 		}
-		rt, err := det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions()})
+		rt, err := det.Start(ctx, w, det.Options{Dir: dir, Seed: cfg.Seed, Schedule: sched.Decisions(), Scratch: scratch})
 		if err != nil {
 			return nil, err
 		}

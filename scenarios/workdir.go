@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 )
 
 // workDirPrefix names the temporary directories that hold a run's
@@ -13,6 +14,16 @@ const workDirPrefix = "txchaos-run-"
 // lockFile is the file in a work directory its run holds locked while it
 // lives: the lock goes with the process, however it ends.
 const lockFile = ".lock"
+
+// scratches counts the scratch directories named (scratchDir).
+var scratches atomic.Int64
+
+// scratchDir names a directory, never created, for the databases of a
+// det run given none: the det runtime keeps them in memory only
+// (det.Options.Scratch), by names no other run of the process uses.
+func scratchDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("%sscratch-%d-%d", workDirPrefix, os.Getpid(), scratches.Add(1)))
+}
 
 // newWorkDir makes a temporary directory for one run's databases, locked
 // for as long as the run lives; release unlocks and removes it. It first

@@ -31,19 +31,25 @@ import (
 // and none holds a transaction while another runs (the scheduler fails a
 // process that yields inside a transaction).
 type store struct {
-	path    string
-	dsn     string
-	keep    *sql.Conn         // holds the memory database open
-	keepDB  *sql.DB           // keep's pool
+	path string
+	dsn  string
+	uri  string // the memory database's, without the connections' settings
+	// loaded: the store started from its file (see template)
+	loaded bool
+	// keep is a pool of one connection, opened with the store and never
+	// closed before it: it holds the memory database open, and serves the
+	// reads between steps (Runtime.Reader), whose prepared statements stay
+	// cached from one question to the next, and the store's own loads and
+	// syncs.
+	keep    *sql.DB
 	commits atomic.Uint64     // transactions committed in it, by any connection
 	synced  uint64            // commits when sync last looked
 	written [sha256.Size]byte // the hash of the database as sync last wrote it
-	reader  *sql.DB           // reads between steps (Runtime.Reader); nil until asked for
 }
 
 // newStore creates the in-memory database of the node whose file is path,
-// loading the file when it exists.
-func newStore(path string) (*store, error) {
+// loading the file when load and it exists.
+func newStore(path string, load bool) (*store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(MEMORY)")
 	q.Add("_pragma", "synchronous(OFF)")
@@ -60,17 +66,22 @@ func newStore(path string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	st := &store{path: path, dsn: "file:" + filepath.ToSlash(abs) + "?" + q.Encode()}
-	st.keepDB = sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
+	st := &store{path: path, dsn: "file:" + filepath.ToSlash(abs) + "?" + q.Encode(), uri: "file:" + filepath.ToSlash(abs) + "?vfs=memdb"}
+	st.keep = sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
+	st.keep.SetMaxOpenConns(1)
+	st.keep.SetMaxIdleConns(1) // and no lifetime: the connection stays
 	ctx := context.Background()
-	if st.keep, err = st.keepDB.Conn(ctx); err != nil {
-		st.keepDB.Close()
+	if err := st.keep.PingContext(ctx); err != nil {
+		st.keep.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if _, err := os.Stat(path); err == nil {
-		if err := st.load(ctx); err != nil {
-			st.close()
-			return nil, fmt.Errorf("load database %s: %w", path, err)
+	if load {
+		if _, err := os.Stat(path); err == nil {
+			if err := st.load(ctx); err != nil {
+				st.close()
+				return nil, fmt.Errorf("load database %s: %w", path, err)
+			}
+			st.loaded = true
 		}
 	}
 	st.synced = st.commits.Load()
@@ -79,7 +90,7 @@ func newStore(path string) (*store, error) {
 
 // load copies the database file into the memory database.
 func (st *store) load(ctx context.Context) error {
-	return st.keep.Raw(func(dc any) error {
+	return st.raw(func(dc any) error {
 		c, ok := dc.(*cachingConn).c.(interface {
 			NewRestore(string) (*sqlite.Backup, error)
 		})
@@ -121,7 +132,7 @@ func (st *store) sync() (bool, error) {
 		return false, nil
 	}
 	var image []byte
-	err := st.keep.Raw(func(dc any) error {
+	err := st.raw(func(dc any) error {
 		c, ok := dc.(*cachingConn).c.(interface{ Serialize() ([]byte, error) })
 		if !ok {
 			return errors.New("the SQLite driver cannot serialize a database")
@@ -150,31 +161,22 @@ func (st *store) sync() (bool, error) {
 	return true, nil
 }
 
-// read is the store's handle for reading between steps of the world,
-// opened on first use: one connection, whose prepared statements stay
-// cached from one question to the next.
-func (st *store) read() (*sql.DB, error) {
-	if st.reader == nil {
-		db := sql.OpenDB(connector{st: st, openTx: new(atomic.Int64)})
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		if err := db.PingContext(context.Background()); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open database %s: %w", st.path, err)
-		}
-		st.reader = db
+// raw calls fn with the driver's connection of keep.
+func (st *store) raw(fn func(dc any) error) error {
+	c, err := st.keep.Conn(context.Background())
+	if err != nil {
+		return err
 	}
-	return st.reader, nil
+	defer c.Close() // back to the pool: the connection stays open
+	return c.Raw(fn)
 }
 
+// read is the store's handle for reading between steps of the world: its
+// own connection (see keep).
+func (st *store) read() (*sql.DB, error) { return st.keep, nil }
+
 // close frees the memory database.
-func (st *store) close() error {
-	var err error
-	if st.reader != nil {
-		err = st.reader.Close()
-	}
-	return errors.Join(err, st.keep.Close(), st.keepDB.Close())
-}
+func (st *store) close() error { return st.keep.Close() }
 
 // connector opens connections to one database for database/sql.
 type connector struct {
@@ -190,7 +192,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 }
 
 func (c connector) Driver() driver.Driver {
-	return cachingDriver{d: sqliteDriver, openTx: c.openTx, commits: &c.st.commits, inc: c.inc}
+	return cachingDriver{d: sqliteDriver, st: c.st, openTx: c.openTx, commits: &c.st.commits, inc: c.inc}
 }
 
 // cachingDriver wraps the SQLite driver: each connection keeps its
@@ -209,6 +211,7 @@ func (c connector) Driver() driver.Driver {
 // whose handle it is crash at its commits: see incarnation.beforeCommit.
 type cachingDriver struct {
 	d       *sqlite.Driver
+	st      *store
 	openTx  *atomic.Int64
 	commits *atomic.Uint64
 	inc     *incarnation

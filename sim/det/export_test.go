@@ -8,3 +8,10 @@ func TraceStatements(t testing.TB, f func(node, query string)) {
 	traceStatement = f
 	t.Cleanup(func() { traceStatement = nil })
 }
+
+// Templates counts the databases kept for migrations to copy.
+func Templates() int {
+	templates.Lock()
+	defer templates.Unlock()
+	return len(templates.byStmts)
+}

@@ -45,6 +45,11 @@ type Options struct {
 	// each is taken when the run reaches its site, until Heal. Where it
 	// decides nothing, the faults the controller set decide as usual.
 	Schedule []sim.Decision
+	// Scratch keeps the databases in memory only, for a run whose files
+	// nobody reads: Dir names them (it must be a directory no other
+	// runtime of the process uses) but is not created, no file is loaded
+	// from it, and neither Sync nor Stop writes to it.
+	Scratch bool
 }
 
 // Runtime runs a sim.World in one process under a seeded scheduler and a
@@ -91,8 +96,10 @@ func Start(ctx context.Context, w sim.World, opt Options) (*Runtime, error) {
 	if b := w.Config.BrokerName(); b != sim.BrokerLog {
 		return nil, fmt.Errorf("det: the world's broker is %s, which runs on the live runtime only: the det runtime runs the log broker (sim.BrokerService), whose every step it schedules and replays; a NATS server keeps goroutines and a clock of its own", b)
 	}
-	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("det: create the database directory: %w", err)
+	if !opt.Scratch {
+		if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("det: create the database directory: %w", err)
+		}
 	}
 	if opt.NetDelay == 0 {
 		opt.NetDelay = DefaultNetDelay
@@ -141,7 +148,7 @@ func (r *Runtime) build() error {
 		if name == sim.Client {
 			return fmt.Errorf("det: %q is the workload's node and cannot run a service", sim.Client)
 		}
-		st, err := newStore(r.DBPath(name))
+		st, err := newStore(r.DBPath(name), !r.opt.Scratch)
 		if err != nil {
 			return fmt.Errorf("det: node %s: %w", name, err)
 		}
@@ -368,8 +375,8 @@ func (r *Runtime) Transport(from, to string) http.RoundTripper {
 }
 
 // Stop ends every process (each is aborted at its next step, as a crash
-// would), closes every database and reports the errors of closing them.
-// Stop is idempotent.
+// would), writes every database that changed to its file (Sync), closes
+// them and reports the errors of doing so. Stop is idempotent.
 func (r *Runtime) Stop() error {
 	if r.stopped {
 		return nil
@@ -428,8 +435,11 @@ func (r *Runtime) Stop() error {
 // Sync writes the committed state of every database that changed since the
 // last Sync to its file (DBPath), and reports whether any did. Stop syncs
 // too. Call it between steps of the world: from a process, or while no Main
-// runs.
+// runs. With Options.Scratch it writes nothing.
 func (r *Runtime) Sync() (changed bool, err error) {
+	if r.opt.Scratch {
+		return false, nil
+	}
 	var errs []error
 	for _, name := range r.nodeNames() {
 		if st := r.nodes[name].store; st != nil {

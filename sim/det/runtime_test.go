@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -378,6 +381,31 @@ func TestDatabaseFiles(t *testing.T) {
 	status, err = call(ctx, again.Node(sim.Client), sim.Orders, http.MethodGet, "/rows/B")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status, "a runtime started over the files has their rows")
+}
+
+// TestScratch: a scratch runtime keeps its databases in memory only: its
+// directory is never made, no file is written, and its readers see what
+// was committed.
+func TestScratch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "scratch")
+	ctx := context.Background()
+	s := &store{}
+	r, err := det.Start(ctx, s.world(), det.Options{Dir: dir, Seed: 1, Scratch: true})
+	require.NoError(t, err)
+	status, err := call(ctx, r.Node(sim.Client), sim.Orders, http.MethodPost, "/rows/A")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, status)
+	db, err := r.Reader(sim.Orders)
+	require.NoError(t, err)
+	var k int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM rows WHERE name = 'A'`).Scan(&k))
+	require.Equal(t, 1, k, "the reader sees the commit")
+	changed, err := r.Sync()
+	require.NoError(t, err)
+	require.False(t, changed, "Sync writes nothing")
+	require.NoError(t, r.Stop())
+	_, err = os.Stat(dir)
+	require.ErrorIs(t, err, fs.ErrNotExist, "neither Start, Sync nor Stop makes the directory")
 }
 
 // startOver starts s's world over the databases in dir until the test ends.
