@@ -123,12 +123,6 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	pending := checkerPending(spec.Pending)
 	nem := faults.NewNemesis(profile, sched.Moments(), world.Links, world.Nodes(), rt, rt, cfg.Seed)
 	var history checker.History
-	var rest *aside // the state at rest, set aside
-	defer func() {
-		if rest != nil {
-			rest.remove()
-		}
-	}()
 	// The run proper is the runtime's main process: on the det runtime the
 	// nemesis, the clients and everything they start are its processes.
 	var start time.Time
@@ -162,12 +156,6 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, world.Nodes(), pending)
 		if err != nil {
 			return err
-		}
-		if rest, err = setAside(rt, dir, world.Nodes()); err != nil {
-			return err
-		}
-		if rest != nil {
-			res.State = nil // read again from the files, once Stop has freed the databases
 		}
 		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
 			res.Passes = st.Passes()
@@ -203,11 +191,6 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("run interrupted: %w", ctx.Err())
-	}
-	if rest != nil {
-		if res.State, err = rest.read(ctx, pending); err != nil {
-			return nil, err
-		}
 	}
 
 	res.History = history.Ops()
