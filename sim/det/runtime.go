@@ -419,12 +419,16 @@ func (r *Runtime) Stop() error {
 			errs = append(errs, inc.err)
 		}
 	}
-	// Each database is written, then freed, in turn: a long run's
-	// databases are not all held while the last is written.
+	// Each database is written (but for a scratch run's), then freed, in
+	// turn: a long run's databases are not all held while the last is
+	// written.
 	for _, name := range r.nodeNames() {
 		if n := r.nodes[name]; n.store != nil {
-			_, err := n.store.sync()
-			errs = append(errs, err, n.store.close())
+			if !r.opt.Scratch {
+				_, err := n.store.sync()
+				errs = append(errs, err)
+			}
+			errs = append(errs, n.store.close())
 			n.store = nil
 		}
 	}
