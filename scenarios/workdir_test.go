@@ -31,7 +31,9 @@ func TestKilledRunsWorkDirRemoved(t *testing.T) {
 		running.Wait()
 	}()
 
-	_, err := Execute(context.Background(), detTiny("naive-dual-write", ""), "")
+	next := detTiny("naive-dual-write", "")
+	next.Runtime = "live" // a det run given no directory makes none (TestScratchRunMakesNoWorkDir)
+	_, err := Execute(context.Background(), next, "")
 	require.NoError(t, err)
 	require.NoDirExists(t, killedDir, "the next run removes the killed run's work directory")
 	require.DirExists(t, runningDir, "a running run's work directory is left alone")
@@ -64,4 +66,16 @@ func startLongRun(t *testing.T, tmp string) (*exec.Cmd, string) {
 	cmd.Wait()
 	t.Fatal("the run's work directory and its lock did not appear")
 	return nil, ""
+}
+
+// TestScratchRunMakesNoWorkDir: a det run given no directory keeps its
+// databases in memory, so it makes no work directory at all.
+func TestScratchRunMakesNoWorkDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err := Execute(context.Background(), detTiny("naive-dual-write", ""), "")
+	require.NoError(t, err)
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Empty(t, left, "a scratch det run writes nothing in the temporary directory")
 }
