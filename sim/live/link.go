@@ -222,15 +222,11 @@ func (k *link) RoundTrip(req *http.Request) (*http.Response, error) {
 		return k.late(req, f.LateAt(sent, k.clock.at(deadline), ok))
 	}
 	if delay > 0 {
-		t := time.NewTimer(k.clock.real(delay))
-		select {
-		case <-t.C:
-		case <-req.Context().Done():
-			t.Stop()
+		if err := k.clock.sleep(req.Context(), delay); err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}
-			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, req.Context().Err())
+			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, err)
 		}
 	}
 	if extra == sim.SiteReorder {

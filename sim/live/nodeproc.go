@@ -175,14 +175,7 @@ func (c *child) Now() time.Time { return c.clock.now() }
 
 // Sleep implements sim.Runtime: d on the runtime's clock.
 func (c *child) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(c.clock.real(d))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.clock.sleep(ctx, d)
 }
 
 // WithTimeout implements sim.Runtime: d on the runtime's clock.

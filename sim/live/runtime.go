@@ -447,14 +447,7 @@ func (r *Runtime) Now() time.Time { return r.clock.now() }
 // Sleep implements sim.Runtime: it waits d on the runtime's clock (d times
 // Slowness of real time) or until ctx is done.
 func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(r.clock.real(d))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r.clock.sleep(ctx, d)
 }
 
 // WithTimeout implements sim.Runtime: context.WithTimeout of d on the

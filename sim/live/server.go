@@ -95,12 +95,8 @@ func (r *Runtime) brokerClient(sn *sim.Node) sim.BrokerClient {
 func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 	ln, delay := k.decide(op, "") // a JetStream call names no order
 	if delay > 0 {
-		t := time.NewTimer(k.clock.real(delay))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, ctx.Err())
+		if err := k.clock.sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("link %s: waiting out the injected latency: %w", k.l, err)
 		}
 	}
 	n := k.to

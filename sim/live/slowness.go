@@ -65,6 +65,18 @@ func (c clock) real(d time.Duration) time.Duration {
 	return time.Duration(r)
 }
 
+// sleep waits d on the runtime's clock, or until ctx is done.
+func (c clock) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(c.real(d))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // at is the runtime's time at wall, a reading of the wall clock (a
 // context's deadline, one a node process sent): its inverse is wall.
 func (c clock) at(wall time.Time) time.Time {
