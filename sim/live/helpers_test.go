@@ -149,30 +149,3 @@ func call(ctx context.Context, from *sim.Node, service, method, path string) (in
 	_, err = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, err
 }
-
-// rowsIn reads which of names the database file at path holds, as the
-// checker would.
-func rowsIn(t *testing.T, path string, names ...string) map[string]bool {
-	t.Helper()
-	db, err := sim.OpenReadOnly(path)
-	require.NoError(t, err)
-	defer db.Close()
-	out := map[string]bool{}
-	for _, name := range names {
-		var k int
-		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM rows WHERE name = ?`, name).Scan(&k))
-		out[name] = k == 1
-	}
-	return out
-}
-
-// applied lists the faults of r matching fault, as "target detail".
-func applied(r *live.Runtime, fault string) []string {
-	var out []string
-	for _, a := range r.Applied() {
-		if a.Fault == fault {
-			out = append(out, a.Target+" "+a.Detail)
-		}
-	}
-	return out
-}

@@ -199,9 +199,9 @@ func pidOf(t *testing.T, r *Runtime) int {
 // gone reports whether no process has id pid any more.
 func gone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
 
-// fileRows reads which of names the database file at path holds, as the
-// checker does.
-func fileRows(t *testing.T, path string, names ...string) map[string]bool {
+// RowsIn reads which of names the database file at path holds, as the
+// checker does. Exported for the package's external tests too.
+func RowsIn(t *testing.T, path string, names ...string) map[string]bool {
 	t.Helper()
 	db, err := sim.OpenReadOnly(path)
 	require.NoError(t, err)
@@ -215,8 +215,9 @@ func fileRows(t *testing.T, path string, names ...string) map[string]bool {
 	return out
 }
 
-// appliedOf lists the faults of r matching fault, as "target detail".
-func appliedOf(r *Runtime, fault string) []string {
+// AppliedOf lists the faults of r matching fault, as "target detail".
+// Exported for the package's external tests too.
+func AppliedOf(r *Runtime, fault string) []string {
 	var out []string
 	for _, a := range r.Applied() {
 		if a.Fault == fault {

@@ -53,7 +53,7 @@ func TestProcessKillKeepsCommittedRows(t *testing.T) {
 		io.Copy(io.Discard, resp.Body) // until the crash cuts the connection
 	}()
 	require.NoError(t, <-held, "the transaction is open")
-	require.Equal(t, map[string]bool{"committed": true, "open": false}, fileRows(t, r.DBPath(sim.Orders), "committed", "open"),
+	require.Equal(t, map[string]bool{"committed": true, "open": false}, RowsIn(t, r.DBPath(sim.Orders), "committed", "open"),
 		"another process sees only what is committed")
 
 	require.NoError(t, r.Crash(sim.Orders, 0))
@@ -61,7 +61,7 @@ func TestProcessKillKeepsCommittedRows(t *testing.T) {
 	p := r.nodes[sim.Orders].cur.proc
 	ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by SIGKILL: %v", p.cmd.ProcessState)
-	require.Equal(t, map[string]bool{"committed": true, "open": false}, fileRows(t, r.DBPath(sim.Orders), "committed", "open"),
+	require.Equal(t, map[string]bool{"committed": true, "open": false}, RowsIn(t, r.DBPath(sim.Orders), "committed", "open"),
 		"the committed row survives SIGKILL, the open transaction does not")
 	_, _, err = send(r, http.MethodGet, "/pid")
 	require.Error(t, err, "a crashed node answers nothing")
@@ -75,8 +75,8 @@ func TestProcessKillKeepsCommittedRows(t *testing.T) {
 	code, _, err = send(r, http.MethodGet, "/rows/open")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, code)
-	require.Equal(t, []string{"orders "}, appliedOf(r, "crash"))
-	require.Equal(t, []string{"orders "}, appliedOf(r, "restart"))
+	require.Equal(t, []string{"orders "}, AppliedOf(r, "crash"))
+	require.Equal(t, []string{"orders "}, AppliedOf(r, "restart"))
 }
 
 // TestProcessCrashPoint: a crash point in a node process is decided by the
@@ -93,12 +93,12 @@ func TestProcessCrashPoint(t *testing.T) {
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{CrashPoints: map[string]float64{"after-commit": 1}, Downtime: 50 * time.Millisecond}))
 	_, _, err = send(r, http.MethodPost, "/point/crashes")
 	require.Error(t, err, "the caller's connection is cut")
-	require.Equal(t, []string{"orders after-commit"}, appliedOf(r, "crash-point"))
+	require.Equal(t, []string{"orders after-commit"}, AppliedOf(r, "crash-point"))
 	require.Eventually(t, func() bool { return gone(pid) }, procGuard, 10*time.Millisecond)
-	require.Equal(t, map[string]bool{"passes": true, "crashes": true}, fileRows(t, r.DBPath(sim.Orders), "passes", "crashes"),
+	require.Equal(t, map[string]bool{"passes": true, "crashes": true}, RowsIn(t, r.DBPath(sim.Orders), "passes", "crashes"),
 		"the row committed before the crash point is kept")
 	require.NotEqual(t, pid, pidOf(t, r), "restarted after the downtime, in a new process")
-	require.Equal(t, []string{"orders "}, appliedOf(r, "restart"))
+	require.Equal(t, []string{"orders "}, AppliedOf(r, "restart"))
 
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
 	code, _, err = send(r, http.MethodPost, "/point/healed")
@@ -142,7 +142,7 @@ func TestProcessCommitCrash(t *testing.T) {
 	require.Error(t, err, "the caller's connection is cut: %v", r.Applied())
 	killed(pid)
 	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders"}, sitesOf(r, "crash-commit"))
-	require.Equal(t, map[string]bool{"one": true, "two": false}, fileRows(t, r.DBPath(sim.Orders), "one", "two"),
+	require.Equal(t, map[string]bool{"one": true, "two": false}, RowsIn(t, r.DBPath(sim.Orders), "one", "two"),
 		"the commit the process was killed before is lost")
 
 	require.NoError(t, r.Restart(context.Background(), sim.Orders))
@@ -152,9 +152,9 @@ func TestProcessCommitCrash(t *testing.T) {
 	killed(pid)
 	require.Equal(t, []string{"orders: before the commit @ commit 2 of orders", "orders: after the commit @ commit 3 of orders"},
 		sitesOf(r, "crash-commit"))
-	require.Equal(t, map[string]bool{"one": true, "two": false, "three": true}, fileRows(t, r.DBPath(sim.Orders), "one", "two", "three"),
+	require.Equal(t, map[string]bool{"one": true, "two": false, "three": true}, RowsIn(t, r.DBPath(sim.Orders), "one", "two", "three"),
 		"the commit the process was killed after is kept")
-	require.Empty(t, appliedOf(r, "exited"), "the process stopped where the runtime killed it")
+	require.Empty(t, AppliedOf(r, "exited"), "the process stopped where the runtime killed it")
 }
 
 // TestProcessFaults: the faults of a node process's own requests are
@@ -176,7 +176,7 @@ func TestProcessFaults(t *testing.T) {
 		code, body, err := send(r, http.MethodPost, "/charge/k1")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusServiceUnavailable, code, "orders heard nothing from payments: %s", body)
-		require.Equal(t, []string{"orders->payments POST /resources"}, appliedOf(r, "lost-response"))
+		require.Equal(t, []string{"orders->payments POST /resources"}, AppliedOf(r, "lost-response"))
 		require.Equal(t, 1, charges(r, "k1"), "payments acted")
 	})
 	t.Run("dropped request to payments", func(t *testing.T) {
@@ -185,7 +185,7 @@ func TestProcessFaults(t *testing.T) {
 		code, _, err := send(r, http.MethodPost, "/charge/k1")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusServiceUnavailable, code)
-		require.Equal(t, []string{"orders->payments POST /resources"}, appliedOf(r, "drop-request"))
+		require.Equal(t, []string{"orders->payments POST /resources"}, AppliedOf(r, "drop-request"))
 		require.Zero(t, charges(r, "k1"), "the request never reached payments")
 		require.NoError(t, r.Heal(context.Background()))
 		code, _, err = send(r, http.MethodPost, "/charge/k2")
@@ -202,7 +202,7 @@ func TestProcessFaults(t *testing.T) {
 			code, _, err := send(r, http.MethodPost, "/charge/"+key)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusServiceUnavailable, code, "orders' call to payments was cut")
-			crashes := appliedOf(r, "crash")
+			crashes := AppliedOf(r, "crash")
 			require.Len(t, crashes, i+1)
 			if crashes[i] == "payments after POST /resources" {
 				require.Equal(t, 1, charges(r, key), "payments acted, then was killed before answering")
@@ -220,8 +220,8 @@ func TestProcessFaults(t *testing.T) {
 		code, _, err := send(r, http.MethodPost, "/rows/x")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusServiceUnavailable, code)
-		require.Equal(t, []string{"orders POST /rows/x"}, appliedOf(r, "error"))
-		require.False(t, fileRows(t, r.DBPath(sim.Orders), "x")["x"], "refused before acting")
+		require.Equal(t, []string{"orders POST /rows/x"}, AppliedOf(r, "error"))
+		require.False(t, RowsIn(t, r.DBPath(sim.Orders), "x")["x"], "refused before acting")
 	})
 }
 
@@ -231,8 +231,8 @@ func TestProcessExits(t *testing.T) {
 	r := startProcs(t, "rows")
 	pid := pidOf(t, r)
 	send(r, http.MethodPost, "/die")
-	require.Eventually(t, func() bool { return len(appliedOf(r, "exited")) > 0 }, procGuard, 10*time.Millisecond)
-	require.Contains(t, appliedOf(r, "exited")[0], "the node's own bug")
+	require.Eventually(t, func() bool { return len(AppliedOf(r, "exited")) > 0 }, procGuard, 10*time.Millisecond)
+	require.Contains(t, AppliedOf(r, "exited")[0], "the node's own bug")
 	require.True(t, gone(pid))
 	require.NoError(t, r.Heal(context.Background()))
 	require.NotEqual(t, pid, pidOf(t, r))

@@ -53,7 +53,7 @@ func TestLinkFaults(t *testing.T) {
 				require.NoError(t, err)
 			}
 			require.GreaterOrEqual(t, elapsed, tc.minElapsed)
-			require.Equal(t, []string{"orders->payments POST /resources"}, applied(r, tc.fault))
+			require.Equal(t, []string{"orders->payments POST /resources"}, live.AppliedOf(r, tc.fault))
 
 			// The god's-eye view: the payments database itself.
 			db, err := sim.OpenReadOnly(r.DBPath(sim.Payments))
@@ -126,7 +126,7 @@ func TestCrashLosesUncommittedWork(t *testing.T) {
 		require.Equal(t, want, status, "row %s after the restart", name)
 	}
 	waitFor(t, func() bool { return s.ticks.Load() > ticks }, "the process runs again")
-	require.Equal(t, []string{"orders ", "orders "}, append(applied(r, "crash"), applied(r, "restart")...))
+	require.Equal(t, []string{"orders ", "orders "}, append(live.AppliedOf(r, "crash"), live.AppliedOf(r, "restart")...))
 }
 
 // TestCrashPoint crashes a node at a crash point after a commit: the
@@ -145,7 +145,7 @@ func TestCrashPoint(t *testing.T) {
 	crashed := r.Now()
 	_, err := call(ctx, client, sim.Orders, http.MethodPost, "/point/X")
 	require.Error(t, err, "the node crashed while handling the request")
-	require.Equal(t, []string{"orders after-commit"}, applied(r, "crash-point"))
+	require.Equal(t, []string{"orders after-commit"}, live.AppliedOf(r, "crash-point"))
 	require.NoError(t, r.SetNodeFaults(sim.Orders, sim.NodeFaults{}))
 
 	_, err = call(ctx, client, sim.Orders, http.MethodGet, "/rows/X")
@@ -155,7 +155,7 @@ func TestCrashPoint(t *testing.T) {
 		return err == nil && status == http.StatusOK
 	}, "the node restarts after its downtime, with the commit made before the crash point")
 	require.GreaterOrEqual(t, r.Now().Sub(crashed), downtime)
-	require.Equal(t, []string{"orders "}, applied(r, "restart"))
+	require.Equal(t, []string{"orders "}, live.AppliedOf(r, "restart"))
 	require.Equal(t, int32(2), s.starts.Load())
 }
 
@@ -195,9 +195,9 @@ func TestCrashRate(t *testing.T) {
 		require.NoError(t, r.Restart(ctx, sim.Orders), "Restart cancels the pending restart and starts now")
 	}
 	require.NoError(t, r.Stop())
-	rows := rowsIn(t, r.DBPath(sim.Orders), names...)
+	rows := live.RowsIn(t, r.DBPath(sim.Orders), names...)
 	seen := map[string]int{}
-	for _, c := range applied(r, "crash") {
+	for _, c := range live.AppliedOf(r, "crash") {
 		when, req, ok := strings.Cut(strings.TrimPrefix(c, "orders "), " ")
 		require.True(t, ok, c)
 		name := strings.TrimPrefix(req, "POST /rows/")
@@ -219,7 +219,7 @@ func TestErrorRate(t *testing.T) {
 	var u *sim.Unavailable
 	require.ErrorAs(t, err, &u)
 	require.Equal(t, http.StatusServiceUnavailable, u.Status)
-	require.Equal(t, []string{"payments POST /resources"}, applied(r, "error"))
+	require.Equal(t, []string{"payments POST /resources"}, live.AppliedOf(r, "error"))
 	require.NoError(t, r.Heal(ctx))
 	_, err = r.Node(sim.Orders).Payments().Get(ctx, "k")
 	require.True(t, sim.NotFound(err), "the service never acted: %v", err)
