@@ -58,17 +58,6 @@ func TestExhaustiveBaselinesFail(t *testing.T) {
 	}
 }
 
-// A correct pattern is clean under every single fault (every pair takes
-// minutes: patterns/README.md gives them, measured).
-func TestExhaustiveCleanPattern(t *testing.T) {
-	b := explore.Bound{Orders: 1, MaxFaults: 1}
-	res := explore.Clean(t, spec(t, "two-phase-key"), b)
-	assert.Nil(t, res.Counterexample)
-	assert.Equal(t, []int{1, res.Runs - 1}, res.Levels)
-	assert.Greater(t, res.Levels[1], res.Sites-res.Idle, "more than one fault kind per working site")
-	assert.Equal(t, res.Sites-res.Idle, res.Tried, "a fault at every working site of the fault-free run")
-}
-
 // Second faults go at sites only the first fault's run reaches (a retry
 // is a new request): target-state-republish loses an event when the
 // client's first try crashes orders before it handles it and the retry's

@@ -8,50 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/txchaos/txchaos/patterns"
 	"github.com/txchaos/txchaos/sim"
 	"github.com/txchaos/txchaos/sim/live"
 )
-
-// TestProcessMatrix runs the live sample of the expectation matrix
-// (liveSample, TestMatrix's) on the live runtime with isolation process —
-// every service an OS process, killed with SIGKILL when it crashes — and
-// holds each cell to its line of the matrix. The sample covers every
-// pattern, every built-in scenario and every fault kind (TestMatrixTable
-// checks); a fault of sampleFaultCells must land on a request a node
-// process sent. The records say the isolation.
-func TestProcessMatrix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the sample runs a live cell per pattern; -short skips it")
-	}
-	runs := liveSample(t, readMatrix(t))
-	results := runSample(t, runs, func(cfg *Config) { cfg.Isolation = live.IsolationProcess },
-		func(target string) bool { return !strings.HasPrefix(target, sim.Client+"->") }) // a link from a node process
-	// The faults decided per site or timed, new with issue 12, each landed
-	// somewhere in the sample: they work across the process boundary.
-	// (Judged when the whole sample ran, not a part chosen with -run.)
-	landed := map[string]bool{}
-	whole := true
-	for _, o := range results {
-		whole = whole && (o.err != nil || o.report.Anomalies != nil)
-		for _, a := range o.applied {
-			landed[a.Fault] = true
-			if a.Fault == "crash" && a.Detail == "" { // Crash, as the nemesis's timed kill calls it
-				landed["kill"] = true
-			}
-		}
-	}
-	for _, k := range []string{"late", "duplicate", "reorder", "crash-commit", "kill"} {
-		assert.True(t, !whole || landed[k], "no %s landed in the whole sample", k)
-	}
-	if t.Failed() {
-		t.Logf("the measured sample with isolation process (%s; the last %d cells with their own faults: sampleFaultCells):\n%s",
-			expectationsFile, len(sampleFaultCells), formatMatrix(sampleCells(runs), results))
-	}
-}
 
 // TestProcessRecord: a run with isolation process says so in its record,
 // and its nodes ran in processes of their own: the coordinator's crashes

@@ -14,7 +14,7 @@ import (
 )
 
 // The live sample of the expectation matrix: the cells make test runs on
-// the live runtime (TestMatrix, TestProcessMatrix), and how they run.
+// the live runtime (TestMatrix), and how they run.
 
 // fullMatrix makes TestMatrix run every cell of the expectation matrix on
 // the live runtime (make test-live), not only the live sample's.
@@ -87,10 +87,10 @@ func (r sampleRun) name() string {
 	return r.c.scenario + "/" + r.c.pattern
 }
 
-// liveSample is what make test runs live, in-process (TestMatrix) and
-// with every service an OS process (TestProcessMatrix): matrixSample's
-// cells of cells, then sampleFaultCells. It holds every pattern, every
-// built-in scenario and every fault kind (TestMatrixTable checks).
+// liveSample is what make test runs live, with every service an OS
+// process (TestMatrix): matrixSample's cells of cells, then
+// sampleFaultCells. It holds every pattern, every built-in scenario and
+// every fault kind (TestMatrixTable checks).
 func liveSample(t *testing.T, cells []cell) []sampleRun {
 	t.Helper()
 	var runs []sampleRun

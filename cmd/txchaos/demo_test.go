@@ -16,14 +16,14 @@ import (
 // no faults to rate 0.05 to rate 0.2, where a pattern that breaks breaks
 // more as faults grow. The det runtime replays every run from its seed, so
 // the verdict is the same on every machine: when a change makes it fail,
-// the demo needs more seeds or checkouts to tell its rates apart. Under
-// the race detector it runs fallback-queue alone, the pattern whose single
-// seed once showed ✗ at 0.05 and ✓ at 0.2.
+// the demo needs more seeds or checkouts to tell its rates apart. It is
+// hundreds of det runs: under the race detector it is left to make test's
+// pass without.
 func TestDetDemoMonotone(t *testing.T) {
-	det, _ := demoSweeps(20, 10)
 	if raceDetector {
-		det.Patterns = []string{"fallback-queue"}
+		t.Skip("hundreds of det runs: make test runs it without -race")
 	}
+	det, _ := demoSweeps(20, 10)
 	done, err := scenarios.RunSweep(context.Background(), det, t.TempDir(), scenarios.SweepOptions{Parallel: 2})
 	require.NoError(t, err)
 	cells := map[[3]string]scenarios.CellStats{}
