@@ -60,8 +60,10 @@ func TestNaiveDualWrite(t *testing.T) {
 	// request meets which roll follows the machine's timing; for any
 	// sequence, each of them misses every one of its ~57 chances (orders
 	// that get past payments' 5% rejections) with probability below 1e-7:
-	// 0.7⁵⁷ ≈ 1.5e-9 at a rate of 0.3, 0.75⁵⁷ ≈ 7.6e-8 at 0.25.
+	// 0.7⁵⁷ ≈ 1.5e-9 at a rate of 0.3, 0.75⁵⁷ ≈ 7.6e-8 at 0.25. They
+	// mostly wait on timeouts, so they run at once, after the clean run.
 	t.Run("a lost charge answer leaks the charge", func(t *testing.T) {
+		t.Parallel()
 		cfg := quickLive("naive-dual-write", "lost-response=orders-payments:0.3")
 		cfg.Workload.Attempts = 1 // the client gives up: the order stays failed
 		res := execute(t, cfg)
@@ -70,6 +72,7 @@ func TestNaiveDualWrite(t *testing.T) {
 		require.Positive(t, res.Faults().Counts["lost-response orders->payments"])
 	})
 	t.Run("a lost checkout answer double-charges on the client's retry", func(t *testing.T) {
+		t.Parallel()
 		res := execute(t, quickLive("naive-dual-write", "lost-response=client-orders:0.3"))
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.DuplicateEffect].Count, res.Report.String())
@@ -77,6 +80,7 @@ func TestNaiveDualWrite(t *testing.T) {
 		require.Positive(t, res.Faults().Counts["lost-response client->orders"])
 	})
 	t.Run("a crash after the local commit loses events and commits partially", func(t *testing.T) {
+		t.Parallel()
 		res := execute(t, quickLive("naive-dual-write", "crashpoint=after-local-commit:0.25"))
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.LostEvent].Count, res.Report.String())
