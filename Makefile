@@ -17,13 +17,16 @@ build:
 # The det runtime's suites (scenarios, explore, and the demo's in cmd/txchaos) run
 # SQLite (C translated to Go) ten times slower under -race, where they run
 # a sample; they run in full once more without.
-# The live expectation matrix runs a sample of its cells here (every
-# pattern, scenario and fault kind) and all of them in test-live. The live
+# The live expectation matrix runs a sample of its cells here, every
+# service an OS process (every pattern, scenario and fault kind), and all
+# of them in-process in test-live. The live
 # runtime slows its clock down on a busy machine, so a loaded machine takes
 # longer: go test's default 10-minute limit per package is too tight.
+# go test starts packages in the order given: the longest first, so that
+# the others run beside it rather than before it.
 test:
-	$(GO) test -race -count=1 -timeout 40m ./...
-	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./scenarios ./cmd/txchaos ./explore
+	$(GO) test -race -count=1 -timeout 40m ./scenarios ./cmd/txchaos ./...
+	$(GO) test -count=1 -timeout 20m -run '^TestDet' ./cmd/txchaos ./scenarios ./explore
 
 # Every cell of the live expectation matrix (110 live runs, many minutes
 # on two idle cores).
