@@ -8,7 +8,8 @@ import (
 	"github.com/txchaos/txchaos/checker"
 )
 
-func TestBlindRetry(t *testing.T) {
+func TestDetBlindRetry(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults is clean", func(t *testing.T) {
 		cfg := quick("blind-retry", "")
 		cfg.World.Payments.RejectRate = 0.2

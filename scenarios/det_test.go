@@ -91,6 +91,18 @@ func TestDetReplays(t *testing.T) {
 	}
 }
 
+// detSuite skips a pattern's det suite (TestDetSaga and the like: det runs
+// of the pattern under each fault it claims to survive or is known to
+// fail) under the race detector, where SQLite makes det runs ten times
+// slower: make test runs it in full again without -race. Every pattern
+// runs under -race live (TestMatrix) and on det (TestDetMatrix's sample).
+func detSuite(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("a pattern's det suite: make test runs it without -race")
+	}
+}
+
 // countPrefix adds up the applied-fault counts whose "fault target" key
 // starts with prefix.
 func countPrefix(counts map[string]int, prefix string) int {

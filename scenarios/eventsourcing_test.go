@@ -50,7 +50,8 @@ func requireCleanWithStaleReads(t *testing.T, res *Result) {
 	t.Logf("%s; e.g. %v", reads, reads.Unpromised[checker.SessionStaleRead].Examples[0])
 }
 
-func TestEventSourcing(t *testing.T) {
+func TestDetEventSourcing(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults: clean, the projection's reads stale but converging, rejections compensated", func(t *testing.T) {
 		res := execute(t, eventSourcingWorld(""))
 		requireCleanWithStaleReads(t, res)

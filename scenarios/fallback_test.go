@@ -8,7 +8,8 @@ import (
 	"github.com/txchaos/txchaos/checker"
 )
 
-func TestFallbackQueue(t *testing.T) {
+func TestDetFallbackQueue(t *testing.T) {
+	detSuite(t)
 	const name = "fallback-queue"
 	t.Run("no faults is clean", func(t *testing.T) {
 		cfg := quick(name, "")

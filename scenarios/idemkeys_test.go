@@ -15,7 +15,8 @@ import (
 	"github.com/txchaos/txchaos/sim/live"
 )
 
-func TestIdempotencyKeys(t *testing.T) {
+func TestDetIdempotencyKeys(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults is clean, rejections compensated", func(t *testing.T) {
 		cfg := quick("idempotency-keys", "")
 		cfg.World.Payments.RejectRate = 0.2
@@ -63,39 +64,42 @@ func TestIdempotencyKeys(t *testing.T) {
 		require.Equal(t, checker.VerdictAnomalies, res.Report.Verdict)
 		require.Positive(t, res.Report.Anomalies[checker.DuplicateConsumerEffect].Count, res.Report.String())
 	})
-	t.Run("a repeated key replays the stored answer, other parameters are refused", func(t *testing.T) {
-		spec, err := patterns.Lookup("idempotency-keys")
-		require.NoError(t, err)
-		wcfg := sim.DefaultConfig()
-		wcfg.Payments.RejectRate = 0.5
-		rt, err := live.Start(context.Background(), spec.World(wcfg), live.Options{Dir: t.TempDir(), Seed: 1})
-		require.NoError(t, err)
-		defer rt.Stop()
-		orders := rt.Node(sim.Client).Orders()
-		ctx := context.Background()
-		var confirmed, rejected int
-		for i := range 10 {
-			key := fmt.Sprintf("k%d", i)
-			co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[0], Qty: 1, Amount: 10}
-			first, err1 := orders.Checkout(ctx, key, co)
-			again, err2 := orders.Checkout(ctx, key, co)
-			require.Equal(t, first, again)
-			require.Equal(t, fmt.Sprint(err1), fmt.Sprint(err2))
-			if err1 == nil {
-				confirmed++
-				require.Equal(t, sim.OrderConfirmed, first.State)
-			} else {
-				rejected++
-				require.True(t, sim.IsRejected(err1), err1)
-			}
-			co.Amount++
-			_, err := orders.Checkout(ctx, key, co)
-			var rej *sim.Rejected
-			require.True(t, errors.As(err, &rej), err)
-			require.Equal(t, http.StatusUnprocessableEntity, rej.Status)
-			require.Equal(t, "key_conflict", rej.Reason)
+}
+
+// TestIdempotencyKeysRepeatedKey: on the live runtime, a repeated key
+// replays the stored answer, and other parameters under it are refused.
+func TestIdempotencyKeysRepeatedKey(t *testing.T) {
+	spec, err := patterns.Lookup("idempotency-keys")
+	require.NoError(t, err)
+	wcfg := sim.DefaultConfig()
+	wcfg.Payments.RejectRate = 0.5
+	rt, err := live.Start(context.Background(), spec.World(wcfg), live.Options{Dir: t.TempDir(), Seed: 1})
+	require.NoError(t, err)
+	defer rt.Stop()
+	orders := rt.Node(sim.Client).Orders()
+	ctx := context.Background()
+	var confirmed, rejected int
+	for i := range 10 {
+		key := fmt.Sprintf("k%d", i)
+		co := sim.Checkout{Customer: "c1", SKU: sim.SKUs[0], Qty: 1, Amount: 10}
+		first, err1 := orders.Checkout(ctx, key, co)
+		again, err2 := orders.Checkout(ctx, key, co)
+		require.Equal(t, first, again)
+		require.Equal(t, fmt.Sprint(err1), fmt.Sprint(err2))
+		if err1 == nil {
+			confirmed++
+			require.Equal(t, sim.OrderConfirmed, first.State)
+		} else {
+			rejected++
+			require.True(t, sim.IsRejected(err1), err1)
 		}
-		require.Positive(t, confirmed)
-		require.Positive(t, rejected)
-	})
+		co.Amount++
+		_, err := orders.Checkout(ctx, key, co)
+		var rej *sim.Rejected
+		require.True(t, errors.As(err, &rej), err)
+		require.Equal(t, http.StatusUnprocessableEntity, rej.Status)
+		require.Equal(t, "key_conflict", rej.Reason)
+	}
+	require.Positive(t, confirmed)
+	require.Positive(t, rejected)
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/txchaos/txchaos/checker"
 )
 
-func TestTargetStateRepublish(t *testing.T) {
+func TestDetTargetStateRepublish(t *testing.T) {
+	detSuite(t)
 	const name = "target-state-republish"
 	t.Run("no faults is clean", func(t *testing.T) {
 		cfg := quick(name, "")

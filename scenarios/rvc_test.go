@@ -57,7 +57,8 @@ func requireCleanButRaces(t *testing.T, res *Result) {
 	}
 }
 
-func TestReadValidateCall(t *testing.T) {
+func TestDetReadValidateCall(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults is clean at readable services", func(t *testing.T) {
 		cfg := rvcWorld("", sim.Readable)
 		cfg.World.Payments.RejectRate = 0.2

@@ -19,7 +19,8 @@ func sagaWorld(faults string) Config {
 	return cfg
 }
 
-func TestSaga(t *testing.T) {
+func TestDetSaga(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults is clean, rejections at every step compensated", func(t *testing.T) {
 		cfg := sagaWorld("")
 		cfg.World.Payments.RejectRate = 0.2

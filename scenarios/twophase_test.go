@@ -9,7 +9,8 @@ import (
 	"github.com/txchaos/txchaos/sim"
 )
 
-func TestTwoPhaseKey(t *testing.T) {
+func TestDetTwoPhaseKey(t *testing.T) {
+	detSuite(t)
 	t.Run("no faults is clean, rejections compensated", func(t *testing.T) {
 		cfg := quick("two-phase-key", "")
 		cfg.World.Payments.RejectRate = 0.2
