@@ -61,7 +61,9 @@ func (r *Runtime) serviceNode(name string) (*node, error) {
 
 // Heal implements sim.Controller: it removes every link and node fault,
 // cancels pending delayed restarts and restarts every node that is down,
-// now. Healing a healed world does nothing.
+// now. A crash the old faults decided that has not landed yet (a request's
+// crash after its service acted, a commit's crash after the statement)
+// does not land. Healing a healed world does nothing.
 func (r *Runtime) Heal(ctx context.Context) error {
 	if r.isStopped() {
 		return errStopped
@@ -77,6 +79,7 @@ func (r *Runtime) Heal(ctx context.Context) error {
 		}
 		n.mu.Lock()
 		n.faults = sim.NodeFaults{}
+		n.heals++ // crashes decided under the old faults, still on their way, do not land
 		applied := n.pushLocked()
 		n.cancelRestartLocked()
 		n.mu.Unlock()

@@ -27,8 +27,22 @@ func (n *node) crash(inc *incarnation, fault, detail, order string, downtime tim
 
 // crashAt is crash at a named site.
 func (n *node) crashAt(inc *incarnation, fault, detail, order, site string, downtime time.Duration, wait bool) {
-	if !n.markDown(inc) {
-		return
+	n.land(inc, nil, fault, detail, order, site, downtime, wait)
+}
+
+// decided is a crash of inc that the node's faults decided when n.heals
+// was heals, without waiting: it lands unless Heal has run since (see
+// Heal). decided reports whether inc is down, crashed now or before: false
+// only when the crash did not land and inc goes on.
+func (n *node) decided(inc *incarnation, heals uint64, fault, detail, order, site string, downtime time.Duration) bool {
+	return n.land(inc, &heals, fault, detail, order, site, downtime, false) || inc.dead.Load()
+}
+
+// land is crashAt, only if Heal has not run since the crash was decided
+// when heals is not nil. It reports whether the crash landed.
+func (n *node) land(inc *incarnation, heals *uint64, fault, detail, order, site string, downtime time.Duration, wait bool) bool {
+	if !n.markDownIf(inc, heals) {
+		return false
 	}
 	n.rt.log.addAt(fault, n.name, detail, order, site) // before anyone can see the crash
 	inc.stop()
@@ -41,6 +55,7 @@ func (n *node) crashAt(inc *incarnation, fault, detail, order, site string, down
 	case !n.rt.spawn(inc.teardown):
 		go inc.teardown() // Stop has begun and waits for inc.done
 	}
+	return true
 }
 
 // scheduleRestart restarts the node after d on the runtime's clock, on a
@@ -120,13 +135,9 @@ func (n *node) crashPoint(inc *incarnation, point string) bool {
 	}
 	p := n.faults.CrashPoints[point]
 	hit := p > 0 && n.rng.Float64() < p
-	downtime := n.downtimeLocked()
+	downtime, heals := n.downtimeLocked(), n.heals
 	n.mu.Unlock()
-	if !hit {
-		return false
-	}
-	n.crash(inc, "crash-point", point, "", downtime, false)
-	return true
+	return hit && n.decided(inc, heals, "crash-point", point, "", "", downtime)
 }
 
 // fate is what the node's faults do to one request.
@@ -139,21 +150,22 @@ const (
 	crashAfter              // crash after the service acted, before the answer leaves
 )
 
-// roll decides the fate of one request from the node's faults.
-func (n *node) roll() (fate, time.Duration) {
+// roll decides the fate of one request from the node's faults; a crash
+// lasts the downtime and was decided at the heals returned (see decided).
+func (n *node) roll() (fate, time.Duration, uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	f := n.faults
 	switch {
 	case f.ErrorRate > 0 && n.rng.Float64() < f.ErrorRate:
-		return failFast, 0
+		return failFast, 0, n.heals
 	case f.CrashRate > 0 && n.rng.Float64() < f.CrashRate:
 		if n.rng.Float64() < 0.5 {
-			return crashBefore, n.downtimeLocked()
+			return crashBefore, n.downtimeLocked(), n.heals
 		}
-		return crashAfter, n.downtimeLocked()
+		return crashAfter, n.downtimeLocked(), n.heals
 	}
-	return serve, 0
+	return serve, 0, n.heals
 }
 
 // guard is the runtime's middleware around a service's handler, one per
@@ -172,18 +184,23 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer g.inc.wg.Done()
 	req, order := r.Method+" "+r.URL.Path, r.Header.Get(sim.OrderHeader)
-	f, downtime := g.n.roll()
+	f, downtime, heals := g.n.roll()
 	switch f {
 	case failFast:
 		g.n.rt.log.add("error", g.n.name, req, order)
 		sim.WriteError(w, http.StatusServiceUnavailable, "injected_error", g.n.name+" failed transiently before acting (injected fault)")
 	case crashBefore:
-		g.n.crash(g.inc, "crash", "before "+req, order, downtime, false)
-		panic(http.ErrAbortHandler)
+		if g.n.decided(g.inc, heals, "crash", "before "+req, order, "", downtime) {
+			panic(http.ErrAbortHandler)
+		}
+		g.h.ServeHTTP(w, r) // healed meanwhile
 	case crashAfter:
-		g.h.ServeHTTP(&heldWriter{header: http.Header{}}, r)
-		g.n.crash(g.inc, "crash", "after "+req, order, downtime, false)
-		panic(http.ErrAbortHandler)
+		held := &heldWriter{header: http.Header{}}
+		g.h.ServeHTTP(held, r)
+		if g.n.decided(g.inc, heals, "crash", "after "+req, order, "", downtime) {
+			panic(http.ErrAbortHandler)
+		}
+		held.send(w) // healed while the service acted: the answer leaves
 	default:
 		g.h.ServeHTTP(w, r)
 	}
@@ -197,6 +214,17 @@ type heldWriter struct {
 }
 
 func (w *heldWriter) Header() http.Header { return w.header }
+
+// send writes the held answer to to.
+func (w *heldWriter) send(to http.ResponseWriter) {
+	for k, v := range w.header {
+		to.Header()[k] = v
+	}
+	if w.status != 0 {
+		to.WriteHeader(w.status)
+	}
+	to.Write(w.body.Bytes()) //nolint:errcheck // the caller is gone: nothing to do
+}
 
 func (w *heldWriter) WriteHeader(status int) {
 	if w.status == 0 {
@@ -254,6 +282,7 @@ type gate struct {
 	n     *node
 	inc   *incarnation
 	after string // the site of a commit after which to crash, or ""
+	heals uint64 // the node's heals when that crash was decided
 }
 
 // BeforeCommit implements sim.Gate: a crash decided "before" the k-th
@@ -268,7 +297,7 @@ func (g *gate) BeforeCommit() bool {
 	n := g.n
 	n.mu.Lock()
 	n.commits++
-	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
+	k, f, downtime, heals := n.commits, n.faults, n.downtimeLocked(), n.heals
 	n.mu.Unlock()
 	site := sim.CommitSite(n.name, "", k) // which request a commit serves is not known here: numbered per node
 	crash, before := f.CommitFault(n.rt.opt.Seed, site)
@@ -276,10 +305,9 @@ func (g *gate) BeforeCommit() bool {
 		return false
 	}
 	if before {
-		n.crashAt(g.inc, "crash-commit", "before the commit", "", site, downtime, false)
-		return true
+		return n.decided(g.inc, heals, "crash-commit", "before the commit", "", site, downtime)
 	}
-	g.after = site
+	g.after, g.heals = site, heals
 	return false
 }
 
@@ -292,7 +320,7 @@ func (g *gate) AfterStatement() {
 		n.mu.Lock()
 		downtime := n.downtimeLocked()
 		n.mu.Unlock()
-		n.crashAt(g.inc, "crash-commit", "after the commit", "", site, downtime, false)
+		n.decided(g.inc, g.heals, "crash-commit", "after the commit", "", site, downtime)
 	}
 }
 

@@ -59,10 +59,11 @@ func paymentsWorld() sim.World {
 type store struct {
 	starts atomic.Int32
 	ticks  atomic.Int64  // its process's ticks
-	held   chan struct{} // a hold request has written its row and waits
+	held   chan struct{} // a hold or wait request has written its row and waits
+	free   chan struct{} // lets a wait request answer
 }
 
-func newStore() *store { return &store{held: make(chan struct{}, 1)} }
+func newStore() *store { return &store{held: make(chan struct{}, 1), free: make(chan struct{})} }
 
 func (s *store) world() sim.World {
 	return sim.World{
@@ -110,6 +111,19 @@ func (s *store) Start(n *sim.Node) (http.Handler, error) {
 		s.held <- struct{}{}
 		<-r.Context().Done() // neither commit nor rollback: a crash ends it
 	})
+	// Commit a row, then answer once the test frees it.
+	mux.HandleFunc("POST /wait/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := insertRow(r.Context(), n.DB(), r.PathValue("name")); err != nil {
+			sim.WriteError(w, http.StatusServiceUnavailable, "db", err.Error())
+			return
+		}
+		s.held <- struct{}{}
+		select {
+		case <-s.free:
+			w.WriteHeader(http.StatusCreated)
+		case <-r.Context().Done():
+		}
+	})
 	// Commit a row, then reach a crash point.
 	mux.HandleFunc("POST /point/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if err := insertRow(r.Context(), n.DB(), r.PathValue("name")); err != nil {
@@ -135,7 +149,12 @@ func (s *store) Start(n *sim.Node) (http.Handler, error) {
 // call sends method path from node from to service and returns the status.
 // It waits callTimeout on the runtime's clock.
 func call(ctx context.Context, from *sim.Node, service, method, path string) (int, error) {
-	ctx, cancel := from.WithTimeout(ctx, callTimeout)
+	return callWithin(ctx, from, service, method, path, callTimeout)
+}
+
+// callWithin is call waiting d on the runtime's clock.
+func callWithin(ctx context.Context, from *sim.Node, service, method, path string, d time.Duration) (int, error) {
+	ctx, cancel := from.WithTimeout(ctx, d)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, from.URL(service)+path, nil)
 	if err != nil {

@@ -36,6 +36,7 @@ type node struct {
 	pending chan struct{} // closed to cancel the pending delayed restart; nil if none
 	gens    int           // incarnations started in OS processes
 	commits uint64        // commits of its started incarnations so far: the last one's site number
+	heals   uint64        // Heal calls so far: a crash its faults decided before the last one does not land
 }
 
 // incarnation is one run of a node, from a start to a crash or Stop.
@@ -47,16 +48,16 @@ type incarnation struct {
 	ln     net.Listener // nil for the client
 	srv    *http.Server // nil for the client
 
-	down    bool            // crashed or stopped; guarded by node.mu
-	dead    atomic.Bool     // down, for its database's gate
-	serving atomic.Bool     // its service has started: its commits are crash sites
-	wg      sync.WaitGroup  // handlers, processes and the serve loop
-	err     error           // closing the database; set before done is closed
-	done    chan struct{}   // closed when the incarnation has wound down
-	halt    func()          // stops a server node's server or kills a node process; nil for other nodes
-	gen     int             // its number among the node's process incarnations
-	proc    *proc           // its OS process under IsolationProcess
-	after   map[string]bool // the sites of its process's commits to crash after (nodegate.go); guarded by node.mu
+	down    bool              // crashed or stopped; guarded by node.mu
+	dead    atomic.Bool       // down, for its database's gate
+	serving atomic.Bool       // its service has started: its commits are crash sites
+	wg      sync.WaitGroup    // handlers, processes and the serve loop
+	err     error             // closing the database; set before done is closed
+	done    chan struct{}     // closed when the incarnation has wound down
+	halt    func()            // stops a server node's server or kills a node process; nil for other nodes
+	gen     int               // its number among the node's process incarnations
+	proc    *proc             // its OS process under IsolationProcess
+	after   map[string]uint64 // the sites of its process's commits to crash after, with the heals when decided (nodegate.go); guarded by node.mu
 }
 
 func newNode(rt *Runtime, name string, svc sim.Service, path string) *node {
@@ -257,9 +258,15 @@ func (n *node) halt(inc *incarnation) bool {
 // markDown marks inc down: no new request or process is admitted. It
 // reports false if inc was down already.
 func (n *node) markDown(inc *incarnation) bool {
+	return n.markDownIf(inc, nil)
+}
+
+// markDownIf is markDown for a crash that the node's faults decided when
+// n.heals was *heals: it does not land (false) if Heal has run since.
+func (n *node) markDownIf(inc *incarnation, heals *uint64) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if inc.down {
+	if inc.down || heals != nil && *heals != n.heals {
 		return false
 	}
 	inc.down = true

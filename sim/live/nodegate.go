@@ -97,12 +97,12 @@ func (c *child) ask(path string, vals url.Values) (answer string, ok bool) {
 func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values) {
 	if site := q.Get("after"); site != "" {
 		n.mu.Lock()
-		want := inc.after[site]
+		heals, want := inc.after[site]
 		delete(inc.after, site)
 		downtime := n.downtimeLocked()
 		n.mu.Unlock()
 		if want {
-			n.crashAt(inc, "crash-commit", "after the commit", "", site, downtime, false)
+			n.decided(inc, heals, "crash-commit", "after the commit", "", site, downtime)
 		}
 		panic(http.ErrAbortHandler) // no answer: the process stops here
 	}
@@ -113,7 +113,7 @@ func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values
 	}
 	n.mu.Lock()
 	n.commits += unasked + 1
-	k, f, downtime := n.commits, n.faults, n.downtimeLocked()
+	k, f, downtime, heals := n.commits, n.faults, n.downtimeLocked(), n.heals
 	n.mu.Unlock()
 	site := sim.CommitSite(n.name, "", k) // which request a commit serves is not known here: numbered per node
 	crash, before := f.CommitFault(n.rt.opt.Seed, site)
@@ -121,14 +121,17 @@ func (n *node) serveCommit(w http.ResponseWriter, inc *incarnation, q url.Values
 	case !crash:
 		w.WriteHeader(http.StatusNoContent)
 	case before:
-		n.crashAt(inc, "crash-commit", "before the commit", "", site, downtime, false)
+		if !n.decided(inc, heals, "crash-commit", "before the commit", "", site, downtime) {
+			w.WriteHeader(http.StatusNoContent) // healed meanwhile: commit
+			return
+		}
 		panic(http.ErrAbortHandler) // killed while it waits: it never commits
 	default:
 		n.mu.Lock()
 		if inc.after == nil {
-			inc.after = map[string]bool{}
+			inc.after = map[string]uint64{}
 		}
-		inc.after[site] = true // another connection may commit before this one asks again
+		inc.after[site] = heals // another connection may commit before this one asks again
 		n.mu.Unlock()
 		io.WriteString(w, site)
 	}

@@ -101,7 +101,7 @@ func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 	}
 	n := k.to
 	if ln != drop { // a dropped call never reaches the node
-		switch f, downtime := n.roll(); f {
+		switch f, downtime, heals := n.roll(); f {
 		case failFast:
 			n.rt.log.add("error", n.name, op, "")
 			return nil, fmt.Errorf("%s failed transiently before acting (injected fault)", n.name)
@@ -109,10 +109,9 @@ func (k *link) dial(ctx context.Context, op string) (net.Conn, error) {
 			n.mu.Lock()
 			inc := n.cur
 			n.mu.Unlock()
-			if inc != nil {
-				n.crash(inc, "crash", "before "+op, "", downtime, false)
+			if inc == nil || n.decided(inc, heals, "crash", "before "+op, "", "", downtime) {
+				return nil, fmt.Errorf("%s crashed before acting (injected fault)", n.name)
 			}
-			return nil, fmt.Errorf("%s crashed before acting (injected fault)", n.name)
 		case crashAfter:
 			ln = lostCrash
 		}
