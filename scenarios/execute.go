@@ -123,6 +123,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	pending := checkerPending(spec.Pending)
 	nem := faults.NewNemesis(profile, sched.Moments(), world.Links, world.Nodes(), rt, rt, cfg.Seed)
 	var history checker.History
+	var sealed *checker.SealedState // the state judged, while the world runs on
 	// The run proper is the runtime's main process: on the det runtime the
 	// nemesis, the clients and everything they start are its processes.
 	var start time.Time
@@ -156,6 +157,12 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		res.Converged, res.State, err = awaitRest(ctx, rt, cfg.Quiet, world.Nodes(), pending)
 		if err != nil {
 			return err
+		}
+		if sealed, err = sealLong(res.State); err != nil {
+			return err
+		}
+		if sealed != nil {
+			res.State = nil // unsealed once Stop has freed the databases
 		}
 		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
 			res.Passes = st.Passes()
@@ -192,6 +199,12 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("run interrupted: %w", ctx.Err())
 	}
+	if sealed != nil {
+		if res.State, err = sealed.State(); err != nil {
+			return nil, err
+		}
+		sealed = nil
+	}
 
 	res.History = history.Ops()
 	res.Report = checker.Check(res.History, res.State, spec.Reads)
@@ -201,6 +214,22 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		res.Evidence = evidenceOf(profile, res.Applied, res.History, res.State, start, res.Duration)
 	}
 	return res, nil
+}
+
+// sealAbove is the number of orders above which a run holds the state it
+// judged sealed (checker.Seal) from rest until Stop: through the final
+// reads, beside the world's databases. A short run's state is held as it
+// is: sealing it would cost more than it saves. (A variable for the tests,
+// which seal short runs.)
+var sealAbove = 4096
+
+// sealLong seals a long run's state; it returns nil for a short run's (or
+// no state).
+func sealLong(s *checker.State) (*checker.SealedState, error) {
+	if s == nil || len(s.Orders) <= sealAbove {
+		return nil, nil
+	}
+	return checker.Seal(s)
 }
 
 // siteRecorder is a runtime that records the sites it passed and the

@@ -123,3 +123,28 @@ func TestStoredDiff(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, d)
 }
+
+// TestSealedStateIsTheState: a run that holds the state it judged sealed
+// through the final reads (as a long one does: sealAbove) is the same run
+// as one that holds it as it is — its record, history, schedule and state.
+func TestSealedStateIsTheState(t *testing.T) {
+	ctx := context.Background()
+	was := sealAbove
+	t.Cleanup(func() { sealAbove = was })
+	for _, pattern := range []string{"outbox", "saga", "event-sourcing"} {
+		cfg := detTiny(pattern, "lost-response=0.3,crash=payments:0.5")
+		held, err := Execute(ctx, cfg, "")
+		require.NoError(t, err)
+		rec, err := held.Record()
+		require.NoError(t, err)
+		sealAbove = 0 // every state sealed
+		sealed, err := Execute(ctx, cfg, "")
+		sealAbove = was
+		require.NoError(t, err)
+		require.NotNil(t, sealed.State)
+		stored := &Stored{Record: rec, History: held.History, Applied: held.Applied, Schedule: held.Schedule.Lines(true), State: held.State}
+		d, err := stored.Diff(ctx, sealed)
+		require.NoError(t, err)
+		require.Empty(t, d, "%s: the sealed run differs", pattern)
+	}
+}
