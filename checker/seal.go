@@ -2,10 +2,15 @@ package checker
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 )
 
 // SealedState is a State encoded and compressed: some tenth of its size.
@@ -17,15 +22,46 @@ type SealedState struct {
 	rows  []byte // gob, compressed: those rows
 	// noneMissing: Missing is empty, not nil (JSON leaves an empty one out)
 	noneMissing bool
+	// lens are the lengths of the long tables, by table ("orders",
+	// "resources payments"): State makes each list once, at its length.
+	lens map[string]int
 }
 
-// sealedRows are the rows of a state's long tables, by table.
+// sealChunk is the most rows Seal encodes at once: gob holds a value's
+// whole encoding before it writes it, and a long table's is tens of
+// megabytes.
+const sealChunk = 4096
+
+// sealedRows are rows of one of a state's long tables: Service names the
+// service of resources and log rows. Seal writes each table as a
+// sequence of them, sealChunk rows at most each.
 type sealedRows struct {
+	Service   string
 	Orders    []OrderRow
-	Resources map[string][]ResourceRow
-	Log       map[string][]LogRow
+	Resources []ResourceRow
+	Log       []LogRow
 	Events    []EventRow
 	Credits   []CreditRow
+}
+
+// n is the number of rows r holds.
+func (r *sealedRows) n() int {
+	return len(r.Orders) + len(r.Resources) + len(r.Log) + len(r.Events) + len(r.Credits)
+}
+
+// encodeChunks encodes rows sealChunk at a time, each chunk as part puts
+// it into a sealedRows.
+func encodeChunks[T any](enc *gob.Encoder, rows []T, part func(*sealedRows, []T)) error {
+	for len(rows) > 0 {
+		n := min(len(rows), sealChunk)
+		var r sealedRows
+		part(&r, rows[:n])
+		if err := enc.Encode(&r); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // Seal encodes and compresses s. s is not changed, and may be dropped.
@@ -46,14 +82,31 @@ func Seal(s *State) (*SealedState, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := sealedRows{Orders: s.Orders, Resources: s.Resources, Log: s.Log, Events: s.Events, Credits: s.Credits}
-	if err := gob.NewEncoder(zw).Encode(&rows); err != nil {
+	enc := gob.NewEncoder(zw)
+	err = errors.Join(
+		encodeChunks(enc, s.Orders, func(r *sealedRows, rows []OrderRow) { r.Orders = rows }),
+		encodeChunks(enc, s.Events, func(r *sealedRows, rows []EventRow) { r.Events = rows }),
+		encodeChunks(enc, s.Credits, func(r *sealedRows, rows []CreditRow) { r.Credits = rows }))
+	for _, svc := range slices.Sorted(maps.Keys(s.Resources)) {
+		err = errors.Join(err, encodeChunks(enc, s.Resources[svc], func(r *sealedRows, rows []ResourceRow) { r.Service, r.Resources = svc, rows }))
+	}
+	for _, svc := range slices.Sorted(maps.Keys(s.Log)) {
+		err = errors.Join(err, encodeChunks(enc, s.Log[svc], func(r *sealedRows, rows []LogRow) { r.Service, r.Log = svc, rows }))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("checker: seal the state: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("checker: seal the state: %w", err)
 	}
-	return &SealedState{shape: b, rows: bytes.Clone(buf.Bytes()), noneMissing: s.Missing != nil && len(s.Missing) == 0}, nil
+	lens := map[string]int{"orders": len(s.Orders), "events": len(s.Events), "credits": len(s.Credits)}
+	for svc, rows := range s.Resources {
+		lens["resources "+svc] = len(rows)
+	}
+	for svc, rows := range s.Log {
+		lens["log "+svc] = len(rows)
+	}
+	return &SealedState{shape: b, rows: bytes.Clone(buf.Bytes()), noneMissing: s.Missing != nil && len(s.Missing) == 0, lens: lens}, nil
 }
 
 // emptied is rows with none: nil when rows is nil, empty otherwise.
@@ -89,22 +142,36 @@ func (z *SealedState) State() (*State, error) {
 	if z.noneMissing {
 		s.Missing = map[string]string{}
 	}
-	var rows sealedRows
-	if err := gob.NewDecoder(flate.NewReader(bytes.NewReader(z.rows))).Decode(&rows); err != nil {
-		return nil, fmt.Errorf("checker: unseal the state: %w", err)
+	sized(&s.Orders, z.lens["orders"])
+	sized(&s.Events, z.lens["events"])
+	sized(&s.Credits, z.lens["credits"])
+	for svc, rows := range s.Resources {
+		sized(&rows, z.lens["resources "+svc])
+		s.Resources[svc] = rows
 	}
-	filled(&s.Orders, rows.Orders)
-	filled(&s.Events, rows.Events)
-	filled(&s.Credits, rows.Credits)
-	for k := range s.Resources {
-		rs := s.Resources[k]
-		filled(&rs, rows.Resources[k])
-		s.Resources[k] = rs
+	for svc, rows := range s.Log {
+		sized(&rows, z.lens["log "+svc])
+		s.Log[svc] = rows
 	}
-	for k := range s.Log {
-		ls := s.Log[k]
-		filled(&ls, rows.Log[k])
-		s.Log[k] = ls
+	dec := gob.NewDecoder(flate.NewReader(bytes.NewReader(z.rows)))
+	for {
+		var r sealedRows
+		err := dec.Decode(&r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || r.n() == 0 {
+			return nil, fmt.Errorf("checker: unseal the state: %v", cmp.Or(err, errors.New("a chunk of no rows")))
+		}
+		s.Orders = append(s.Orders, r.Orders...)
+		s.Events = append(s.Events, r.Events...)
+		s.Credits = append(s.Credits, r.Credits...)
+		if len(r.Resources) > 0 {
+			s.Resources[r.Service] = append(s.Resources[r.Service], r.Resources...)
+		}
+		if len(r.Log) > 0 {
+			s.Log[r.Service] = append(s.Log[r.Service], r.Log...)
+		}
 	}
 	for i := range s.Orders {
 		o := &s.Orders[i]
@@ -133,10 +200,9 @@ func (z *SealedState) State() (*State, error) {
 	return s, nil
 }
 
-// filled sets *dst, nil or empty as the shape has it, to rows when there
-// are some.
-func filled[T any](dst *[]T, rows []T) {
-	if *dst != nil && len(rows) > 0 {
-		*dst = rows
+// sized gives *rows, when not nil, room for n rows.
+func sized[T any](rows *[]T, n int) {
+	if *rows != nil {
+		*rows = make([]T, 0, n)
 	}
 }

@@ -1,6 +1,7 @@
 package checker_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,7 +23,16 @@ func TestSeal(t *testing.T) {
 		Pending:   map[string][]string{"unsent": {}, "open": nil, "keys": {"a", "b"}},
 		Missing:   map[string]string{},
 	}
-	for _, s := range []*checker.State{full, {}, {Missing: map[string]string{"broker": "down"}, Resources: map[string][]checker.ResourceRow{}}} {
+	long := &checker.State{Orders: []checker.OrderRow{}, Resources: map[string][]checker.ResourceRow{"payments": {}, "shipping": {}}, Log: map[string][]checker.LogRow{}}
+	for i := range 10_000 { // several chunks a table
+		o := fmt.Sprintf("o%06d", i)
+		long.Orders = append(long.Orders, checker.OrderRow{Key: o, State: "confirmed", UpdatedAt: int64(i)})
+		long.Resources["payments"] = append(long.Resources["payments"], checker.ResourceRow{ID: int64(i), Order: o})
+		if i%3 == 0 {
+			long.Resources["shipping"] = append(long.Resources["shipping"], checker.ResourceRow{ID: int64(i), Order: o, Cancels: 1})
+		}
+	}
+	for _, s := range []*checker.State{full, long, {}, {Missing: map[string]string{"broker": "down"}, Resources: map[string][]checker.ResourceRow{}}} {
 		z, err := checker.Seal(s)
 		require.NoError(t, err)
 		got, err := z.State()

@@ -63,14 +63,10 @@ func harnessError(err error) error {
 // simulation's heap is small and short-lived: collecting at 400% of the
 // live heap instead of 100% runs the det runtime about a third faster
 // (BenchmarkDetCheckout, GOGC=100 against GOGC=400) for a few tens of
-// megabytes more; memLimit (when GOMEMLIMIT is not set either) makes the
+// megabytes more. A soft memory limit (when GOMEMLIMIT is not set
+// either: tuneMemoryLimit, or memLimit where it cannot tune) makes the
 // collector work harder again before the heap grows past it, so that a
-// long run stays under 500 MiB (BenchmarkDetScale's peak-MiB): at 100,000
-// orders its databases hold some 160 MB outside Go's heap while it runs,
-// beside a live heap of some 70 MB (its history and its state sealed: see
-// checker.History, checker.Seal) and, at rest, the state it reads (some
-// 130 MB, sealed at once); the heap grows past the limit once the
-// databases are freed, to judge the run.
+// long run stays under 500 MiB (BenchmarkDetScale's peak-MiB).
 const (
 	gcPercent = 400
 	memLimit  = 220 << 20
@@ -79,7 +75,7 @@ const (
 func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
-		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set && !tuneMemoryLimit() {
 			debug.SetMemoryLimit(memLimit)
 		}
 	}
