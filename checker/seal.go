@@ -18,8 +18,8 @@ import (
 // running a while (the final reads) beside the world's databases, holds
 // it sealed meanwhile: a run of 100,000 orders has some 120 MB of state.
 type SealedState struct {
-	shape []byte // JSON: the state without the rows of its long tables
-	rows  []byte // gob, compressed: those rows
+	shape []byte   // JSON: the state without the rows of its long tables
+	rows  [][]byte // gob, compressed: those rows, in blocks (blocks)
 	// noneMissing: Missing is empty, not nil (JSON leaves an empty one out)
 	noneMissing bool
 	// lens are the lengths of the long tables, by table ("orders",
@@ -77,7 +77,7 @@ func Seal(s *State) (*SealedState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checker: seal the state: %w", err)
 	}
-	var buf bytes.Buffer
+	var buf blocks
 	zw, err := flate.NewWriter(&buf, flate.BestSpeed)
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func Seal(s *State) (*SealedState, error) {
 	for svc, rows := range s.Log {
 		lens["log "+svc] = len(rows)
 	}
-	return &SealedState{shape: b, rows: bytes.Clone(buf.Bytes()), noneMissing: s.Missing != nil && len(s.Missing) == 0, lens: lens}, nil
+	return &SealedState{shape: b, rows: buf, noneMissing: s.Missing != nil && len(s.Missing) == 0, lens: lens}, nil
 }
 
 // emptied is rows with none: nil when rows is nil, empty otherwise.
@@ -130,7 +130,45 @@ func emptiedAll[T any](m map[string][]T) map[string][]T {
 }
 
 // Len is the size of the sealed state in bytes.
-func (z *SealedState) Len() int { return len(z.shape) + len(z.rows) }
+func (z *SealedState) Len() int {
+	n := len(z.shape)
+	for _, b := range z.rows {
+		n += len(b)
+	}
+	return n
+}
+
+// blockSize is the size of a block of blocks.
+const blockSize = 1 << 20
+
+// blocks is an io.Writer that keeps what it is written in blocks of
+// blockSize bytes: a bytes.Buffer grows by doubling, holding both arrays
+// as it grows, and its bytes would be copied once more to be kept at
+// their length.
+type blocks [][]byte
+
+func (b *blocks) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(*b) == 0 || len((*b)[len(*b)-1]) == blockSize {
+			*b = append(*b, make([]byte, 0, blockSize))
+		}
+		last := &(*b)[len(*b)-1]
+		k := min(len(p), blockSize-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// reader reads the bytes written.
+func (b blocks) reader() io.Reader {
+	rs := make([]io.Reader, len(b))
+	for i, blk := range b {
+		rs[i] = bytes.NewReader(blk)
+	}
+	return io.MultiReader(rs...)
+}
 
 // State decodes the state z holds: equal to the one sealed, its strings
 // shared as ReadState shares them.
@@ -153,7 +191,7 @@ func (z *SealedState) State() (*State, error) {
 		sized(&rows, z.lens["log "+svc])
 		s.Log[svc] = rows
 	}
-	dec := gob.NewDecoder(flate.NewReader(bytes.NewReader(z.rows)))
+	dec := gob.NewDecoder(flate.NewReader(blocks(z.rows).reader()))
 	for {
 		var r sealedRows
 		err := dec.Decode(&r)
