@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -163,6 +164,10 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		}
 		if sealed != nil {
 			res.State = nil // unsealed once Stop has freed the databases
+			// Collect the state now, while nothing else runs (the det
+			// runtime runs one process at a time): left to the collector's
+			// pace, the final reads' garbage would pile on it first.
+			runtime.GC()
 		}
 		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
 			res.Passes = st.Passes()

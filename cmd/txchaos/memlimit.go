@@ -10,13 +10,15 @@ import (
 )
 
 // memBudget is the resident memory a txchaos process aims to stay under,
-// what it holds outside Go's heap included: a det run's databases live in
+// what it holds outside Go's heap included (a soft limit: the collector
+// lets the heap past it rather than take most of the CPU, by some tens of
+// megabytes on a loaded machine): a det run's databases live in
 // memory (SQLite's, not Go's), some 160 MB at 100,000 orders while the
 // run goes on and none once it has stopped. A soft limit on Go's memory
 // alone would have to leave them room all run long, and starve the
 // checker of it once they are freed: tuneMemoryLimit moves the limit as
 // they grow and go.
-const memBudget = 400 << 20
+const memBudget = 380 << 20
 
 // minGoLimit is the least the soft limit is set to, however much the
 // process holds outside Go's heap: below it the collector would run all
