@@ -213,7 +213,7 @@ func CheckStuck(s *State) (f Finding, judged bool) {
 			if s == nil || len(lacking(s, c)) > 0 {
 				return Finding{}, false
 			}
-			return c.run(newWorld(s)), true
+			return c.run(newRows(s)), true // checkStuck reads no more
 		}
 	}
 	panic("checker: no stuck check")

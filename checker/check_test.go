@@ -175,6 +175,10 @@ func TestCheckClasses(t *testing.T) {
 			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
 			require.Equal(t, r.Anomalies[checker.Stuck].Count > 0, found != "", "the Watch found %q", found)
+			stuck, judged := checker.CheckStuck(s)
+			require.True(t, judged)
+			require.Equal(t, r.Anomalies[checker.Stuck].Count, stuck.Count, "CheckStuck finds what Check does")
+			require.Equal(t, r.Anomalies[checker.Stuck].Examples, stuck.Examples)
 			require.Empty(t, r.Unchecked)
 			require.Empty(t, r.Reason)
 			if len(tt.want) == 0 {

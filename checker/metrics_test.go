@@ -2,6 +2,8 @@ package checker_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +103,32 @@ func TestHistory(t *testing.T) {
 	}
 	ops[0].Key = "changed"
 	require.Empty(t, h.Ops()[0].Key, "Ops returns a copy")
+}
+
+// TestHistorySealed: a history longer than a chunk (sealed: encoded and
+// compressed) gives back every operation as it was added, each field
+// whole, in the order of their calls, ties in the order they were added.
+func TestHistorySealed(t *testing.T) {
+	var h checker.History
+	var want []checker.Op
+	const n = 3*4096 + 17 // three sealed chunks and part of a fourth
+	for i := range n {
+		op := checker.Op{Client: i % 7, Kind: checker.KindCheckout, Key: fmt.Sprintf("o%06d", i/3), Attempt: i%3 + 1,
+			Input: sim.Checkout{Customer: fmt.Sprintf("c%03d", i%11), SKU: "sku-1", Qty: int64(i % 4), Amount: int64(i)},
+			Call:  time.Duration(n-i/2) * time.Millisecond, Return: time.Duration(n+i) * time.Millisecond, Outcome: checker.OutcomeUnknown,
+			Reason: fmt.Sprintf("timeout %d", i%5), AtRest: i%2 == 0}
+		if i%4 == 0 {
+			op.Kind, op.Outcome, op.State, op.Reason, op.Points = checker.KindBalance, checker.OutcomeOK, "", "", int64(i)
+		}
+		h.Add(op)
+		want = append(want, op)
+	}
+	sort.SliceStable(want, func(i, j int) bool {
+		if want[i].Call != want[j].Call {
+			return want[i].Call < want[j].Call
+		}
+		return want[i].Client < want[j].Client
+	})
+	require.Equal(t, want, h.Ops())
+	require.Equal(t, want, h.Ops(), "Ops gives the same operations again")
 }

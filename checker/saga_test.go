@@ -244,6 +244,10 @@ func TestCheckSagaOrdering(t *testing.T) {
 			r := checker.Check(nil, s, checker.Linearizable)
 			requireCounts(t, tt.want, r)
 			require.Equal(t, r.Anomalies[checker.Stuck].Count > 0, found != "", "the Watch found %q", found)
+			stuck, judged := checker.CheckStuck(s)
+			require.True(t, judged)
+			require.Equal(t, r.Anomalies[checker.Stuck].Count, stuck.Count, "CheckStuck finds what Check does")
+			require.Equal(t, r.Anomalies[checker.Stuck].Examples, stuck.Examples)
 			for c, ex := range tt.examples {
 				require.Contains(t, r.Anomalies[c].Examples[0], ex, "class %s", c)
 			}

@@ -116,16 +116,17 @@ func confirmedEvent(e EventRow) bool {
 }
 func (w *world) svcOf(name string) *service { return w.svc[name] }
 
+// newWorld indexes s for every check.
 func newWorld(s *State) *world {
-	w := &world{s: s, orders: sortedBy(s.Orders, byKey), svc: map[string]*service{}, credits: sortedBy(s.Credits, byCreditID)}
+	w := newRows(s)
+	w.credits = sortedBy(s.Credits, byCreditID)
 	w.order = make(map[string]int32, len(w.orders))
 	for i, o := range w.orders {
 		w.order[o.Key] = int32(i) // keys are unique; else the last row of one counts
 	}
 	for _, name := range downstream {
-		v := &service{res: sortedBy(s.Resources[name], byID), log: sortedBy(s.Log[name], bySeq)}
+		v := w.svc[name]
 		v.held = newChain(len(v.res), func(i int) (string, bool) { return v.res[i].Order, v.res[i].State == sim.ResourceActive })
-		w.svc[name] = v
 	}
 	for _, e := range sortedBy(s.Events, byOffset) {
 		if confirmedEvent(e) {
@@ -133,6 +134,17 @@ func newWorld(s *State) *world {
 		}
 	}
 	w.credit = newChain(len(w.credits), func(i int) (string, bool) { return w.credits[i].Order, true })
+	return w
+}
+
+// newRows is the part of a world the stuck check reads (CheckStuck builds
+// no more, while a runner holds the world's databases too): the orders,
+// each service's resources and log, sorted, and the committed offset.
+func newRows(s *State) *world {
+	w := &world{s: s, orders: sortedBy(s.Orders, byKey), svc: map[string]*service{}}
+	for _, name := range downstream {
+		w.svc[name] = &service{res: sortedBy(s.Resources[name], byID), log: sortedBy(s.Log[name], bySeq)}
+	}
 	for _, o := range s.Offsets {
 		if o.Topic == sim.OrdersTopic && o.Group == sim.RewardsGroup && o.Offset > w.committed {
 			w.committed = o.Offset

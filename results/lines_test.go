@@ -61,20 +61,35 @@ func TestReadLinesErrors(t *testing.T) {
 }
 
 // TestLayoutByVersion: the schema version says where a record keeps its
-// history and state: inline before version 4, in files from it.
+// history and state (inline before version 4, in files from it) and a det
+// run's schedule (inline before version 5, in a file from it).
 func TestLayoutByVersion(t *testing.T) {
+	v4 := func(d map[string]any) {
+		d["schema_version"] = 4
+		delete(d["files"].(map[string]any), "schedule")
+		d["schedule"] = map[string]any{"faults": []string{"at 1s: kill payments"}, "sites": map[string]int{}}
+	}
 	for _, tc := range []struct {
 		name   string
 		change func(d map[string]any)
 		want   string // "" for a record Read accepts
 	}{
-		{"version 4 with files", func(map[string]any) {}, ""},
-		{"version 4 without files (nothing stored)", func(d map[string]any) { delete(d, "files") }, ""},
-		{"version 4 inline", func(d map[string]any) { d["history"] = []any{} }, "a record of schema version 4 keeps them in files"},
+		{"version 5 with files", func(map[string]any) {}, ""},
+		{"version 5 without files (nothing stored)", func(d map[string]any) { delete(d, "files") }, ""},
+		{"version 5 inline", func(d map[string]any) { d["history"] = []any{} }, "a record of schema version 5 keeps them in files"},
+		{"version 5, its schedule inline", func(d map[string]any) {
+			d["schedule"] = map[string]any{"faults": []string{"at 1s: kill payments"}, "sites": map[string]int{}}
+		}, "schedule.faults: a record of schema version 5 keeps its schedule in a file"},
+		{"version 4, its schedule inline", v4, ""},
+		{"version 4 with a schedule file", func(d map[string]any) { d["schema_version"] = 4 }, "files.schedule: a record of schema version 4 keeps its schedule inline"},
+		{"version 4 inline", func(d map[string]any) { v4(d); d["history"] = []any{} }, "a record of schema version 4 keeps them in files"},
 		{"version 3 with files", func(d map[string]any) { d["schema_version"] = 3 }, "a record of schema version 3 keeps its history and state inline"},
 		{"a file outside the record's directory", func(d map[string]any) {
 			d["files"] = map[string]any{"history": "../other/history.jsonl.gz"}
 		}, `files.history: "../other/history.jsonl.gz" is not a path inside the record's directory`},
+		{"a schedule outside the record's directory", func(d map[string]any) {
+			d["files"] = map[string]any{"schedule": "/tmp/schedule.jsonl.gz"}
+		}, `files.schedule: "/tmp/schedule.jsonl.gz" is not a path inside the record's directory`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Read(writeRaw(t, tc.change))
@@ -89,10 +104,10 @@ func TestLayoutByVersion(t *testing.T) {
 }
 
 func TestFilesFor(t *testing.T) {
-	if got, want := FilesFor("/x/record.json"), (Files{History: "history.jsonl.gz", Faults: "faults.jsonl.gz", State: "state"}); got != want {
+	if got, want := FilesFor("/x/record.json"), (Files{History: "history.jsonl.gz", Faults: "faults.jsonl.gz", Schedule: "schedule.jsonl.gz", State: "state"}); got != want {
 		t.Errorf("FilesFor(record.json) = %+v, want %+v", got, want)
 	}
-	if got := FilesFor("/x/run.json"); got.History != "run.history.jsonl.gz" || got.State != "run.state" {
+	if got := FilesFor("/x/run.json"); got.History != "run.history.jsonl.gz" || got.Schedule != "run.schedule.jsonl.gz" || got.State != "run.state" {
 		t.Errorf("FilesFor(run.json) = %+v: a record named otherwise prefixes its files", got)
 	}
 }

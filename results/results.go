@@ -59,17 +59,27 @@ import (
 // (faults_applied.events) and the final state are no longer in it but in
 // the files it names (files), so that a run of 100,000 orders has a
 // record a person opens and a program reads in a moment.
-const SchemaVersion = 4
+//
+// Version 5: a det run's schedule, its faults one a line, is no longer in
+// record.json's schedule (which keeps the sites counted) but in a file
+// beside it (files.schedule): a run's faults grow with its length, and a
+// record of 100,000 orders stays kilobytes.
+const SchemaVersion = 5
 
 // filesSince is the first schema version whose record keeps its history,
 // faults applied and final state in files (Files).
 const filesSince = 4
 
+// scheduleFileSince is the first schema version whose record keeps a det
+// run's schedule in a file (Files.Schedule) rather than in
+// Schedule.Faults.
+const scheduleFileSince = 5
+
 // SupportedVersions are the schema versions Read accepts: an older record
 // is still read (and judged again by check), though a det record before
 // version 3 is not replayed; before version 4 a record holds its history
 // and state inline.
-var SupportedVersions = []int{1, 2, 3, SchemaVersion}
+var SupportedVersions = []int{1, 2, 3, 4, SchemaVersion}
 
 // Tool is the value of Record.Tool.
 const Tool = "txchaos"
@@ -140,13 +150,18 @@ type Files struct {
 	History string `json:"history,omitempty"`
 	// Faults is every fault the runtime applied, one a line, as History.
 	Faults string `json:"faults,omitempty"`
+	// Schedule is a det run's schedule (version 5): its faults, each a
+	// JSON string on a line of its own in the syntax of a schedule, as
+	// Schedule.Faults held them before, compressed as History.
+	Schedule string `json:"schedule,omitempty"`
 	// State is a directory of SQLite databases: the final state as the
 	// checker read it, one database a node, with the tables it reads.
 	State string `json:"state,omitempty"`
 }
 
 // FilesFor are the names of the parts of the record at path: history.jsonl.gz,
-// faults.jsonl.gz and state beside a record.json, and the same names after
+// faults.jsonl.gz, schedule.jsonl.gz and state beside a record.json, and
+// the same names after
 // the record's own ("run.history.jsonl.gz") beside a record named
 // otherwise, so that records may share a directory.
 func FilesFor(path string) Files {
@@ -154,7 +169,7 @@ func FilesFor(path string) Files {
 	if base := filepath.Base(path); base != "record.json" {
 		prefix = strings.TrimSuffix(base, ".json") + "."
 	}
-	return Files{History: prefix + "history.jsonl.gz", Faults: prefix + "faults.jsonl.gz", State: prefix + "state"}
+	return Files{History: prefix + "history.jsonl.gz", Faults: prefix + "faults.jsonl.gz", Schedule: prefix + "schedule.jsonl.gz", State: prefix + "state"}
 }
 
 // Path is the path of a file a record names, the record being at
@@ -259,8 +274,14 @@ func (r *Record) Validate() error {
 	case r.SchemaVersion < filesSince && r.Files != nil:
 		bad("files: a record of schema version %d keeps its history and state inline; files are from version %d", r.SchemaVersion, filesSince)
 	}
+	switch {
+	case r.SchemaVersion >= scheduleFileSince && r.Schedule != nil && len(r.Schedule.Faults) > 0:
+		bad("schedule.faults: a record of schema version %d keeps its schedule in a file (files.schedule), not inline", r.SchemaVersion)
+	case r.SchemaVersion < scheduleFileSince && r.Files != nil && r.Files.Schedule != "":
+		bad("files.schedule: a record of schema version %d keeps its schedule inline (schedule.faults); the file is from version %d", r.SchemaVersion, scheduleFileSince)
+	}
 	if r.Files != nil {
-		for name, f := range map[string]string{"history": r.Files.History, "faults": r.Files.Faults, "state": r.Files.State} {
+		for name, f := range map[string]string{"history": r.Files.History, "faults": r.Files.Faults, "schedule": r.Files.Schedule, "state": r.Files.State} {
 			if f != "" && !filepath.IsLocal(filepath.FromSlash(f)) {
 				bad("files.%s: %q is not a path inside the record's directory", name, f)
 			}

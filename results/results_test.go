@@ -28,7 +28,7 @@ func sample() *Record {
 		Findings:      json.RawMessage(`{"duplicate-charge":["order-7"]}`),
 		Verdict:       VerdictAnomalies,
 		VerdictReason: "duplicate-charge: 2",
-		Files:         &Files{History: "history.jsonl.gz", Faults: "faults.jsonl.gz", State: "state"},
+		Files:         &Files{History: "history.jsonl.gz", Faults: "faults.jsonl.gz", Schedule: "schedule.jsonl.gz", State: "state"},
 		Host: Host{
 			Started:     time.Date(2025, 11, 23, 10, 0, 0, 0, time.UTC),
 			WallSeconds: 1.5,
@@ -266,17 +266,17 @@ func TestReadErrors(t *testing.T) {
 		{
 			name:   "future schema version",
 			change: func(d map[string]any) { d["schema_version"] = SchemaVersion + 1; d["pattern"] = nil },
-			want:   []string{fmt.Sprintf("schema_version %d is not supported", SchemaVersion+1), "reads schema versions 1, 2, 3, 4"},
+			want:   []string{fmt.Sprintf("schema_version %d is not supported", SchemaVersion+1), "reads schema versions 1, 2, 3, 4, 5"},
 		},
 		{
 			name:   "schema version zero",
 			change: func(d map[string]any) { d["schema_version"] = 0 },
-			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2, 3, 4"},
+			want:   []string{"schema_version 0 is not supported", "reads schema versions 1, 2, 3, 4, 5"},
 		},
 		{
 			name:   "no schema version",
 			change: func(d map[string]any) { delete(d, "schema_version") },
-			want:   []string{"no schema_version", "reads schema versions 1, 2, 3, 4"},
+			want:   []string{"no schema_version", "reads schema versions 1, 2, 3, 4, 5"},
 		},
 		{
 			name:   "schema version not a number",

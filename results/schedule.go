@@ -6,8 +6,10 @@ type Schedule struct {
 	// Faults are the run's faults, one line each in the syntax of a
 	// schedule (package faults: "request 1 of o000001 on
 	// orders->payments: lost-response"), in the order they were applied,
-	// each with a comment saying when and on what.
-	Faults []string `json:"faults"`
+	// each with a comment saying when and on what. From schema version 5
+	// they are in a file beside the record (Files.Schedule) and this is
+	// empty.
+	Faults []string `json:"faults,omitempty"`
 	// Sites counts the sites the run passed until healing, by family:
 	// "requests on orders->payments", "copies on orders->payments",
 	// "visits of after-local-commit at orders", "commits of rewards".

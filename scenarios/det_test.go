@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,14 +38,22 @@ func record(t *testing.T, cfg Config) (*Result, *results.Record) {
 }
 
 // requireReplays runs cfg twice and requires the same run outside the
-// host key — the record, the history, every fault applied, the final
-// state — naming the first field that differs.
+// host key — the record, the history, every fault applied, the schedule,
+// the final state — naming the first field that differs. The first run is
+// compared as its record stores it: written (WriteRecord) and read back
+// (ReadRun).
 func requireReplays(t *testing.T, cfg Config) *Result {
 	t.Helper()
-	res, a := record(t, cfg)
+	ctx := context.Background()
+	res, err := Execute(ctx, cfg, t.TempDir())
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "record.json")
+	_, err = res.WriteRecord(ctx, path)
+	require.NoError(t, err)
+	first, err := ReadRun(ctx, path)
+	require.NoError(t, err)
 	again, _ := record(t, cfg)
-	first := &Stored{Record: a, History: res.History, Applied: res.Applied, State: res.State}
-	diff, err := first.Diff(context.Background(), again)
+	diff, err := first.Diff(ctx, again)
 	require.NoError(t, err)
 	require.Empty(t, diff, "%s under %q: the second run differs from the first", cfg.Pattern, cfg.Faults)
 	return res

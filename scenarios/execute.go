@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -123,6 +124,7 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	pending := checkerPending(spec.Pending)
 	nem := faults.NewNemesis(profile, sched.Moments(), world.Links, world.Nodes(), rt, rt, cfg.Seed)
 	var history checker.History
+	var sealed *checker.SealedState // the state judged, while the world runs on
 	// The run proper is the runtime's main process: on the det runtime the
 	// nemesis, the clients and everything they start are its processes.
 	var start time.Time
@@ -157,6 +159,16 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 		if err != nil {
 			return err
 		}
+		if sealed, err = sealLong(res.State); err != nil {
+			return err
+		}
+		if sealed != nil {
+			res.State = nil // unsealed once Stop has freed the databases
+			// Collect the state now, while nothing else runs (the det
+			// runtime runs one process at a time): left to the collector's
+			// pace, the final reads' garbage would pile on it first.
+			runtime.GC()
+		}
 		if st, ok := rt.(siteRecorder); ok { // the sites before the judged state; the final reads' are not
 			res.Passes = st.Passes()
 		}
@@ -189,8 +201,15 @@ func ExecuteSpec(ctx context.Context, spec patterns.Spec, cfg Config, dir string
 	if err := rt.Stop(); err != nil {
 		return nil, fmt.Errorf("stop the world: %w", err)
 	}
+	rt, nem = nil, nil // what they still hold (a long run's sites, decisions, processes and history) is not needed to judge it
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("run interrupted: %w", ctx.Err())
+	}
+	if sealed != nil {
+		if res.State, err = sealed.State(); err != nil {
+			return nil, err
+		}
+		sealed = nil
 	}
 
 	res.History = history.Ops()
@@ -216,79 +235,6 @@ func checkerPending(ps []patterns.Pending) []checker.Pending {
 		out = append(out, checker.Pending{Node: p.Node, Name: p.Name, SQL: p.SQL})
 	}
 	return out
-}
-
-// restChecks is how many consecutive polls, restPoll apart, must find
-// nothing stuck before the world counts as at rest: work still inside a
-// handler or a process (a publish in flight) shows in no table.
-const (
-	restChecks = 3
-	restPoll   = 50 * time.Millisecond
-)
-
-// awaitRest polls the world's databases until nothing is stuck (every
-// order terminal, no pending work, the consumer caught up, no request
-// retried on a refusal) restChecks times in a row, or quiet passes, and
-// returns whether the world came to rest and the state it read then: the
-// world at rest, or as it stood at the deadline.
-//
-// A poll asks a checker.Watch, whose questions cost what is unfinished or
-// new, not the whole state; the state is read, and the stuck check run on
-// it, once: at rest, to confirm, or at the deadline. Should the check find
-// stuck work the Watch did not, each later poll reads the state and judges
-// it whole, as the check would.
-func awaitRest(ctx context.Context, rt Runtime, quiet time.Duration, nodes []string, pending []checker.Pending) (bool, *checker.State, error) {
-	deadline := rt.Now().Add(quiet)
-	watch, err := checker.NewWatch(pending)
-	if err != nil {
-		return false, nil, err
-	}
-	whole := false // judge each poll on the whole state
-	for calm := 0; ; {
-		dbs, done, err := rt.Readers(nodes)
-		if err != nil {
-			return false, nil, fmt.Errorf("open the databases while waiting for rest: %w", err)
-		}
-		var state *checker.State
-		read := func() (stuck bool, err error) {
-			if state, err = checker.ReadStateFrom(ctx, dbs, pending); err != nil {
-				return false, fmt.Errorf("read the state while waiting for rest: %w", err)
-			}
-			f, judged := checker.CheckStuck(state)
-			return f.Count > 0 || !judged, nil
-		}
-		var stuck bool
-		if whole {
-			stuck, err = read()
-		} else {
-			var found string
-			found, err = watch.Unfinished(ctx, dbs)
-			stuck = found != ""
-		}
-		calm++
-		if stuck || rt.Held() > 0 { // a request still in the network changes the world when it lands
-			calm = 0
-		}
-		atRest := err == nil && calm >= restChecks
-		late := !atRest && !rt.Now().Before(deadline)
-		if (atRest || late) && state == nil && err == nil {
-			if stuck, err = read(); err == nil && stuck && atRest { // the Watch missed it
-				whole, atRest, calm = true, false, 0
-			}
-		}
-		done()
-		switch {
-		case err != nil:
-			return false, nil, err
-		case atRest:
-			return true, state, nil
-		case late:
-			return false, state, nil
-		}
-		if err := rt.Sleep(ctx, restPoll); err != nil {
-			return false, nil, err
-		}
-	}
 }
 
 // order is one checkout the workload places.

@@ -77,9 +77,9 @@ func (r *Result) Timings() map[string]float64 {
 
 // Record is the result's record: the summary a person opens — the
 // configuration, the faults applied (counted, and the nemesis's steps),
-// the verdict, the findings with their witnesses, the metrics. The
-// history, each fault applied and the final state are not in it:
-// WriteRecord stores them beside it.
+// the verdict, the findings with their witnesses, the metrics, the sites
+// a det run passed. The history, each fault applied, a det run's schedule
+// and the final state are not in it: WriteRecord stores them beside it.
 func (r *Result) Record() (*results.Record, error) {
 	anomalies := map[string]int{}
 	for _, c := range checker.Classes {
@@ -135,12 +135,10 @@ func (r *Result) Record() (*results.Record, error) {
 	return rec, nil
 }
 
-// scheduleRecord is what the record says of the run's schedule and sites.
+// scheduleRecord is what the record says of the run's sites; its faults
+// are in a file beside it (WriteRecord).
 func (r *Result) scheduleRecord() *results.Schedule {
-	rs := &results.Schedule{Faults: r.Schedule.Lines(true), Sites: map[string]int{}}
-	if rs.Faults == nil {
-		rs.Faults = []string{}
-	}
+	rs := &results.Schedule{Sites: map[string]int{}}
 	i := 0
 	for p := range r.Passes.All() {
 		if i++; i > r.healedAt {

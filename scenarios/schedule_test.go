@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -124,7 +125,8 @@ func jsonOf(t *testing.T, v any) string {
 	return string(b)
 }
 
-// TestScheduleRecord: a det run's record holds the schedule it got, with
+// TestScheduleRecord: a det run's record holds the schedule it got (in a
+// file beside it), with
 // when and on what each fault landed, and counts the sites it passed by
 // family: requests per link, visits per crash point and node, commits per
 // node, whether the site is about an order or not.
@@ -132,12 +134,20 @@ func TestScheduleRecord(t *testing.T) {
 	cfg := detTiny("outbox", "")
 	cfg.Schedule = "request 1 of o000002 on orders->payments: lost-response\n" +
 		"visit 1 of after-local-commit at orders for o000003: crashpoint\n"
-	res, rec := record(t, cfg)
+	res, err := Execute(context.Background(), cfg, t.TempDir())
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "record.json")
+	rec, err := res.WriteRecord(context.Background(), path)
+	require.NoError(t, err)
 	require.NotNil(t, rec.Schedule)
-	require.Equal(t, res.Schedule.Lines(true), rec.Schedule.Faults)
-	require.Len(t, rec.Schedule.Faults, 2, "both faults were reached: %v", rec.Schedule.Faults)
-	require.Regexp(t, `^request 1 of o000002 on orders->payments: lost-response  # at \S+: POST /resources$`, rec.Schedule.Faults[0])
-	require.Regexp(t, `^visit 1 of after-local-commit at orders for o000003: crashpoint  # at \S+`, rec.Schedule.Faults[1])
+	require.Empty(t, rec.Schedule.Faults, "the schedule is beside the record")
+	stored, err := ReadRun(context.Background(), path)
+	require.NoError(t, err)
+	faults := stored.Schedule
+	require.Equal(t, res.Schedule.Lines(true), faults)
+	require.Len(t, faults, 2, "both faults were reached: %v", faults)
+	require.Regexp(t, `^request 1 of o000002 on orders->payments: lost-response  # at \S+: POST /resources$`, faults[0])
+	require.Regexp(t, `^visit 1 of after-local-commit at orders for o000003: crashpoint  # at \S+`, faults[1])
 	visits, commits := 0, 0
 	i := 0
 	for p := range res.Passes.All() { // the record counts the sites passed until healing

@@ -17,8 +17,9 @@ import (
 
 // WriteRecord stores the run at path (a record.json, say): its record
 // (Record) with, beside it, the files the record names
-// (results.FilesFor): the client history and every fault applied as
-// gzip-compressed JSON Lines, the final state as SQLite databases
+// (results.FilesFor): the client history, every fault applied and a det
+// run's schedule as gzip-compressed JSON Lines, the final state as SQLite
+// databases
 // (checker.WriteState). The record is written last: a run stopped midway
 // leaves no record naming files that are not there. A record already at
 // path is replaced. It returns the record written.
@@ -34,6 +35,11 @@ func (r *Result) WriteRecord(ctx context.Context, path string) (*results.Record,
 	}
 	if err := results.WriteLines(files.Path(path, files.Faults), r.Applied); err != nil {
 		return nil, fmt.Errorf("record: faults: %w", err)
+	}
+	if r.Config.Runtime != results.RuntimeDet {
+		rec.Files.Schedule = ""
+	} else if err := results.WriteLines(files.Path(path, files.Schedule), r.Schedule.Lines(true)); err != nil {
+		return nil, fmt.Errorf("record: schedule: %w", err)
 	}
 	if r.State == nil {
 		rec.Files.State = ""
@@ -53,23 +59,30 @@ func (r *Result) WriteRecord(ctx context.Context, path string) (*results.Record,
 }
 
 // Stored is a run as a record stores it: the record, and its history,
-// faults applied and final state, each nil when the record stores none.
+// faults applied, schedule (a det run's faults, one a line, as
+// Result.Schedule.Lines(true) gives them) and final state, each nil when
+// the record stores none.
 type Stored struct {
-	Record  *results.Record
-	History []checker.Op
-	Applied []sim.Applied
-	State   *checker.State
+	Record   *results.Record
+	History  []checker.Op
+	Applied  []sim.Applied
+	Schedule []string
+	State    *checker.State
 }
 
 // ReadRun reads the record at path and the parts it stores: beside it, in
-// the files it names (schema version 4), or inline (earlier versions). An
-// error names the part that cannot be read.
+// the files it names (the history, faults applied and state from schema
+// version 4, the schedule from version 5), or inline (earlier versions).
+// An error names the part that cannot be read.
 func ReadRun(ctx context.Context, path string) (*Stored, error) {
 	rec, err := results.Read(path)
 	if err != nil {
 		return nil, err
 	}
 	st := &Stored{Record: rec}
+	if rec.Schedule != nil { // before version 5: inline
+		st.Schedule = rec.Schedule.Faults
+	}
 	if rec.Files == nil { // before version 4: inline
 		if !isNull(rec.History) {
 			if err := json.Unmarshal(rec.History, &st.History); err != nil {
@@ -97,6 +110,11 @@ func ReadRun(ctx context.Context, path string) (*Stored, error) {
 	if f.Faults != "" {
 		if st.Applied, err = results.ReadLines[sim.Applied](f.Path(path, f.Faults)); err != nil {
 			return nil, fmt.Errorf("%s: faults: %w", path, err)
+		}
+	}
+	if f.Schedule != "" {
+		if st.Schedule, err = results.ReadLines[string](f.Path(path, f.Schedule)); err != nil {
+			return nil, fmt.Errorf("%s: schedule: %w", path, err)
 		}
 	}
 	if f.State != "" {
@@ -129,6 +147,11 @@ func (s *Stored) Diff(ctx context.Context, r *Result) (string, error) {
 	}
 	a := *s.Record
 	a.SchemaVersion, a.Files, a.History, a.State = again.SchemaVersion, nil, nil, nil
+	if a.Schedule != nil { // its faults are compared with the schedule's
+		sites := *a.Schedule
+		sites.Faults = nil
+		a.Schedule = &sites
+	}
 	if a.FaultsApplied, err = withoutEvents(a.FaultsApplied); err != nil {
 		return "", err
 	}
@@ -140,6 +163,11 @@ func (s *Stored) Diff(ctx context.Context, r *Result) (string, error) {
 	}
 	if d, err := diffRows("faults_applied.events", s.Applied, r.Applied); d != "" || err != nil {
 		return d, err
+	}
+	if r.Config.Runtime == results.RuntimeDet {
+		if d, err := diffRows("schedule.faults", s.Schedule, r.Schedule.Lines(true)); d != "" || err != nil {
+			return d, err
+		}
 	}
 	return diffStates(s.State, r.State)
 }

@@ -29,7 +29,7 @@ func editRecord(t *testing.T, path, dir, name string, edit func(doc map[string]j
 }
 
 // inline is the run recorded at path as a record of schema version 3:
-// its history, state and faults applied in record.json.
+// its history, state, faults applied and schedule in record.json.
 func inline(t *testing.T, path string) map[string]json.RawMessage {
 	t.Helper()
 	stored, err := scenarios.ReadRun(context.Background(), path)
@@ -50,6 +50,13 @@ func inline(t *testing.T, path string) map[string]json.RawMessage {
 	fa["events"] = events
 	if doc["faults_applied"], err = json.Marshal(fa); err != nil {
 		t.Fatal(err)
+	}
+	if raw, ok := doc["schedule"]; ok { // inline before version 5
+		var sched map[string]any
+		require.NoError(t, json.Unmarshal(raw, &sched))
+		sched["faults"] = stored.Schedule
+		doc["schedule"], err = json.Marshal(sched)
+		require.NoError(t, err)
 	}
 	delete(doc, "files")
 	return doc

@@ -70,10 +70,22 @@ func TestReplay(t *testing.T) {
 	require.Zero(t, code, stderr)
 	require.Contains(t, out, "reproduces: pattern naive-dual-write, seed 3", "a record of schema version 3, its history and state inline, replays")
 
+	unscheduled := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) {
+		var s map[string]any
+		require.NoError(t, json.Unmarshal(doc["schedule"], &s))
+		s["faults"] = s["faults"].([]any)[1:]
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		doc["schedule"] = b
+	})
+	code, out, _ = run(t, "replay", unscheduled)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "the first difference (recorded vs replayed) is\n  schedule.faults", "replay compares the schedule too")
+
 	old := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("1") })
 	code, _, stderr = run(t, "replay", old)
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 1: this txchaos replays schema versions 3 to 4 only")
+	require.Contains(t, stderr, "schema_version 1: this txchaos replays schema versions 3 to 5 only")
 
 	mixed := editRecord(t, rec, t.TempDir(), "record.json", func(doc map[string]json.RawMessage) { doc["schema_version"] = json.RawMessage("4") })
 	code, _, stderr = run(t, "replay", mixed)
@@ -85,7 +97,7 @@ func TestReplay(t *testing.T) {
 	// binary of 24c43fd) is refused, naming its version; check still reads it.
 	code, _, stderr = run(t, "replay", filepath.Join("testdata", "det-record-v2.json"))
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "schema_version 2: this txchaos replays schema versions 3 to 4 only")
+	require.Contains(t, stderr, "schema_version 2: this txchaos replays schema versions 3 to 5 only")
 	require.Contains(t, stderr, "per order")
 	code, _, stderr = run(t, "check", filepath.Join("testdata", "det-record-v2.json"))
 	require.Equal(t, 1, code, "an old record is still judged: %s", stderr)

@@ -55,8 +55,9 @@ func newExplain() *cobra.Command {
 // scheduleHelp explains a schedule file (faults.Schedule).
 const scheduleHelp = `schedule (a det run's faults named one by one)
   A schedule names every fault of a det run, each at the site where it
-  lands or at a moment. A det run records the schedule it got (its record's
-  schedule, and its scorecard when short); txchaos run --runtime det
+  lands or at a moment. A det run records the schedule it got (beside its
+  record, in schedule.jsonl.gz: zcat schedule.jsonl.gz | jq -r . is a
+  schedule file; and in its scorecard when short); txchaos run --runtime det
   --schedule FILE runs exactly that schedule, without --faults; txchaos
   shrink cuts one down to the faults that matter.
 

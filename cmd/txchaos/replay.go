@@ -79,7 +79,7 @@ be replayed), 4 harness failure.`,
 
 // replayable is the first schema version replay reproduces (see
 // whyNotReplayed); a record of version 3 holds its run inline, of 4 beside
-// it, and both replay.
+// it but for its schedule, of 5 all beside it, and each replays.
 const replayable = 3
 
 // whyNotReplayed says what changed since a det record of an older schema

@@ -23,11 +23,11 @@ type link struct {
 	// What a caller waits for, by phase, for deadlock reports.
 	waitNet, waitAnswer, waitLost string
 	faults                        sim.LinkFaults
-	rng                           *rand.Rand         // fault rolls, as the live runtime's
-	net                           *rand.Rand         // network delays
-	sent                          uint64             // requests sent so far: the last one's number
-	answered                      uint64             // the highest number answered so far
-	perOrder                      map[orderID]uint64 // requests sent so far per order: site numbers
+	rng                           *rand.Rand // fault rolls, as the live runtime's
+	net                           *rand.Rand // network delays
+	sent                          uint64     // requests sent so far: the last one's number
+	answered                      uint64     // the highest number answered so far
+	perOrder                      counts     // requests sent so far per order: site numbers
 }
 
 // lane is what the link does with one request, as the live runtime's
@@ -118,12 +118,7 @@ func (k *link) decide(req *http.Request, site string) fate {
 
 // site numbers the next request over the link about order and names it.
 func (k *link) site(order string) string {
-	if k.perOrder == nil {
-		k.perOrder = map[orderID]uint64{}
-	}
-	id := k.r.sites.order(order)
-	k.perOrder[id]++
-	return sim.RequestSite(k.l, order, k.perOrder[id])
+	return sim.RequestSite(k.l, order, k.perOrder.next(k.r.sites.order(order)))
 }
 
 // hop is one network delay.

@@ -20,10 +20,10 @@ type node struct {
 	cur     *incarnation
 	num     int // incarnations so far
 	faults  sim.NodeFaults
-	rng     *rand.Rand          // the node's fault rolls
-	restart *timer              // the pending delayed restart, or nil
-	commits map[orderID]uint64  // commits of its started incarnations so far, per order: site numbers
-	visits  map[visitKey]uint64 // visits to each crash point so far, per point and order: site numbers
+	rng     *rand.Rand         // the node's fault rolls
+	restart *timer             // the pending delayed restart, or nil
+	commits counts             // commits of its started incarnations so far, per order: site numbers
+	visits  map[string]*counts // visits to each crash point so far, by point, per order: site numbers
 	s       *sched
 	rt      *Runtime
 }
@@ -247,12 +247,15 @@ func (r *Runtime) CrashPoint(node, point string) bool {
 		return true
 	}
 	if n.visits == nil {
-		n.visits = map[visitKey]uint64{}
+		n.visits = map[string]*counts{}
+	}
+	visits := n.visits[point]
+	if visits == nil {
+		visits = new(counts)
+		n.visits[point] = visits
 	}
 	order := r.s.cur.order()
-	k := visitKey{point, r.sites.order(order)}
-	n.visits[k]++
-	site := sim.VisitSite(node, point, order, n.visits[k])
+	site := sim.VisitSite(node, point, order, visits.next(r.sites.order(order)))
 	r.sites.pass(site, sim.SlotVisit)
 	prob := n.faults.CrashPoints[point]
 	crash := prob > 0 && n.rng.Float64() < prob
@@ -347,14 +350,8 @@ func (inc *incarnation) beforeCommit(changed bool) int32 {
 		return 0
 	}
 	n, r := inc.n, inc.n.rt
-	if n.commits == nil {
-		n.commits = map[orderID]uint64{}
-	}
 	order := n.s.cur.order()
-	id := r.sites.order(order)
-	n.commits[id]++
-	k := n.commits[id]
-	site := sim.CommitSite(n.name, order, k)
+	site := sim.CommitSite(n.name, order, n.commits.next(r.sites.order(order)))
 	if i := r.sites.pass(site, sim.SlotCommit); i >= 0 && !changed {
 		r.sites.passed.SetIdle(i)
 	}
