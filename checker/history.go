@@ -155,3 +155,65 @@ func unseal(ops []Op, b []byte, strs map[string]string) []Op {
 	}
 	return append(ops, chunk...)
 }
+
+// history indexes h for the check: the ops of each order key, the orders
+// of each customer, the balance reads.
+type history struct {
+	h    []Op
+	keys []string         // order keys, sorted
+	ops  map[string][]int // order key → its checkouts and reads, in h's order
+	// first maps an order key to its first checkout, in h: its customer
+	// and amount.
+	first     map[string]int
+	customers map[string][]string // customer → its order keys, sorted
+	balances  []int               // balance reads answered ok
+}
+
+func indexHistory(h []Op) *history {
+	x := &history{h: h, ops: map[string][]int{}, first: map[string]int{}, customers: map[string][]string{}}
+	// Count each key's ops, then hand each key its part of one array:
+	// a slice per key, not a slice grown per key.
+	n := map[string]int{}
+	for i := range h {
+		if op := &h[i]; op.Kind == KindCheckout || op.Kind == KindGet {
+			if n[op.Key] == 0 {
+				x.keys = append(x.keys, op.Key)
+			}
+			n[op.Key]++
+		}
+	}
+	all := make([]int, 0, len(h))
+	for _, k := range x.keys {
+		x.ops[k] = all[len(all) : len(all) : len(all)+n[k]]
+		all = all[:len(all)+n[k]]
+	}
+	for i := range h {
+		op := &h[i]
+		switch op.Kind {
+		case KindCheckout, KindGet:
+			x.ops[op.Key] = append(x.ops[op.Key], i)
+			if _, known := x.first[op.Key]; op.Kind == KindCheckout && !known {
+				x.first[op.Key] = i
+				x.customers[op.Input.Customer] = append(x.customers[op.Input.Customer], op.Key)
+			}
+		case KindBalance:
+			if op.Outcome == OutcomeOK {
+				x.balances = append(x.balances, i)
+			}
+		}
+	}
+	sort.Strings(x.keys)
+	for _, ks := range x.customers {
+		sort.Strings(ks)
+	}
+	return x
+}
+
+// amount is the amount of order k's first checkout.
+func (x *history) amount(k string) int64 {
+	i, ok := x.first[k]
+	if !ok {
+		return 0
+	}
+	return x.h[i].Input.Amount
+}

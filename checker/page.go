@@ -204,3 +204,90 @@ func withHeading(page []byte, heading string) []byte {
 	}
 	return []byte(s)
 }
+
+// Partition is a part of the client history that the non-linearizable
+// check found not linearizable, or could not judge in time: the checkouts
+// and reads of one order key, or the balance reads of one customer with
+// the orders they count. Visualize draws it.
+type Partition struct {
+	// Key is the order's key, or the customer when Balance is set.
+	Key string `json:"key"`
+	// Balance marks a customer's partition: a balance read at rest that
+	// disagrees with what the clients were told about the customer's
+	// orders.
+	Balance bool `json:"balance,omitempty"`
+	// Verdict is VerdictAnomalies when no linearization exists and
+	// VerdictUnknown when porcupine's search timed out.
+	Verdict Verdict `json:"verdict"`
+	// File is the name of the partition's visualization beside the run's
+	// record: history-<key>.html, or history-customer-<key>.html for a
+	// balance (characters other than letters, digits, '.', '_' and '-'
+	// become '_').
+	File string `json:"file"`
+	// Shows is what the check found in it, one line per anomaly, each
+	// "CLASS: example" (at most MaxExamples): the visualization's heading
+	// says it.
+	Shows []string `json:"shows,omitempty"`
+}
+
+// show adds a finding of class c to the partition.
+func (p *Partition) show(c Class, example string) {
+	if len(p.Shows) < MaxExamples {
+		p.Shows = append(p.Shows, string(c)+": "+example)
+	}
+}
+
+// fileName is prefix + key + ".html" with every character of key other
+// than a letter, a digit, '.', '_' and '-' replaced by '_'.
+func fileName(prefix, key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return prefix + string(b) + ".html"
+}
+
+// describe is one line for op in a visualization: what was asked and what
+// the client learned.
+func describe(op *Op) string {
+	name := op.Kind
+	switch op.Kind {
+	case KindCheckout:
+		name = fmt.Sprintf("checkout#%d", op.Attempt)
+	case KindBalance:
+		name = "balance " + op.Key
+	}
+	switch {
+	case op.Outcome == OutcomeUnknown:
+		return name + " → unknown"
+	case op.Kind == KindBalance:
+		return fmt.Sprintf("%s → %d", name, op.Points)
+	case op.Outcome == OutcomeRejected:
+		return name + " → rejected"
+	}
+	return name + " → " + op.State
+}
+
+// metadata is the tooltip of op in a visualization: who, when, and why.
+func metadata(op *Op) string {
+	s := fmt.Sprintf("%s %s · client %d · called %s · returned %s", keyNoun(op), op.Key, op.Client, at(op.Call), at(op.Return))
+	if open(op) {
+		s += " (outcome unknown: drawn open to the end)"
+	}
+	if op.Reason != "" {
+		s += " · " + op.Reason
+	}
+	return s
+}
+
+// keyNoun names what op's Key is.
+func keyNoun(op *Op) string {
+	if op.Kind == KindBalance {
+		return "customer"
+	}
+	return "order"
+}
+
+func at(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
