@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -97,3 +98,28 @@ func (r *Runtime) Heal(ctx context.Context) error {
 // Applied implements sim.Controller: a copy of every fault applied so far,
 // in order.
 func (r *Runtime) Applied() []sim.Applied { return r.log.all() }
+
+// faultLog records the faults as they happen, timed on the runtime's clock
+// from its start.
+type faultLog struct {
+	clock clock
+	mu    sync.Mutex
+	list  []sim.Applied
+}
+
+func (l *faultLog) add(fault, target, detail, order string) {
+	l.addAt(fault, target, detail, order, "")
+}
+
+// addAt records a fault decided at a named site.
+func (l *faultLog) addAt(fault, target, detail, order, site string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, sim.Applied{At: l.clock.now().Sub(l.clock.start), Fault: fault, Target: target, Detail: detail, Order: order, Site: site})
+}
+
+func (l *faultLog) all() []sim.Applied {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]sim.Applied(nil), l.list...)
+}

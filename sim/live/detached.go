@@ -157,3 +157,14 @@ func (k *link) answer(seq uint64) {
 		k.overtake = make(chan struct{})
 	}
 }
+
+// Held is how many requests the network holds for a later delivery (late
+// requests, second copies of duplicated ones), answer included: until
+// they are done, the world is not at rest.
+func (r *Runtime) Held() int { return int(r.held.Load()) }
+
+// detach runs fn, a detached sender of the network, on a runtime
+// goroutine; fn's context is cancelled when Stop begins.
+func (r *Runtime) detach(fn func(ctx context.Context)) bool {
+	return r.spawn(func() { fn(r.net) })
+}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/txchaos/txchaos/sim"
 )
@@ -281,4 +283,28 @@ func (n noLink) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	return nil, fmt.Errorf("no link %s in the world: add it to World.Links", n.l)
+}
+
+// Transport implements sim.Runtime: the round tripper of the link from → to.
+// A pair that is not a link of the world gets a transport that fails every
+// request.
+func (r *Runtime) Transport(from, to string) http.RoundTripper {
+	if k := r.links[sim.Link{From: from, To: to}]; k != nil {
+		return k
+	}
+	return noLink{sim.Link{From: from, To: to}}
+}
+
+// url is the base URL at which from reaches service: its link's clean lane.
+func (r *Runtime) url(from, service string) string {
+	if k := r.links[sim.Link{From: from, To: service}]; k != nil {
+		return "http://" + k.addr()
+	}
+	return "http://" + service + ".no-link.invalid"
+}
+
+// newToxServer is an embedded Toxiproxy server: it owns no listener, only
+// the proxies created on it.
+func newToxServer() *toxiproxy.ApiServer {
+	return toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 }

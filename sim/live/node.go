@@ -305,6 +305,27 @@ func (inc *incarnation) teardown() {
 	close(inc.done)
 }
 
+// Go implements sim.Runtime: it starts fn as a process of node's current
+// incarnation. fn gets the node's context, cancelled when the node crashes
+// or stops, and a crash or Stop waits for fn to return. A panic with
+// http.ErrAbortHandler (a crash point was hit) ends the process quietly. If
+// the node is down, fn is not started: a crashed node runs nothing.
+func (r *Runtime) Go(node, name string, fn func(ctx context.Context)) {
+	n := r.nodes[node]
+	if n == nil {
+		panic(fmt.Sprintf("live: Go(%q, %q): no node %q in the world", node, name, node))
+	}
+	inc := n.enter(nil)
+	if inc == nil {
+		return
+	}
+	go func() {
+		defer inc.wg.Done()
+		defer recoverAbort()
+		fn(inc.ctx)
+	}()
+}
+
 // recoverAbort ends a process quietly when it was aborted at a crash point.
 // Any other panic goes on.
 func recoverAbort() {

@@ -92,6 +92,30 @@ func (c clock) until(t time.Time) time.Duration {
 	return c.real(t.Sub(c.now()))
 }
 
+// Epoch is the clock's reading when the runtime started: Applied's times
+// count from it.
+func (r *Runtime) Epoch() time.Time { return r.clock.start }
+
+// Slowness is how many times slower than the wall clock the runtime's
+// clock runs: Options.Slowness, or the factor measured at Start.
+func (r *Runtime) Slowness() float64 { return r.clock.slowness }
+
+// Now implements sim.Runtime: the runtime's clock, which runs Slowness
+// times slower than the wall clock.
+func (r *Runtime) Now() time.Time { return r.clock.now() }
+
+// Sleep implements sim.Runtime: it waits d on the runtime's clock (d times
+// Slowness of real time) or until ctx is done.
+func (r *Runtime) Sleep(ctx context.Context, d time.Duration) error {
+	return r.clock.sleep(ctx, d)
+}
+
+// WithTimeout implements sim.Runtime: context.WithTimeout of d on the
+// runtime's clock (d times Slowness of real time).
+func (r *Runtime) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.clock.real(d))
+}
+
 // checkSlowness checks Options.Slowness: 0 (measure it) or a factor
 // between 1 and MaxSlowness.
 func checkSlowness(s float64) error {
