@@ -377,6 +377,13 @@ func Write(path string, r *Record) (err error) {
 	if err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
+	return WriteFile(path, data)
+}
+
+// WriteFile writes data to path atomically, as Write writes a record:
+// through a temporary file in the same directory, synced and renamed, so
+// that readers see the old file or the new one, never a part.
+func WriteFile(path string, data []byte) error {
 	return writeAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/results"
 )
 
 // about names the run in a line: "pattern saga · seed 7 · det runtime ·
@@ -32,7 +33,7 @@ func (r *Result) WriteHistories(dir string) ([]string, error) {
 			return paths, err
 		}
 		path := filepath.Join(dir, p.File)
-		if err := writeAtomic(path, page.Bytes()); err != nil {
+		if err := results.WriteFile(path, page.Bytes()); err != nil {
 			return paths, fmt.Errorf("history of %s: %w", p.Key, err)
 		}
 		paths = append(paths, path)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/txchaos/txchaos/results"
 )
 
 // Merged is what Merge wrote.
@@ -142,7 +144,7 @@ func copyCell(from, to string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(to, n), data); err != nil {
+		if err := results.WriteFile(filepath.Join(to, n), data); err != nil {
 			return err
 		}
 	}

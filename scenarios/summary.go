@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/txchaos/txchaos/checker"
+	"github.com/txchaos/txchaos/results"
 )
 
 // writeSummary rewrites summary.csv and aggregate.csv; r.mu is held or no
@@ -25,14 +26,14 @@ func (r *sweepRun) writeSummary() error {
 	if err := WriteSummaryCSV(&buf, out); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(r.dir, SummaryFile), buf.Bytes()); err != nil {
+	if err := results.WriteFile(filepath.Join(r.dir, SummaryFile), buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := WriteAggregateCSV(&buf, Aggregate(out)); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(r.dir, AggregateFile), buf.Bytes())
+	return results.WriteFile(filepath.Join(r.dir, AggregateFile), buf.Bytes())
 }
 
 // SummaryColumns are the columns of summary.csv: the cell, its verdict,

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/txchaos/txchaos/results"
 )
 
 // Files of a sweep's directory.
@@ -59,7 +61,7 @@ func prepareSweepDir(s Sweep, dir string, resume bool) error {
 		if err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
-		return writeAtomic(path, append(b, '\n'))
+		return results.WriteFile(path, append(b, '\n'))
 	case err != nil:
 		return fmt.Errorf("sweep: %w", err)
 	case !resume:
@@ -134,33 +136,4 @@ func flatten(name string, v reflect.Value, out map[string]string) {
 	default:
 		out[name] = fmt.Sprint(v.Interface())
 	}
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory and a rename: readers see the old file or the new one.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -188,7 +188,7 @@ func (r *sweepRun) runCell(ctx context.Context, c Cell) error {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := writeAtomic(filepath.Join(dir, CellFile), append(b, '\n')); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, CellFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("sweep: cell %s: %w", c.ID, err)
 	}
 	if _, err := res.WriteHistories(dir); err != nil {
