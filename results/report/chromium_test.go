@@ -74,25 +74,7 @@ func outDir(t *testing.T) string {
 // chromium's console lines (page errors and console messages).
 func screenshot(t *testing.T, bin, page, shot string) []string {
 	t.Helper()
-	profile, err := os.MkdirTemp("", "txchaos-chromium-")
-	require.NoError(t, err)
-	defer os.RemoveAll(profile)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir="+profile, "--enable-logging=stderr", "--v=0",
-		"--screenshot="+shot, "--window-size=1280,2000", "file://"+page)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	require.NoError(t, cmd.Run(), "chromium: %s", tail(stderr.Bytes()))
-	var console []string
-	for _, line := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(line, ":CONSOLE") || strings.Contains(line, "Uncaught") {
-			console = append(console, line)
-		}
-	}
-	return console
+	return screenshotAt(t, bin, page, shot, 1280, 2000)
 }
 
 // TestHTMLInChromium loads the report in headless chromium: it renders
