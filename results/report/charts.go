@@ -141,18 +141,24 @@ func newLegend() plot.Legend {
 	return l
 }
 
+// titled draws title across the top of c, left-aligned, inside a 6-point
+// margin, and returns the canvas below it, gap lower.
+func titled(c draw.Canvas, title string, gap vg.Length) draw.Canvas {
+	m := vg.Points(6)
+	c = draw.Crop(c, m, -m, m, -m)
+	sty := textStyle(13, color.Black)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
+	c.FillText(sty, vg.Point{X: c.Min.X, Y: c.Max.Y}, title)
+	return draw.Crop(c, 0, 0, 0, -(sty.Height(title) + gap))
+}
+
 // withLegend draws p's title across the top, left-aligned, then p with
 // its legend and notes in a column at the right, never over the data.
 func withLegend(p *plot.Plot, leg plot.Legend, notes []string) func(draw.Canvas) {
 	title := p.Title.Text
 	p.Title.Text = ""
 	return func(c draw.Canvas) {
-		m := vg.Points(6)
-		c = draw.Crop(c, m, -m, m, -m)
-		titleSty := textStyle(13, color.Black)
-		titleSty.XAlign, titleSty.YAlign = draw.XLeft, draw.YTop
-		c.FillText(titleSty, vg.Point{X: c.Min.X, Y: c.Max.Y}, title)
-		c = draw.Crop(c, 0, 0, 0, -(titleSty.Height(title) + vg.Points(10)))
+		c = titled(c, title, vg.Points(10))
 
 		noteSty := textStyle(9, noteGray)
 		noteSty.XAlign, noteSty.YAlign = draw.XLeft, draw.YTop

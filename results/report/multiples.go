@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"strings"
 
@@ -85,12 +84,7 @@ func multiples(title, xlabel, ylabel string, ticks []plot.Tick, lines []line, to
 	}
 	h := vg.Centimeter + vg.Length(rows)*panelH
 	return func(c draw.Canvas) {
-		m := vg.Points(6)
-		c = draw.Crop(c, m, -m, m, -m)
-		titleSty := textStyle(13, color.Black)
-		titleSty.XAlign, titleSty.YAlign = draw.XLeft, draw.YTop
-		c.FillText(titleSty, vg.Point{X: c.Min.X, Y: c.Max.Y}, title)
-		c = draw.Crop(c, 0, 0, 0, -(titleSty.Height(title) + vg.Points(8)))
+		c = titled(c, title, vg.Points(8))
 		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(10), PadY: vg.Points(10)}
 		canvases := plot.Align(plots, tiles, c)
 		for r := range plots {
